@@ -1,0 +1,147 @@
+"""Configuration enters here: YAML in configs/, validated by pydantic, overridden by flags.
+
+No module reads environment variables at import time; paths are resolved once, against the
+repository root (or the folder of the YAML file when it lives elsewhere).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from phm.contract import DEFAULT_LTCS
+from phm.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = REPO_ROOT / "configs" / "default.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ExtractConfig(_Strict):
+    path: Path | None = None
+
+
+class SyntheticConfig(_Strict):
+    scale: float = Field(1.0, gt=0, le=20)
+    seed: int = 42
+    n_snapshots: int = Field(3, ge=2, le=10)
+    first_snapshot: date = date(2021, 4, 1)
+
+
+class ModelConfig(_Strict):
+    tiering_model: str = "logistic"
+    seed: int = 42
+
+
+class TieringConfig(_Strict):
+    scope: Literal["ics", "pcn"] = "ics"
+    level3_share: float = Field(0.05, gt=0, lt=1)
+    level2_share: float = Field(0.15, gt=0, lt=1)
+
+
+class DisclosureConfig(_Strict):
+    suppress_below: int = Field(8, ge=1)
+    round_to: int = Field(5, ge=1)
+
+
+class WarehouseConfig(_Strict):
+    path: Path = Path("outputs/warehouse/llr_phm.duckdb")
+
+    @field_validator("path")
+    @classmethod
+    def _stem_is_not_a_schema(cls, v: Path) -> Path:
+        if v.stem in {"restricted", "published", "main"}:
+            raise ValueError(f"the file stem '{v.stem}' equals a schema name; rename the file")
+        return v
+
+
+class OutputsConfig(_Strict):
+    dir: Path = Path("outputs")
+
+
+class PipelineConfig(_Strict):
+    extract: ExtractConfig = ExtractConfig()
+    synthetic: SyntheticConfig = SyntheticConfig()
+    ltc_columns: tuple[str, ...] = DEFAULT_LTCS
+    model: ModelConfig = ModelConfig()
+    tiering: TieringConfig = TieringConfig()
+    disclosure: DisclosureConfig = DisclosureConfig()
+    warehouse: WarehouseConfig = WarehouseConfig()
+    outputs: OutputsConfig = OutputsConfig()
+
+    @field_validator("ltc_columns")
+    @classmethod
+    def _ltc_names(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [c for c in v if not c.startswith("ltc_") or c == "ltc_count"]
+        if bad or not v:
+            raise ValueError("ltc_columns must be a non-empty list of ltc_<condition> names")
+        if len(set(v)) != len(v):
+            raise ValueError("ltc_columns lists a condition twice")
+        return v
+
+    def resolved(self, base: Path) -> PipelineConfig:
+        """The same configuration with every relative path made absolute against `base`."""
+
+        def absolute(p: Path | None) -> Path | None:
+            return None if p is None else (p if p.is_absolute() else (base / p).resolve())
+
+        return self.model_copy(
+            update={
+                "extract": ExtractConfig(path=absolute(self.extract.path)),
+                "warehouse": WarehouseConfig(path=absolute(self.warehouse.path)),
+                "outputs": OutputsConfig(dir=absolute(self.outputs.dir)),
+            }
+        )
+
+    def with_overrides(self, **dotted: object) -> PipelineConfig:
+        """Override keys given as `section__key=value` (None means: keep the configured value)."""
+        data = self.model_dump()
+        for key, value in dotted.items():
+            if value is None:
+                continue
+            section, _, field = key.partition("__")
+            if field:
+                data[section][field] = value
+            else:
+                data[section] = value
+        return _validate(data, "command-line flags")
+
+    @property
+    def synthetic_extract_dir(self) -> Path:
+        s = self.synthetic
+        return self.outputs.dir / "synthetic" / f"llr_seed{s.seed}_scale{s.scale:g}" / "extract"
+
+    @property
+    def uses_synthetic_default(self) -> bool:
+        return self.extract.path is None
+
+
+def load_config(path: Path | None = None) -> PipelineConfig:
+    """Read and validate a YAML configuration; relative paths resolve against the repo root."""
+    path = Path(path) if path else DEFAULT_CONFIG
+    if not path.is_file():
+        raise ConfigError(f"Configuration file {path} does not exist.")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"Configuration file {path} is not valid YAML: {exc}") from None
+    base = REPO_ROOT if path.resolve().parent == DEFAULT_CONFIG.parent else path.resolve().parent
+    return _validate(data, str(path)).resolved(base)
+
+
+def _validate(data: object, source: str) -> PipelineConfig:
+    try:
+        return PipelineConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"Configuration in {source} is invalid:"]
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"])
+            lines.append(f"  - {where}: {err['msg']}")
+        raise ConfigError("\n".join(lines)) from None
