@@ -1,0 +1,93 @@
+"""Patient features: the model-ready numeric view of one snapshot.
+
+Every feature is a named column computed from the contract's columns, so a model's reasons
+can be said back in clinical words. Unknowns are explicit indicator columns, not imputed
+silently: an unknown deprivation decile or an unrecorded frailty index is information.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from phm.contract import ETHNIC_GROUPS, ltc_label
+
+PRIOR_USE = (
+    "emergency_admissions_12m",
+    "elective_admissions_12m",
+    "ae_attendances_12m",
+    "outpatient_attendances_12m",
+    "prescription_types_12m",
+)
+
+# eFI categories (Clegg et al. 2016): fit <= 0.12 < mild <= 0.24 < moderate <= 0.36 < severe.
+EFI_MODERATE = 0.24
+EFI_SEVERE = 0.36
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """Which features a model sees, derived from the configured LTC list."""
+
+    ltc_columns: tuple[str, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [name for name, _ in self._expressions()]
+
+    def _expressions(self) -> list[tuple[str, pl.Expr]]:
+        ex: list[tuple[str, pl.Expr]] = [
+            ("age", pl.col("age").cast(pl.Float64)),
+            ("male", (pl.col("sex") == "M").cast(pl.Float64)),
+            ("imd_decile", pl.col("imd_decile").fill_null(5.5).cast(pl.Float64)),
+            ("imd_unknown", pl.col("imd_decile").is_null().cast(pl.Float64)),
+            ("care_home", pl.col("care_home").cast(pl.Float64)),
+            ("efi_score", pl.col("efi_score").fill_null(0.0)),
+            ("efi_recorded", pl.col("efi_score").is_not_null().cast(pl.Float64)),
+        ]
+        ex += [
+            (f"ethnicity_{g.lower()}", (pl.col("ethnicity") == g).cast(pl.Float64))
+            for g in ETHNIC_GROUPS
+            if g != "White"  # the reference group
+        ]
+        ex += [(c, pl.col(c).cast(pl.Float64)) for c in self.ltc_columns]
+        ex.append(("ltc_count", pl.col("ltc_count").cast(pl.Float64)))
+        ex += [(c, pl.col(c).cast(pl.Float64)) for c in PRIOR_USE]
+        ex.append(("log_cost_12m", pl.col("secondary_care_cost_12m").log1p()))
+        return ex
+
+    def matrix(self, snapshot: pl.DataFrame) -> np.ndarray:
+        """The feature matrix (float64, one row per patient, columns in `names` order)."""
+        exprs = [e.alias(n) for n, e in self._expressions()]
+        return snapshot.select(exprs).to_numpy().astype(np.float64, copy=False)
+
+
+def feature_label(name: str) -> str:
+    """A feature name in the words a clinician would use."""
+    if name.startswith("ltc_") and name != "ltc_count":
+        return ltc_label(name)
+    if name.startswith("ethnicity_"):
+        return "ethnic group: " + name.removeprefix("ethnicity_").capitalize()
+    return {
+        "age": "age",
+        "male": "male sex",
+        "imd_decile": "deprivation (IMD decile)",
+        "imd_unknown": "deprivation unknown",
+        "care_home": "lives in a care home",
+        "efi_score": "frailty (eFI)",
+        "efi_recorded": "frailty index recorded",
+        "ltc_count": "number of long-term conditions",
+        "emergency_admissions_12m": "emergency admissions last year",
+        "elective_admissions_12m": "elective admissions last year",
+        "ae_attendances_12m": "A&E attendances last year",
+        "outpatient_attendances_12m": "outpatient attendances last year",
+        "prescription_types_12m": "prescription types last year",
+        "log_cost_12m": "hospital cost last year",
+    }.get(name, name)
+
+
+def feature_spec(ltc_columns: Sequence[str]) -> FeatureSpec:
+    return FeatureSpec(tuple(ltc_columns))
