@@ -1,0 +1,313 @@
+"""Read an extract folder into frames conformed to the contract's table declarations.
+
+An extract is a folder with `practices.csv`, one or more `patients_<YYYY-MM-DD>` snapshots and
+optionally `deaths`, each as Parquet (primary) or CSV with a header row (see phm/contract.py).
+`read_extract` reads every file, collects every *structural* problem across all of them (a
+missing or ambiguous file, an unreadable file, no data rows, a missing column, values of the
+wrong type) and raises them together as one `DataContractError`. The value rules (ranges,
+patterns, uniqueness, cross-file rules) are checked afterwards by `phm.validation`.
+
+This module touches patient rows. Problems carry counts and 1-based data row numbers only,
+never a cell value; library errors are translated, never passed through (their text can quote
+a value).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from phm.contract import (
+    DEATHS,
+    DEFAULT_LTCS,
+    PRACTICES,
+    SNAPSHOT_FILE,
+    patients_table,
+    snapshot_date,
+)
+from phm.errors import DataContractError, Problem
+from phm.schema import Column, Table
+
+EXAMPLE_ROWS = 5  # row numbers quoted per problem
+FORMATS = ("parquet", "csv")  # in order of preference; both present is ambiguous
+_TRUE = ("true", "1", "True", "TRUE")  # True/False: what pandas writes
+_FALSE = ("false", "0", "False", "FALSE")
+_DELIMITERS = (";", "\t", "|")
+
+
+@dataclass(frozen=True)
+class Extract:
+    """An extract whose files meet the contract's structure, conformed to the declarations."""
+
+    folder: Path
+    practices: pl.DataFrame  # conformed to PRACTICES
+    snapshots: dict[date, pl.DataFrame]  # conformed to patients_table(ltcs), sorted by date
+    deaths: pl.DataFrame | None  # conformed to DEATHS
+    files: dict[str, str]  # logical name ("practices", "patients_2023-04-01") -> file name
+    ltc_columns: tuple[str, ...] = DEFAULT_LTCS
+
+    @property
+    def patients(self) -> Table:
+        """The snapshot table declaration this extract was read with."""
+        return patients_table(self.ltc_columns)
+
+
+@dataclass
+class PartialRead:
+    """What a read produced: the frames that conformed, and every structural problem.
+
+    `phm.validation.check_extract` uses it to go on validating the files that did read when
+    others did not, so that one run reports every problem.
+    """
+
+    folder: Path
+    ltc_columns: tuple[str, ...]
+    frames: dict[str, pl.DataFrame] = field(default_factory=dict)  # logical name -> frame
+    files: dict[str, str] = field(default_factory=dict)
+    snapshot_dates: dict[str, date] = field(default_factory=dict)  # logical name -> date
+    problems: list[Problem] = field(default_factory=list)
+
+    def to_extract(self) -> Extract:
+        if self.problems:
+            raise DataContractError(self.problems, extract=str(self.folder))
+        snapshots = {
+            self.snapshot_dates[name]: self.frames[name]
+            for name in sorted(self.snapshot_dates, key=self.snapshot_dates.__getitem__)
+        }
+        return Extract(
+            folder=self.folder,
+            practices=self.frames["practices"],
+            snapshots=snapshots,
+            deaths=self.frames.get("deaths"),
+            files=dict(self.files),
+            ltc_columns=self.ltc_columns,
+        )
+
+
+def read_extract(folder: Path | str, ltc_columns: Sequence[str] = DEFAULT_LTCS) -> Extract:
+    """Read an extract folder; raise one DataContractError listing every structural problem."""
+    return read_partial(folder, ltc_columns).to_extract()
+
+
+def read_partial(folder: Path | str, ltc_columns: Sequence[str] = DEFAULT_LTCS) -> PartialRead:
+    """Read what can be read of an extract folder, collecting problems instead of raising."""
+    folder = Path(folder)
+    read = PartialRead(folder=folder, ltc_columns=tuple(ltc_columns))
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        read.problems.append(Problem(str(folder), None, f"the extract folder {what}", 0))
+        return read
+
+    names = sorted(p.name for p in folder.iterdir() if p.is_file())
+    patients = patients_table(ltc_columns)
+
+    # Which file plays which part; problems with the names themselves first.
+    wanted: list[tuple[str, Table, str | None]] = []  # (logical name, table, file name)
+    practices = _pick(names, "practices", read.problems)
+    if practices is None:
+        read.problems.append(Problem(
+            "practices.csv", None, "required file is missing from the extract folder", 0))
+    else:
+        wanted.append(("practices", PRACTICES, practices))
+
+    by_date: dict[date, list[str]] = {}
+    for name in names:
+        if not name.lower().startswith("patient"):
+            continue
+        when = snapshot_date(name)
+        if when is None:
+            m = SNAPSHOT_FILE.match(name)
+            rule = (
+                "snapshot file name has a date that does not exist; expected "
+                "patients_<YYYY-MM-DD>.parquet or .csv"
+                if m else
+                "looks like a snapshot but is misnamed; expected "
+                "patients_<YYYY-MM-DD>.parquet or .csv"
+            )
+            read.problems.append(Problem(name, None, rule, 0))
+            continue
+        by_date.setdefault(when, []).append(name)
+    if not by_date:
+        read.problems.append(Problem(
+            str(folder), None,
+            "no snapshot file: expected at least one patients_<YYYY-MM-DD>.parquet or .csv", 0))
+    for when in sorted(by_date):
+        found = by_date[when]
+        if len(found) > 1:
+            read.problems.append(_ambiguous(found))
+            continue
+        logical = f"patients_{when.isoformat()}"
+        read.snapshot_dates[logical] = when
+        wanted.append((logical, patients, found[0]))
+
+    deaths = _pick(names, "deaths", read.problems)
+    if deaths is not None:
+        wanted.append(("deaths", DEATHS, deaths))
+
+    for logical, table, name in wanted:
+        read.files[logical] = name
+        frame, problems = read_table(folder / name, table)
+        read.problems.extend(problems)
+        if frame is not None and not problems:
+            read.frames[logical] = frame
+    return read
+
+
+def read_table(path: Path, table: Table) -> tuple[pl.DataFrame | None, list[Problem]]:
+    """Read one file and conform it to `table`: the frame (None if unreadable) and problems."""
+    name = path.name
+    if path.stat().st_size == 0:
+        return None, [Problem(name, None, "no data rows (the file is empty)", 0)]
+    if path.suffix.lower() == ".parquet":
+        raw, problem = _read_parquet(path, table)
+    else:
+        raw, problem = _read_csv(path, table)
+    if problem is not None:
+        return None, [problem]
+    assert raw is not None
+    if raw.height == 0:
+        return None, [Problem(name, None, "no data rows (only a header)", 0)]
+    problems = [
+        Problem(name, c.name, "required column is missing", raw.height)
+        for c in table.columns if c.name not in raw.columns
+    ]
+    present = [c for c in table.columns if c.name in raw.columns]
+    frame, type_problems = _conform(raw, present, name)
+    problems += type_problems
+    if problems:
+        return None, problems
+    return frame.select(table.column_names), []
+
+
+def _pick(names: list[str], stem: str, problems: list[Problem]) -> str | None:
+    found = [f"{stem}.{ext}" for ext in FORMATS if f"{stem}.{ext}" in names]
+    if len(found) > 1:
+        problems.append(_ambiguous(found))
+        return None
+    return found[0] if found else None
+
+
+def _ambiguous(found: list[str]) -> Problem:
+    return Problem(
+        " and ".join(found), None,
+        "ambiguous: the same file is given in two formats; keep exactly one", 0)
+
+
+def _read_parquet(path: Path, table: Table) -> tuple[pl.DataFrame | None, Problem | None]:
+    try:
+        schema = pl.read_parquet_schema(path)
+        # Read only the declared columns: extra columns are allowed and dropped (but read one
+        # if none is declared, so that the missing-column problems can count rows).
+        wanted = [c.name for c in table.columns if c.name in schema] or list(schema)[:1]
+        frame = pl.read_parquet(path, columns=wanted)
+    except (pl.exceptions.PolarsError, OSError, ValueError):
+        # The library's text may quote the file's bytes: say what it means instead.
+        return None, Problem(path.name, None, "unreadable Parquet file (truncated or corrupt)", 0)
+    return frame, None
+
+
+def _read_csv(path: Path, table: Table) -> tuple[pl.DataFrame | None, Problem | None]:
+    name = path.name
+    try:
+        # Every column as text first, so that we can count the values that fail to cast.
+        frame = pl.read_csv(path, infer_schema=False, encoding="utf8")
+    except pl.exceptions.NoDataError:
+        return None, Problem(name, None, "no data rows (the file is empty)", 0)
+    except (pl.exceptions.PolarsError, OSError, ValueError):
+        return None, Problem(
+            name, None,
+            "unreadable CSV file: expected UTF-8 text, a header row and the same number of "
+            "comma-separated fields on every line", 0)
+    frame = frame.rename({c: c.strip().lstrip("\ufeff") for c in frame.columns})
+    if frame.width == 1 and len(table.columns) > 1:
+        header = frame.columns[0]
+        guess = next((d for d in _DELIMITERS if d in header), None)
+        hint = f", is the delimiter {guess!r}?" if guess else ""
+        return None, Problem(
+            name, None, f"expected comma-separated columns; found 1 column{hint}", frame.height)
+    return frame, None
+
+
+def _conform(
+    raw: pl.DataFrame, columns: list[Column], file: str
+) -> tuple[pl.DataFrame, list[Problem]]:
+    """Cast the present declared columns to their logical types; count values that fail."""
+    if not columns:
+        return raw.select([]), []
+    cast = raw.select([_cast(raw.schema[c.name], c).alias(c.name) for c in columns])
+    failed = {
+        c.name: raw[c.name].is_not_null() & cast[c.name].is_null() for c in columns
+    }
+    counts = pl.DataFrame(failed).sum().row(0, named=True)
+    problems = []
+    for c in columns:
+        n = int(counts[c.name])
+        if n:
+            rows = failed[c.name].arg_true().head(EXAMPLE_ROWS) + 1
+            problems.append(Problem(file, c.name, _type_rule(c, raw.schema[c.name]), n,
+                                    tuple(int(r) for r in rows)))
+    return cast, problems
+
+
+def _type_rule(column: Column, source: pl.DataType) -> str:
+    what = {
+        "integer": "expected integer (a whole number)",
+        "float": "expected float (a number)",
+        "boolean": "expected boolean (true/false or 1/0)",
+        "date": "expected date (YYYY-MM-DD)",
+        "string": "expected string",
+    }[column.dtype]
+    found = "" if source == pl.String else f"; the file stores {source}"
+    return f"type: {what}{found}"
+
+
+def _cast(source: pl.DataType, column: Column) -> pl.Expr:
+    """An expression casting a raw column to the declared type; a value that fails is null."""
+    col = pl.col(column.name)
+    target = column.polars_type
+    kind = column.dtype
+    if source == pl.Null:
+        return col.cast(target)
+    if source == pl.String:
+        if kind == "string":
+            return pl.when(col.str.len_bytes() > 0).then(col)  # an empty field is null
+        if kind == "boolean":
+            # Exact spellings, not lower-casing: that is 15 times slower on 1M rows.
+            return (pl.when(col.is_in(_TRUE)).then(True)
+                    .when(col.is_in(_FALSE)).then(False)
+                    .otherwise(None).cast(pl.Boolean))
+        text = col.str.strip_chars()
+        text = pl.when(text.str.len_bytes() > 0).then(text)
+        if kind == "date":
+            return text.str.to_date("%Y-%m-%d", strict=False)
+        return text.cast(target, strict=False)
+    if kind == "string":
+        if source.is_numeric() or isinstance(source, pl.Categorical | pl.Enum):
+            return col.cast(pl.String, strict=False)
+    elif kind == "integer":
+        if source.is_integer():
+            return col.cast(target, strict=False)
+        if source.is_float() or source.is_decimal():
+            # pandas stores a nullable integer column as float: accept whole numbers.
+            as_float = col.cast(pl.Float64, strict=False)
+            whole = as_float.is_finite() & (as_float == as_float.floor())
+            return pl.when(whole).then(as_float).cast(target, strict=False)
+    elif kind == "float":
+        if source.is_numeric():
+            return col.cast(target, strict=False)
+    elif kind == "boolean":
+        if source == pl.Boolean:
+            return col
+        if source.is_integer():
+            return pl.when(col == 1).then(True).when(col == 0).then(False).otherwise(None)
+    elif kind == "date":
+        if source == pl.Date:
+            return col
+        if isinstance(source, pl.Datetime):
+            return col.dt.date()
+    # An incompatible physical type: every non-null value fails to cast.
+    return pl.lit(None, dtype=target)
