@@ -1,0 +1,117 @@
+"""Frailty, care homes, the true risk of an emergency admission or death, and hospital use.
+
+The true risk is what the pipeline's models try to learn. It is built from what the extract
+records (age, sex, deprivation, conditions, frailty, care home, last year's admissions), with
+interactions a linear model misses, plus two things no extract records: the part of the shared
+health liability `h` that the registers do not reveal, and a small unrecorded factor `u`
+(housing, isolation, carers: what a GP record rarely holds).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit
+
+from phm.synth import conditions as C
+from phm.synth import targets as T
+
+N_BANDS = len(T.LTC_BANDS)
+BAND_RISK = np.array(T.LTC_TABLE["risk"]) / 100
+
+# Per-register log-odds of an emergency admission (HF, COPD, cancer and dementia admit most).
+_ADMIT_WEIGHT = dict(
+    ltc_hypertension=.05, ltc_diabetes=.20, ltc_asthma=.20, ltc_copd=.55, ltc_chd=.25,
+    ltc_heart_failure=.55, ltc_atrial_fibrillation=.25, ltc_stroke_tia=.30, ltc_ckd=.25,
+    ltc_cancer=.45, ltc_dementia=.40, ltc_depression=.25, ltc_smi=.40, ltc_epilepsy=.45,
+    ltc_learning_disability=.40, ltc_osteoporosis=.30, ltc_rheumatoid_arthritis=.20,
+    ltc_pad=.35, ltc_obesity=.10,
+)
+ADMIT_WEIGHT = np.array([_ADMIT_WEIGHT[n] for n in C.NAMES])
+_DEATH_WEIGHT = dict(ltc_heart_failure=.6, ltc_copd=.5, ltc_cancer=.8, ltc_dementia=.8,
+                     ltc_ckd=.3, ltc_stroke_tia=.3, ltc_pad=.3)
+DEATH_WEIGHT = np.array([_DEATH_WEIGHT.get(n, 0.05) for n in C.NAMES])
+_DEMENTIA = C.NAMES.index("ltc_dementia")
+
+# How strongly the unrecorded parts move the risk (log-odds per SD).
+H_EFFECT = 0.30
+U_EFFECT = 0.30
+
+
+def band(ltc_count: np.ndarray) -> np.ndarray:
+    return np.minimum(ltc_count, N_BANDS - 1)
+
+
+def frailty(age, ltc_count, h, frailty_noise, care_home) -> np.ndarray:
+    """eFI for 65+: deficits out of 36, rising with age, conditions and ill health; NaN <65."""
+    deficits = (0.6 + 0.17 * (age - 65) + 1.0 * ltc_count + 1.0 * h + 1.0 * frailty_noise
+                + 2.0 * care_home)
+    efi = np.clip(np.round(deficits), 0, 36) / 36
+    return np.where(age >= 65, efi, np.nan)
+
+
+def care_home_entry(age, efi, flags, rng) -> np.ndarray:
+    """Whether a person 65+ is (newly) in a care home: the very old, frail and demented."""
+    lo = -9.8 + 0.085 * (age - 65) + 7.0 * np.nan_to_num(efi) + 1.3 * flags[:, _DEMENTIA]
+    return (age >= 65) & (rng.random(age.size) < expit(lo))
+
+
+def admission_log_odds(age, male, dep, flags, efi, care_home, prior_em, h, u) -> np.ndarray:
+    """Log-odds of at least one emergency admission in the next 12 months."""
+    count = flags.sum(1)
+    efi0 = np.nan_to_num(efi)
+    lo = (
+        -3.35
+        + 0.9 * (age < 1) + 0.25 * ((age >= 16) & (age < 30))
+        + 0.028 * np.maximum(age - 50, 0)
+        + flags @ ADMIT_WEIGHT
+        - 0.035 * np.maximum(count - 3, 0) ** 1.3  # diminishing returns of one more register
+        + 0.25 * dep + 0.04 * dep * count  # deprivation bites harder with multimorbidity
+        + 2.2 * efi0 + 1.2 * efi0 * (count >= 4)
+        + 0.35 * care_home
+        + 0.45 * np.minimum(prior_em, 3)  # readmission: last year's admissions carry over
+        + 0.05 * male
+        + H_EFFECT * h + U_EFFECT * u
+    )
+    return lo
+
+
+def death_probability(age, male, flags, efi, care_home, h) -> np.ndarray:
+    """Probability of dying in the next 12 months (Gompertz in age, plus ill health)."""
+    lo = (-10.6 + 0.088 * age + flags @ DEATH_WEIGHT + 2.5 * np.nan_to_num(efi)
+          + 0.8 * care_home + 0.35 * male + 0.35 * h)
+    return np.where(age >= C.KNOT_AGES[-1] + 15, 1.0, expit(lo))
+
+
+def emergency_count(admitted, admit_p, rng) -> np.ndarray:
+    """Emergency admissions in a year: the sickest come back again and again."""
+    extra = rng.poisson(3.0 * admit_p**2)
+    return np.where(admitted, 1 + extra, 0)
+
+
+def activity(ltc_count, admit_p, emergency, rng) -> dict[str, np.ndarray]:
+    """Planned care and A&E in the prior 12 months, and admitted patient care cost.
+
+    Means follow the Leicester City LTC-count table, scaled per person by how their risk
+    compares with their band's: a band's heavy users are its high-risk patients.
+    """
+    b = band(ltc_count)
+    m = np.clip(admit_p / BAND_RISK[b], 0.2, 6.0) ** 0.6
+    table = {k: np.array(v) for k, v in T.LTC_TABLE.items()}
+    elective = rng.poisson(np.maximum(table["elective_admissions_12m"][b], 0.03) * m)
+    ae = rng.binomial(emergency, 0.7) + rng.poisson(
+        np.maximum(table["ae_attendances_12m"][b] - 0.7 * table["emergency_admissions_12m"][b],
+                   0.15) * m)
+    outpatient = rng.poisson(rng.gamma(1.5, table["outpatient_attendances_12m"][b] * m / 1.5))
+    prescriptions = rng.poisson(table["prescription_types_12m"][b] * m**0.3)
+    cost = (_admission_costs(emergency, 950 + 120 * b, 1.0, rng)
+            + _admission_costs(elective, 800 + 35 * b, 0.8, rng))
+    return dict(elective_admissions_12m=elective, ae_attendances_12m=ae,
+                outpatient_attendances_12m=outpatient, prescription_types_12m=prescriptions,
+                secondary_care_cost_12m=np.round(cost, 2))
+
+
+def _admission_costs(counts, mean_cost, sigma, rng) -> np.ndarray:
+    """Total cost of `counts` admissions each, every stay log-normal around its mean."""
+    who = np.repeat(np.arange(counts.size), counts)
+    each = rng.lognormal(np.log(np.repeat(mean_cost, counts)) - sigma**2 / 2, sigma)
+    return np.bincount(who, weights=each, minlength=counts.size)
