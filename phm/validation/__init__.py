@@ -1,0 +1,112 @@
+"""Validate an extract against the data contract: every problem, counted, never quoted.
+
+    report = check_extract(folder, ltc_columns)   # read + validate; never raises for bad data
+    report.raise_if_failed()                      # DataContractError listing every problem
+
+`validate_extract` runs, on an `Extract` that read cleanly, the Great Expectations suite derived
+from each file's table declaration (phm/validation/expectations.py) and the cross-file rules
+(phm/validation/rules.py). `check_extract` also reports the structural problems `read_extract`
+finds (missing files, unreadable files, missing columns, wrong types), and still validates the
+files that did read, so one run lists everything wrong with an extract.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from phm.contract import DEATHS, DEFAULT_LTCS, PRACTICES, patients_table
+from phm.errors import DataContractError, Problem
+from phm.extract import Extract, PartialRead, read_partial
+from phm.schema import Table
+from phm.validation import rules
+from phm.validation.expectations import SuiteSummary, run_suites
+
+__all__ = ["SuiteSummary", "ValidationReport", "check_extract", "validate_extract"]
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """Every problem found in an extract, and what was checked (counts only)."""
+
+    extract: str
+    problems: tuple[Problem, ...]
+    summaries: tuple[SuiteSummary, ...] = ()
+    warnings: tuple[Problem, ...] = field(default=())  # reported, but do not fail the extract
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def raise_if_failed(self) -> None:
+        if self.problems:
+            raise DataContractError(self.problems, extract=self.extract)
+
+    def summary(self, file: str) -> SuiteSummary | None:
+        return next((s for s in self.summaries if s.file == file), None)
+
+
+def validate_extract(extract: Extract, *, data_docs_dir: Path | None = None) -> ValidationReport:
+    """Run the declared expectations and the cross-file rules on an extract that read cleanly."""
+    frames: dict[str, pl.DataFrame] = {"practices": extract.practices}
+    dates: dict[str, date] = {}
+    for when, frame in extract.snapshots.items():
+        frames[f"patients_{when.isoformat()}"] = frame
+        dates[f"patients_{when.isoformat()}"] = when
+    if extract.deaths is not None:
+        frames["deaths"] = extract.deaths
+    return _validate(str(extract.folder), extract.ltc_columns, frames, extract.files, dates, [],
+                     data_docs_dir=data_docs_dir)
+
+
+def check_extract(
+    folder: Path | str, ltc_columns: Sequence[str] = DEFAULT_LTCS, *,
+    data_docs_dir: Path | None = None,
+) -> ValidationReport:
+    """Read and validate an extract folder; every problem is in the report, none is raised."""
+    read: PartialRead = read_partial(folder, ltc_columns)
+    return _validate(str(read.folder), read.ltc_columns, read.frames, read.files,
+                     read.snapshot_dates, read.problems, data_docs_dir=data_docs_dir)
+
+
+def _validate(
+    extract: str,
+    ltc_columns: Sequence[str],
+    frames: dict[str, pl.DataFrame],  # logical name -> conformed frame (files that read)
+    files: dict[str, str],  # logical name -> file name
+    dates: dict[str, date],  # logical name of each snapshot -> its date
+    structural: list[Problem],
+    *,
+    data_docs_dir: Path | None = None,
+) -> ValidationReport:
+    patients = patients_table(ltc_columns)
+
+    def table(logical: str) -> Table:
+        return {"practices": PRACTICES, "deaths": DEATHS}.get(logical, patients)
+
+    suites = [(files[name], table(name), frame) for name, frame in frames.items()]
+    problems, summaries = run_suites(suites, data_docs_dir=data_docs_dir)
+
+    cross: list[Problem] = []
+    warnings: list[Problem] = []
+    practices = frames.get("practices")
+    deaths = frames.get("deaths")
+    for name in sorted(dates, key=dates.__getitem__):
+        if name not in frames:
+            continue  # unreadable: its structural problems are already reported
+        frame, file = frames[name], files[name]
+        if practices is not None:
+            cross += rules.practice_codes_exist(frame, practices, file)
+        cross += rules.ltc_count_matches_flags(frame, ltc_columns, file)
+        if deaths is not None:
+            warnings += rules.deaths_before_snapshot(frame, dates[name], deaths, file)
+
+    # Order: per file, in the order the files were read; structural problems first.
+    order = {f: i for i, f in enumerate(files.values())}
+    found = sorted([*problems, *cross], key=lambda p: order.get(p.file, len(order)))
+    return ValidationReport(extract, tuple([*structural, *found]), tuple(summaries),
+                            tuple(warnings))

@@ -1,0 +1,76 @@
+"""Cross-column and cross-file rules that a per-column Great Expectations suite cannot say.
+
+Each rule takes conformed polars frames and returns `Problem`s (counts and 1-based row numbers,
+never a value). They are vectorised: no Python loop over rows.
+
+Uniqueness (`patient_id` within a snapshot, `practice_code` in practices, `patient_id` in
+deaths) is NOT here: it is declared on the column (`Column.unique`) and so checked by the suite
+derived from the declaration (phm/validation/expectations.py), like every other per-column
+constraint. One place, derived from the one declaration; measured at 0.5 s per 1.2M rows in GX.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import polars as pl
+
+from phm.errors import Problem
+
+EXAMPLE_ROWS = 5
+
+
+def _problem(file: str, column: str | None, rule: str, failed: pl.Series) -> Problem | None:
+    """A Problem for the rows where the boolean series `failed` is true; None if none is."""
+    failed = failed.fill_null(False)
+    count = int(failed.sum())
+    if count == 0:
+        return None
+    rows = failed.arg_true().head(EXAMPLE_ROWS) + 1
+    return Problem(file, column, rule, count, tuple(int(r) for r in rows))
+
+
+def practice_codes_exist(
+    patients: pl.DataFrame, practices: pl.DataFrame, file: str
+) -> list[Problem]:
+    """Every patient's practice_code is a practice_code of practices.csv."""
+    known = practices.get_column("practice_code").drop_nulls().unique()
+    codes = patients.get_column("practice_code")
+    failed = codes.is_not_null() & ~codes.is_in(known.implode())
+    p = _problem(file, "practice_code", "practice_code must exist in practices.csv", failed)
+    return [p] if p else []
+
+
+def ltc_count_matches_flags(
+    patients: pl.DataFrame, ltc_columns: Sequence[str], file: str
+) -> list[Problem]:
+    """ltc_count equals the number of true ltc_ flags (rows with a null on either side are
+    left to the not-null expectation)."""
+    flags = pl.sum_horizontal([pl.col(c).cast(pl.Int64) for c in ltc_columns])
+    if not ltc_columns:
+        flags = pl.lit(0, dtype=pl.Int64)
+    any_null = pl.any_horizontal([pl.col(c).is_null() for c in [*ltc_columns, "ltc_count"]])
+    failed = patients.select(
+        ((pl.col("ltc_count") != flags) & ~any_null).alias("failed")
+    ).get_column("failed")
+    p = _problem(file, "ltc_count", "ltc_count must equal the sum of the ltc_ flags", failed)
+    return [p] if p else []
+
+
+def deaths_before_snapshot(
+    patients: pl.DataFrame, snapshot: date, deaths: pl.DataFrame, file: str
+) -> list[Problem]:
+    """A patient still registered in a snapshot cannot have died before the snapshot date.
+
+    Reported as a problem like the others; a BI team may see it when death registrations and
+    list cleaning lag each other, and should fix the extract or the death date.
+    """
+    died = deaths.filter(pl.col("date_of_death") < snapshot).get_column("patient_id")
+    if died.is_empty():
+        return []
+    failed = patients.get_column("patient_id").is_in(died.implode())
+    p = _problem(file, "patient_id",
+                 "a patient in the snapshot has a death recorded before the snapshot date "
+                 "(warning)", failed)
+    return [p] if p else []
