@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from phm.contract import DEFAULT_LTCS
 from phm.errors import ConfigError
@@ -36,8 +36,15 @@ class SyntheticConfig(_Strict):
 
 
 class ModelConfig(_Strict):
+    candidates: tuple[str, ...] = ("ltc_count_lookup", "logistic", "gradient_boosting")
     tiering_model: str = "logistic"
     seed: int = 42
+
+    @model_validator(mode="after")
+    def _tiering_model_is_a_candidate(self) -> ModelConfig:
+        if self.tiering_model not in self.candidates:
+            raise ValueError(f"tiering_model '{self.tiering_model}' is not among the candidates")
+        return self
 
 
 class TieringConfig(_Strict):

@@ -13,6 +13,8 @@ from datetime import date
 
 import polars as pl
 
+from phm.features import FeatureSpec
+
 OUTCOME = "emergency_admission_next_12m"
 
 
@@ -32,6 +34,10 @@ class LabelledSnapshot:
     outcome_date: date
     frame: pl.DataFrame  # the snapshot's rows with a known outcome, plus column OUTCOME
     unknown_outcome: int  # patients left out: absent later, no death recorded
+
+    @property
+    def outcome_rate(self) -> float:
+        return float(self.frame[OUTCOME].mean()) if self.frame.height else 0.0
 
 
 def outcome_pairs(snapshot_dates: list[date]) -> list[tuple[date, date]]:
@@ -70,3 +76,22 @@ def label_snapshot(
         frame=labelled,
         unknown_outcome=frame.height - labelled.height,
     )
+
+
+@dataclass(frozen=True)
+class PatientFeatures:
+    """What the models learn from: the feature spec and every labelled snapshot, oldest first."""
+
+    spec: FeatureSpec
+    labelled: list[LabelledSnapshot]
+
+
+def label_extract(extract, spec: FeatureSpec) -> PatientFeatures:
+    """Label every snapshot that has a snapshot 12 months later in the extract."""
+    labelled = [
+        label_snapshot(
+            extract.snapshots[s], extract.snapshots[later], extract.deaths, s, later
+        )
+        for s, later in outcome_pairs(list(extract.snapshots))
+    ]
+    return PatientFeatures(spec, labelled)

@@ -20,6 +20,7 @@ import numpy as np
 import polars as pl
 from sklearn.base import clone
 
+from phm.disclosure import DisclosurePolicy
 from phm.errors import DataContractError, Problem
 from phm.evaluation import evaluate_scores
 from phm.features import FeatureSpec
@@ -147,3 +148,18 @@ def score_snapshots(
             )
         )
     return pl.concat(scored)
+
+
+def evaluation_table(
+    evaluation: RiskEvaluation, tiering_model: str, policy: DisclosurePolicy
+) -> pl.DataFrame:
+    """published.model_evaluation: one row per candidate, counts disclosure-controlled."""
+    plan = evaluation.plan
+    return evaluation.metrics.with_columns(
+        (pl.col("model") == tiering_model).alias("used_for_tiers"),
+        pl.lit(plan.design).alias("validation_design"),
+        pl.lit(plan.train_snapshot).alias("train_snapshot"),
+        pl.lit(plan.evaluation_snapshot).alias("evaluation_snapshot"),
+        policy.count(pl.col("patients")).alias("patients"),
+        policy.count(pl.col("events")).alias("events"),
+    )

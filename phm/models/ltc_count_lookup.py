@@ -39,14 +39,19 @@ class LtcCountLookup(ClassifierMixin, BaseEstimator):
         check_classification_targets(y)
         self.classes_, encoded = np.unique(y, return_inverse=True)
         if len(self.classes_) > 2:
-            raise ValueError("LtcCountLookup is a binary classifier; y has more than 2 classes")
+            # sklearn's contract checks expect this wording for binary-only classifiers
+            raise ValueError("Only binary classification is supported.")
         positive = encoded == len(self.classes_) - 1
         bands = self._bands(X)
         overall = positive.mean()
         events = np.bincount(bands, weights=positive, minlength=self.top_band + 1)
         patients = np.bincount(bands, minlength=self.top_band + 1)
-        self.band_rate_ = (events + self.prior_strength * overall) / (
-            patients + self.prior_strength
+        pooled = patients + self.prior_strength
+        self.band_rate_ = np.divide(
+            events + self.prior_strength * overall,
+            pooled,
+            out=np.full(self.top_band + 1, overall, dtype=float),  # an empty band: the overall rate
+            where=pooled > 0,
         )
         return self
 
@@ -65,6 +70,7 @@ class LtcCountLookup(ClassifierMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = False
+        tags.classifier_tags.poor_score = True  # one column, by design: it is the baseline
         return tags
 
 

@@ -106,7 +106,7 @@ def read_table(path: Path, name: str) -> pl.DataFrame:
     """Read one warehouse table (e.g. `published.pcn_profile`) without taking a write lock."""
     con = duckdb.connect(str(path), read_only=True)
     try:
-        return con.execute(f"SELECT * FROM {_identifier(name)}").pl()
+        return con.sql(f"SELECT * FROM {_identifier(name)}").pl()
     finally:
         con.close()
 

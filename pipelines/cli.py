@@ -1,0 +1,155 @@
+"""`phm`: the command line for people who are not Dagster experts.
+
+    phm run [--extract DIR] [--warehouse FILE] [--config FILE]   the whole pipeline
+    phm validate DIR [--config FILE]                             check an extract, list every problem
+    phm synth --out DIR [--scale X] [--seed N] [--format parquet|csv]
+    phm bench [--scale X]                                        per-stage time and peak memory
+    phm docs                                                     regenerate docs/data-dictionary.md
+
+A mistake in the user's own input or configuration is reported in plain words with exit
+status 1, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from phm.config import REPO_ROOT, load_config
+from phm.errors import PhmError
+
+EXIT_OK, EXIT_USER_ERROR = 0, 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except PhmError as exc:
+        print(f"phm {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print(f"phm {args.command}: interrupted; nothing was published.", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="phm", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the whole pipeline and publish the warehouse")
+    run.add_argument("--extract", type=Path, help="extract folder (default: synthetic LLR)")
+    run.add_argument("--warehouse", type=Path, help="DuckDB file to publish to")
+    run.add_argument("--config", type=Path, help="YAML configuration (default: configs/default.yaml)")
+    run.add_argument("--verbose", action="store_true", help="show Dagster's step logs")
+    run.set_defaults(handler=_run)
+
+    validate = sub.add_parser("validate", help="check an extract against the data contract")
+    validate.add_argument("extract", type=Path)
+    validate.add_argument("--config", type=Path)
+    validate.set_defaults(handler=_validate)
+
+    synth = sub.add_parser("synth", help="write a synthetic LLR extract")
+    synth.add_argument("--out", type=Path, required=True)
+    synth.add_argument("--scale", type=float, default=1.0)
+    synth.add_argument("--seed", type=int, default=42)
+    synth.add_argument("--snapshots", type=int, default=3)
+    synth.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    synth.set_defaults(handler=_synth)
+
+    bench = sub.add_parser("bench", help="time each stage and measure peak memory")
+    bench.add_argument("--scale", type=float, default=1.0)
+    bench.add_argument("--seed", type=int, default=42)
+    bench.set_defaults(handler=_bench)
+
+    docs = sub.add_parser("docs", help="regenerate docs/data-dictionary.md from the declarations")
+    docs.set_defaults(handler=_docs)
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pipelines.runner import run_pipeline
+
+    config = load_config(args.config)
+    extract = args.extract.resolve() if args.extract else None
+    warehouse = (args.warehouse.resolve() if args.warehouse else config.warehouse.path)
+    source = str(extract) if extract else "the synthetic LLR population (seed "
+    if not extract:
+        source += f"{config.synthetic.seed}, scale {config.synthetic.scale:g})"
+    print(f"phm run: {source}")
+    outcome = run_pipeline(
+        config_path=args.config,
+        extract=extract,
+        warehouse=warehouse,
+        log_level="INFO" if args.verbose else "WARNING",
+    )
+    for stage in outcome.stages:
+        print(f"  {stage.stage:<32} {stage.seconds:7.1f} s")
+    if outcome.failed_checks:
+        print("phm run: the extract breaks the data contract; nothing was published:",
+              file=sys.stderr)
+        for check, problems in outcome.failed_checks.items():
+            for problem in problems or [f"check {check} failed"]:
+                print(f"  - {problem}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    if outcome.error is not None:
+        raise outcome.error
+    if not outcome.success:
+        print("phm run: the run failed; nothing was published. Re-run with --verbose.",
+              file=sys.stderr)
+        return EXIT_USER_ERROR
+    print(f"Published warehouse: {warehouse}")
+    print("  restricted.patient_risk  (patient-level risk and Kaiser tier; restricted)")
+    print("  published.pcn_profile, published.model_evaluation  (disclosure-controlled)")
+    return EXIT_OK
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from phm.validation import check_extract
+
+    config = load_config(args.config)
+    report = check_extract(args.extract, config.ltc_columns)
+    if report.ok:
+        print(f"phm validate: {args.extract} meets the data contract.")
+        return EXIT_OK
+    print(f"phm validate: {args.extract} breaks the data contract "
+          f"({len(report.problems)} problems):")
+    for problem in report.problems:
+        print(f"  - {problem}")
+    return EXIT_USER_ERROR
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from phm.synth import generate_extract
+
+    summary = generate_extract(
+        args.out,
+        scale=args.scale,
+        seed=args.seed,
+        n_snapshots=args.snapshots,
+        file_format=args.format,
+        progress=lambda msg: print(f"  {msg}", file=sys.stderr),
+    )
+    print(f"phm synth: wrote {summary.out_dir} (truth kept apart in {summary.truth_path})")
+    return EXIT_OK
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from pipelines.bench import benchmark
+
+    benchmark(scale=args.scale, seed=args.seed)
+    return EXIT_OK
+
+
+def _docs(args: argparse.Namespace) -> int:
+    from phm.docs import write_data_dictionary
+
+    path = write_data_dictionary(REPO_ROOT / "docs" / "data-dictionary.md")
+    print(f"phm docs: wrote {path}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,61 @@
+"""Disclosure-controlled aggregates and the atomically published warehouse."""
+
+from __future__ import annotations
+
+import dagster as dg
+import polars as pl
+
+from phm.disclosure import DisclosurePolicy
+from phm.extract import Extract
+from phm.profiles import pcn_profile
+from phm.risk import RiskEvaluation, evaluation_table
+from phm.warehouse import publish_warehouse
+from phm.warehouse.tables import MODEL_EVALUATION, PATIENT_RISK, PCN_PROFILE
+from pipelines.metadata import column_schema
+from pipelines.resources import PhmSettings
+
+
+def _policy(settings: PhmSettings) -> DisclosurePolicy:
+    d = settings.load().disclosure
+    return DisclosurePolicy(suppress_below=d.suppress_below, round_to=d.round_to)
+
+
+@dg.asset(group_name="publish")
+def pcn_profiles(
+    kaiser_tiers: pl.DataFrame, patient_extract: Extract, settings: PhmSettings
+) -> pl.DataFrame:
+    """published.pcn_profile: each PCN's population, tiers and multimorbidity, disclosure-controlled."""
+    profile = pcn_profile(kaiser_tiers, patient_extract.practices, _policy(settings))
+    return dg.Output(
+        profile,
+        metadata={
+            "dagster/row_count": profile.height,
+            "dagster/column_schema": column_schema(PCN_PROFILE),
+        },
+    )
+
+
+@dg.asset(group_name="publish")
+def warehouse(
+    kaiser_tiers: pl.DataFrame,
+    pcn_profiles: pl.DataFrame,
+    risk_model_evaluation: RiskEvaluation,
+    settings: PhmSettings,
+) -> dg.MaterializeResult:
+    """The DuckDB warehouse: `restricted` patient rows and `published` aggregates, swapped in atomically."""
+    config = settings.load()
+    evaluation = evaluation_table(
+        risk_model_evaluation, config.model.tiering_model, _policy(settings)
+    )
+    path = publish_warehouse(
+        config.warehouse.path,
+        {PATIENT_RISK: kaiser_tiers, PCN_PROFILE: pcn_profiles, MODEL_EVALUATION: evaluation},
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(path)),
+            "restricted.patient_risk rows": kaiser_tiers.height,
+            "published.pcn_profile rows": pcn_profiles.height,
+            "published.model_evaluation rows": evaluation.height,
+        }
+    )

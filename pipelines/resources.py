@@ -1,0 +1,28 @@
+"""The one resource: where configuration comes from, with optional overrides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+
+from phm.config import DEFAULT_CONFIG, PipelineConfig, load_config
+
+
+class PhmSettings(dg.ConfigurableResource):
+    """The pipeline configuration: a YAML file in configs/, optionally overridden."""
+
+    config_path: str = str(DEFAULT_CONFIG)
+    extract_path: str | None = None
+    warehouse_path: str | None = None
+
+    def load(self) -> PipelineConfig:
+        config = load_config(Path(self.config_path))
+        return config.with_overrides(
+            extract__path=_absolute(self.extract_path),
+            warehouse__path=_absolute(self.warehouse_path),
+        )
+
+
+def _absolute(path: str | None) -> Path | None:
+    return None if path is None else Path(path).resolve()

@@ -1,0 +1,47 @@
+"""Risk models: the scikit-learn estimator contract, and each registered model learns."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from phm.contract import DEFAULT_LTCS
+from phm.features import feature_spec
+from phm.models import MODELS, build_model
+from phm.models.ltc_count_lookup import LtcCountLookup
+
+
+def _contract_checks(estimators):
+    """parametrize_with_checks, less the array-API check (it needs SCIPY_ARRAY_API and an
+    array library we do not use, and would only ever skip)."""
+    mark = parametrize_with_checks(estimators)
+    names, params = mark.args
+    kept = [p for p in params if "array_api" not in repr(p)]
+    return pytest.mark.parametrize(names, kept)
+
+
+@_contract_checks([LtcCountLookup()])
+def test_custom_estimators_follow_the_sklearn_contract(estimator, check):
+    check(estimator)
+
+
+def test_lookup_learns_the_band_rates():
+    X = np.array([[0], [0], [0], [0], [9], [9], [8], [8]], dtype=float)
+    y = np.array([0, 0, 0, 1, 1, 1, 1, 0])
+    model = LtcCountLookup(prior_strength=0.0).fit(X, y)
+    assert model.predict_proba([[0], [12]])[:, 1].tolist() == [0.25, 0.75]
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_registered_model_learns_a_signal(name):
+    spec = feature_spec(DEFAULT_LTCS)
+    rng = np.random.default_rng(0)
+    n = 4000
+    X = rng.normal(size=(n, len(spec.names)))
+    ltc = spec.names.index("ltc_count")
+    X[:, ltc] = rng.integers(0, 9, n)
+    logit = -2 + 0.5 * X[:, ltc] + X[:, spec.names.index("age")]
+    y = rng.random(n) < 1 / (1 + np.exp(-logit))
+    model = build_model(name, spec, seed=0).fit(X[:3000], y[:3000])
+    auc = roc_auc_score(y[3000:], model.predict_proba(X[3000:])[:, 1])
+    assert auc > 0.7
