@@ -143,14 +143,24 @@ _TABLE_COLUMNS = {
 }
 
 
+# The published concentration is of all secondary-care cost; the extract carries admitted
+# care cost plus outpatient and A&E counts, costed here at rough national average unit costs.
+OUTPATIENT_UNIT_COST = 110.0
+AE_UNIT_COST = 150.0
+
+
 def cost_rows(extract: Extract) -> list[dict]:
-    cost = np.sort(extract.first["secondary_care_cost_12m"].to_numpy())[::-1]
+    cost = np.sort(extract.first.select(
+        pl.col("secondary_care_cost_12m") + OUTPATIENT_UNIT_COST
+        * pl.col("outpatient_attendances_12m") + AE_UNIT_COST * pl.col("ae_attendances_12m")
+    ).to_series().to_numpy())[::-1]
     total, n = cost.sum(), cost.size
     rows = []
     for label, (share, source, points) in T.COST_CONCENTRATION.items():
         k = round(share * n)
         part = cost[n - k:].sum() if label.startswith("bottom") else cost[:k].sum()
-        rows.append(_pct_points("cost", f"Whole population: {label} of patients, % of APC cost",
+        rows.append(_pct_points("cost", f"Whole population: {label} of patients, % of secondary-care cost "
+                                "(APC + outpatient + A&E)",
                                 source, 100 * part / total, points))
     return rows
 

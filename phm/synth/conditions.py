@@ -72,7 +72,7 @@ _ETHNIC[:, 1] = [c.asian for c in CONDITIONS]
 _ETHNIC[:, 2] = [c.black for c in CONDITIONS]
 _ETHNIC[:, 3] = 0.5 * _ETHNIC[:, 1]  # Mixed and Other: half-way, on the evidence we have
 _ETHNIC[:, 4] = 0.5 * _ETHNIC[:, 1]
-LOADING = np.sqrt([c.clustering for c in CONDITIONS])
+LOADING = np.sqrt([min(c.clustering + 0.1, 0.9) if c.clustering else 0.0 for c in CONDITIONS])
 PRIVATE = np.sqrt(1 - LOADING**2)
 
 
@@ -130,7 +130,8 @@ def target_prevalence(place: Place) -> np.ndarray:
 
 # Cohort turnover (deaths take the sick, the flags are kept) pulls the generated prevalence a
 # little away from the cross-sectional target; measured on the generated extract and corrected.
-DRIFT = np.ones(K)
+_DRIFT = dict(ltc_dementia=1.2, ltc_osteoporosis=1.15, ltc_pad=1.1, ltc_epilepsy=0.9)
+DRIFT = np.array([_DRIFT.get(n, 1.0) for n in NAMES])
 
 
 def solve_offsets(place: Place) -> np.ndarray:

@@ -33,7 +33,7 @@ DEATH_WEIGHT = np.array([_DEATH_WEIGHT.get(n, 0.05) for n in C.NAMES])
 _DEMENTIA = C.NAMES.index("ltc_dementia")
 
 # How strongly the unrecorded parts move the risk (log-odds per SD).
-H_EFFECT = 0.30
+H_EFFECT = 0.50
 U_EFFECT = 0.30
 
 
@@ -43,7 +43,7 @@ def band(ltc_count: np.ndarray) -> np.ndarray:
 
 def frailty(age, ltc_count, h, frailty_noise, care_home) -> np.ndarray:
     """eFI for 65+: deficits out of 36, rising with age, conditions and ill health; NaN <65."""
-    deficits = (0.6 + 0.17 * (age - 65) + 1.0 * ltc_count + 1.0 * h + 1.0 * frailty_noise
+    deficits = (1.6 + 0.17 * (age - 65) + 1.0 * ltc_count + 1.0 * h + 1.0 * frailty_noise
                 + 2.0 * care_home)
     efi = np.clip(np.round(deficits), 0, 36) / 36
     return np.where(age >= 65, efi, np.nan)
@@ -51,7 +51,7 @@ def frailty(age, ltc_count, h, frailty_noise, care_home) -> np.ndarray:
 
 def care_home_entry(age, efi, flags, rng) -> np.ndarray:
     """Whether a person 65+ is (newly) in a care home: the very old, frail and demented."""
-    lo = -9.8 + 0.085 * (age - 65) + 7.0 * np.nan_to_num(efi) + 1.3 * flags[:, _DEMENTIA]
+    lo = -6.3 + 0.085 * (age - 65) + 7.0 * np.nan_to_num(efi) + 1.3 * flags[:, _DEMENTIA]
     return (age >= 65) & (rng.random(age.size) < expit(lo))
 
 
@@ -60,15 +60,15 @@ def admission_log_odds(age, male, dep, flags, efi, care_home, prior_em, h, u) ->
     count = flags.sum(1)
     efi0 = np.nan_to_num(efi)
     lo = (
-        -3.35
+        -3.3
         + 0.9 * (age < 1) + 0.25 * ((age >= 16) & (age < 30))
-        + 0.028 * np.maximum(age - 50, 0)
-        + flags @ ADMIT_WEIGHT
-        - 0.035 * np.maximum(count - 3, 0) ** 1.3  # diminishing returns of one more register
+        + 0.026 * np.maximum(age - 50, 0)
+        + 0.5 * (count >= 1) + 0.4 * flags @ ADMIT_WEIGHT
+        - 0.1 * np.maximum(count - 3, 0) ** 1.3  # diminishing returns of one more register
         + 0.25 * dep + 0.04 * dep * count  # deprivation bites harder with multimorbidity
-        + 2.2 * efi0 + 1.2 * efi0 * (count >= 4)
+        + 1.2 * efi0 + 0.6 * efi0 * (count >= 4)
         + 0.35 * care_home
-        + 0.45 * np.minimum(prior_em, 3)  # readmission: last year's admissions carry over
+        + 1.0 * np.minimum(prior_em, 3)  # readmission: last year's admissions carry over
         + 0.05 * male
         + H_EFFECT * h + U_EFFECT * u
     )
@@ -77,14 +77,14 @@ def admission_log_odds(age, male, dep, flags, efi, care_home, prior_em, h, u) ->
 
 def death_probability(age, male, flags, efi, care_home, h) -> np.ndarray:
     """Probability of dying in the next 12 months (Gompertz in age, plus ill health)."""
-    lo = (-10.6 + 0.088 * age + flags @ DEATH_WEIGHT + 2.5 * np.nan_to_num(efi)
+    lo = (-11.35 + 0.088 * age + flags @ DEATH_WEIGHT + 2.5 * np.nan_to_num(efi)
           + 0.8 * care_home + 0.35 * male + 0.35 * h)
     return np.where(age >= C.KNOT_AGES[-1] + 15, 1.0, expit(lo))
 
 
 def emergency_count(admitted, admit_p, rng) -> np.ndarray:
     """Emergency admissions in a year: the sickest come back again and again."""
-    extra = rng.poisson(3.0 * admit_p**2)
+    extra = rng.poisson(3.5 * admit_p**3)
     return np.where(admitted, 1 + extra, 0)
 
 
@@ -95,7 +95,9 @@ def activity(ltc_count, admit_p, emergency, rng) -> dict[str, np.ndarray]:
     compares with their band's: a band's heavy users are its high-risk patients.
     """
     b = band(ltc_count)
-    m = np.clip(admit_p / BAND_RISK[b], 0.2, 6.0) ** 0.6
+    # Relative to the band's mean risk in this practice, so every band keeps its table mean.
+    band_mean = np.bincount(b, admit_p, N_BANDS) / np.maximum(np.bincount(b, None, N_BANDS), 1)
+    m = np.clip(admit_p / band_mean[b], 0.1, 10.0) ** 0.6
     table = {k: np.array(v) for k, v in T.LTC_TABLE.items()}
     elective = rng.poisson(np.maximum(table["elective_admissions_12m"][b], 0.03) * m)
     ae = rng.binomial(emergency, 0.7) + rng.poisson(
@@ -103,8 +105,8 @@ def activity(ltc_count, admit_p, emergency, rng) -> dict[str, np.ndarray]:
                    0.15) * m)
     outpatient = rng.poisson(rng.gamma(1.5, table["outpatient_attendances_12m"][b] * m / 1.5))
     prescriptions = rng.poisson(table["prescription_types_12m"][b] * m**0.3)
-    cost = (_admission_costs(emergency, 950 + 120 * b, 1.0, rng)
-            + _admission_costs(elective, 800 + 35 * b, 0.8, rng))
+    cost = (_admission_costs(emergency, 950 + 120 * b, 1.3, rng)
+            + _admission_costs(elective, 800 + 35 * b, 1.0, rng))
     return dict(elective_admissions_12m=elective, ae_attendances_12m=ae,
                 outpatient_attendances_12m=outpatient, prescription_types_12m=prescriptions,
                 secondary_care_cost_12m=np.round(cost, 2))
