@@ -77,7 +77,7 @@ def snapshot_frame(
 
 
 def deaths_frame() -> pl.DataFrame:
-    # Two patients of the first snapshot die after it (they stay in the later one: fine).
+    # Two patients of the first snapshot die after it, so are absent from the second.
     return pl.DataFrame(
         {"patient_id": patient_ids()[-2:], "date_of_death": [date(2023, 9, 1), date(2023, 11, 5)]},
         schema=DEATHS.polars_schema(),
@@ -87,9 +87,14 @@ def deaths_frame() -> pl.DataFrame:
 def valid_frames(ltc_columns: Sequence[str] = DEFAULT_LTCS) -> dict[str, pl.DataFrame]:
     """Logical name -> frame, e.g. "practices", "patients_2023-04-01", "deaths"."""
     frames = {"practices": practices_frame()}
+    dead = deaths_frame()
     for d in SNAPSHOT_DATES:
-        frames[f"patients_{d.isoformat()}"] = snapshot_frame(d, ltc_columns)
-    frames["deaths"] = deaths_frame()
+        frame = snapshot_frame(d, ltc_columns)
+        # Patients who died before a snapshot are no longer registered in it.
+        died = dead.filter(pl.col("date_of_death") < d).get_column("patient_id")
+        frames[f"patients_{d.isoformat()}"] = frame.filter(~pl.col("patient_id").is_in(
+            died.implode()))
+    frames["deaths"] = dead
     return frames
 
 
