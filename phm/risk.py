@@ -104,7 +104,7 @@ def evaluate_models(
     for name in candidates:
         model = build_model(name, spec, seed).fit(X_train, y_train)
         risk = model.predict_proba(X_test)[:, 1]
-        rows.append({"model": name, **evaluate_scores(y_test, risk, seed)})
+        rows.append({"model": name, **evaluate_scores(y_test, risk)})
         predictions.append(
             pl.DataFrame(
                 {

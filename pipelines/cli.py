@@ -83,7 +83,7 @@ def _run(args: argparse.Namespace) -> int:
         config_path=args.config,
         extract=extract,
         warehouse=warehouse,
-        log_level="INFO" if args.verbose else "WARNING",
+        log_level="INFO" if args.verbose else "CRITICAL",
     )
     for stage in outcome.stages:
         print(f"  {stage.stage:<32} {stage.seconds:7.1f} s")
@@ -100,6 +100,12 @@ def _run(args: argparse.Namespace) -> int:
         print("phm run: the run failed; nothing was published. Re-run with --verbose.",
               file=sys.stderr)
         return EXIT_USER_ERROR
+    headline = outcome.metadata.get("risk_model_evaluation", {})
+    if headline:
+        print(f"Risk model: {headline.get('tiering_model')}, {headline.get('validation_design')}")
+        print(f"  AUROC {headline.get('auroc')}, Brier {headline.get('brier')}, calibration "
+              f"slope {headline.get('calibration_slope')}, observed/expected "
+              f"{headline.get('observed_expected')}, PPV in top 5% {headline.get('ppv_top5pct')}")
     print(f"Published warehouse: {warehouse}")
     print("  restricted.patient_risk  (patient-level risk and Kaiser tier; restricted)")
     print("  published.pcn_profile, published.model_evaluation  (disclosure-controlled)")

@@ -31,6 +31,7 @@ class RunOutcome:
     stages: list[StageTiming] = field(default_factory=list)
     failed_checks: dict[str, list[str]] = field(default_factory=dict)
     error: PhmError | None = None
+    metadata: dict[str, dict[str, str]] = field(default_factory=dict)  # asset -> label -> text
 
 
 def graph() -> list:
@@ -56,17 +57,20 @@ def run_pipeline(
     )
     settings.load()  # a configuration error is reported before anything runs
     _quiet_dagster(log_level)
+    instance = dg.DagsterInstance.ephemeral()
     result = dg.materialize(
         graph(),
+        instance=instance,
         resources={"settings": settings, "io_manager": dg.mem_io_manager},
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         raise_on_error=False,
     )
     return RunOutcome(
         success=result.success,
-        stages=_stage_timings(result),
+        stages=_stage_timings(instance, result.run_id),
         failed_checks=_failed_checks(result),
         error=_user_error(result),
+        metadata=_metadata(result),
     )
 
 
@@ -74,16 +78,23 @@ def _quiet_dagster(level: str) -> None:
     logging.getLogger("dagster").setLevel(level)
 
 
-def _stage_timings(result: dg.ExecuteInProcessResult) -> list[StageTiming]:
-    starts: dict[str, float] = {}
-    out = []
-    for event in result.all_events:
-        step = event.step_key
-        if event.event_type_value == "STEP_START":
-            starts[step] = event.timestamp
-        elif event.event_type_value == "STEP_SUCCESS" and step in starts:
-            out.append(StageTiming(step, event.timestamp - starts[step], starts[step],
-                                   event.timestamp))
+def _stage_timings(instance: dg.DagsterInstance, run_id: str) -> list[StageTiming]:
+    stats = sorted(instance.get_run_step_stats(run_id), key=lambda s: s.start_time or 0)
+    return [
+        StageTiming(s.step_key, s.end_time - s.start_time, s.start_time, s.end_time)
+        for s in stats
+        if s.start_time and s.end_time
+    ]
+
+
+def _metadata(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, str]]:
+    """Every materialisation's and check's metadata, as text (what the UI would show)."""
+    out: dict[str, dict[str, str]] = {}
+    for event in result.get_asset_materialization_events():
+        m = event.materialization
+        out[m.asset_key.to_user_string()] = {k: str(v.value) for k, v in m.metadata.items()}
+    for evaluation in result.get_asset_check_evaluations():
+        out[evaluation.check_name] = {k: str(v.value) for k, v in evaluation.metadata.items()}
     return out
 
 

@@ -1,6 +1,5 @@
 """Disclosure-controlled aggregates and the atomically published warehouse."""
 
-from __future__ import annotations
 
 import dagster as dg
 import polars as pl
@@ -23,7 +22,7 @@ def _policy(settings: PhmSettings) -> DisclosurePolicy:
 @dg.asset(group_name="publish")
 def pcn_profiles(
     kaiser_tiers: pl.DataFrame, patient_extract: Extract, settings: PhmSettings
-) -> pl.DataFrame:
+) -> dg.Output[pl.DataFrame]:
     """published.pcn_profile: each PCN's population, tiers and multimorbidity, disclosure-controlled."""
     profile = pcn_profile(kaiser_tiers, patient_extract.practices, _policy(settings))
     return dg.Output(

@@ -1,6 +1,5 @@
 """Features, honest evaluation, scores and Kaiser tiers."""
 
-from __future__ import annotations
 
 import dagster as dg
 import polars as pl
@@ -16,7 +15,7 @@ from pipelines.resources import PhmSettings
 
 
 @dg.asset(group_name="risk")
-def patient_features(patient_extract: Extract, settings: PhmSettings) -> PatientFeatures:
+def patient_features(patient_extract: Extract, settings: PhmSettings) -> dg.Output[PatientFeatures]:
     """Patient snapshots with their next-12-month outcome (emergency admission or death)."""
     config = settings.load()
     features = label_extract(patient_extract, feature_spec(config.ltc_columns))
@@ -35,7 +34,7 @@ def patient_features(patient_extract: Extract, settings: PhmSettings) -> Patient
 @dg.asset(group_name="risk")
 def risk_model_evaluation(
     patient_features: PatientFeatures, settings: PhmSettings
-) -> RiskEvaluation:
+) -> dg.Output[RiskEvaluation]:
     """Each candidate model's performance on patients and outcomes it never saw."""
     config = settings.load()
     evaluation = evaluate_models(
@@ -67,7 +66,7 @@ def risk_model_evaluation(
 @dg.asset(group_name="risk")
 def emergency_admission_risk(
     patient_extract: Extract, patient_features: PatientFeatures, settings: PhmSettings
-) -> pl.DataFrame:
+) -> dg.Output[pl.DataFrame]:
     """Each patient's predicted risk of an emergency admission in the next 12 months."""
     config = settings.load()
     scored = score_snapshots(
@@ -91,7 +90,7 @@ def emergency_admission_risk(
 @dg.asset(group_name="risk")
 def kaiser_tiers(
     emergency_admission_risk: pl.DataFrame, patient_extract: Extract, settings: PhmSettings
-) -> pl.DataFrame:
+) -> dg.Output[pl.DataFrame]:
     """restricted.patient_risk: each patient's risk and Kaiser tier (3: top 5%, 2: next 15%)."""
     config = settings.load()
     t = config.tiering

@@ -1,0 +1,41 @@
+"""The code location loads, and its asset graph is the one the docs describe."""
+
+import dagster as dg
+
+from pipelines.definitions import defs
+
+EXPECTED_GRAPH = {
+    "patient_extract": set(),
+    "patient_features": {"patient_extract"},
+    "risk_model_evaluation": {"patient_features"},
+    "emergency_admission_risk": {"patient_extract", "patient_features"},
+    "kaiser_tiers": {"emergency_admission_risk", "patient_extract"},
+    "pcn_profiles": {"kaiser_tiers", "patient_extract"},
+    "warehouse": {"kaiser_tiers", "pcn_profiles", "risk_model_evaluation"},
+}
+
+
+def test_definitions_load_and_validate():
+    d = defs()
+    dg.Definitions.validate_loadable(d)
+    assert d.resolve_job_def("__ASSET_JOB") is not None
+
+
+def test_asset_graph_snapshot():
+    graph = defs().resolve_asset_graph()
+    found = {
+        key.to_user_string(): {p.to_user_string() for p in graph.get(key).parent_keys}
+        for key in graph.get_all_asset_keys()
+    }
+    assert found == EXPECTED_GRAPH
+
+
+def test_every_asset_has_a_description_and_the_extract_a_blocking_check():
+    d = defs()
+    graph = d.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        assert graph.get(key).description, f"{key} has no description"
+    specs = [spec for c in d.asset_checks for spec in c.check_specs]
+    assert {(s.asset_key.to_user_string(), s.name, s.blocking) for s in specs} == {
+        ("patient_extract", "extract_meets_contract", True)
+    }
