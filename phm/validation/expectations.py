@@ -169,16 +169,17 @@ def run_suites(
         summaries: list[SuiteSummary] = []
         for file, table, frame in frames:
             specs = suite_spec(table)
-            suite = gx.ExpectationSuite(name=f"{table.name}__{file}__{run}")
+            key = file.replace(".", "_")  # GX stores a dotted name as folders
+            suite = gx.ExpectationSuite(name=f"{table.name}__{key}__{run}")
             for spec in specs:
                 cls = getattr(gxe, spec.type)
                 kwargs = {k: list(v) if isinstance(v, tuple) else v for k, v in spec.kwargs}
                 suite.add_expectation(cls(column=spec.column, **kwargs))
             suite = context.suites.add_or_update(suite)
-            batch = source.add_dataframe_asset(f"{file}__{run}") \
+            batch = source.add_dataframe_asset(f"{key}__{run}") \
                 .add_batch_definition_whole_dataframe("whole")
             definition = context.validation_definitions.add_or_update(
-                gx.ValidationDefinition(name=f"validate__{file}__{run}", data=batch, suite=suite))
+                gx.ValidationDefinition(name=f"validate__{key}__{run}", data=batch, suite=suite))
             with _no_batch_fingerprint():
                 result = definition.run(batch_parameters={"dataframe": frame.to_pandas()},
                                         result_format=RESULT_FORMAT)

@@ -120,3 +120,13 @@ def test_check_extract_turns_a_missing_folder_into_a_report(tmp_path: Path) -> N
     report = check_extract(tmp_path / "nowhere")
     assert not report.ok and report.summaries == ()
     assert "does not exist" in report.problems[0].rule
+
+
+def test_data_docs_are_built_without_patient_values(tmp_path: Path) -> None:
+    folder = one_snapshot_extract(tmp_path / "extract", age=at([0], 187, "age"))
+    report = check_extract(folder, data_docs_dir=tmp_path / "docs")
+    assert not report.ok
+    pages = list((tmp_path / "docs").rglob("*.html"))
+    assert any(p.name == "index.html" for p in pages)
+    for page in pages:
+        assert_no_patient_values(page.read_text(encoding="utf-8"))
