@@ -23,7 +23,7 @@ U_PERSISTENCE = 0.85  # and of the unrecorded risk factor
 ETHNICITY_UNKNOWN = 0.04  # not recorded in the GP record
 IMD_UNKNOWN = 0.005  # no usable postcode
 SEX_UNKNOWN = 0.0002
-ID_BITS_PER_PRACTICE = 24
+ID_BITS_PER_PRACTICE = 30  # 2**30 registrations per practice; 8 bits of practice index
 
 
 @dataclass
@@ -37,15 +37,15 @@ class Snapshot:
 
 
 def pseudonyms(serial: np.ndarray, key: int) -> np.ndarray:
-    """A keyed bijection on 40-bit integers (4-round Feistel): unique ids, no NHS numbers."""
-    mask = np.uint64((1 << 20) - 1)
-    left, right = (serial >> np.uint64(20)) & mask, serial & mask
+    """A keyed bijection on 38-bit integers (4-round Feistel): unique ids from serials."""
+    mask = np.uint64((1 << 19) - 1)
+    left, right = (serial >> np.uint64(19)) & mask, serial & mask
     for r in range(4):
-        k = np.uint64((key >> (16 * r)) & 0xFFFFF)
+        k = np.uint64((key >> (15 * r)) & 0x7FFFF)
         f = ((right * np.uint64(0x9E3779B1) + k) ^ (right >> np.uint64(7))) & mask
         f = (f * np.uint64(0x85EBCA6B) ^ (f >> np.uint64(11))) & mask
         left, right = right, left ^ f
-    return (left << np.uint64(20)) | right
+    return (left << np.uint64(19)) | right
 
 
 class PracticeCohort:

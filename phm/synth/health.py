@@ -34,7 +34,7 @@ _DEMENTIA = C.NAMES.index("ltc_dementia")
 
 # How strongly the unrecorded parts move the risk (log-odds per SD).
 H_EFFECT = 0.50
-U_EFFECT = 0.30
+U_EFFECT = 0.20
 
 
 def band(ltc_count: np.ndarray) -> np.ndarray:
@@ -116,4 +116,4 @@ def _admission_costs(counts, mean_cost, sigma, rng) -> np.ndarray:
     """Total cost of `counts` admissions each, every stay log-normal around its mean."""
     who = np.repeat(np.arange(counts.size), counts)
     each = rng.lognormal(np.log(np.repeat(mean_cost, counts)) - sigma**2 / 2, sigma)
-    return np.bincount(who, weights=each, minlength=counts.size)
+    return np.bincount(who, weights=each, minlength=counts.size).astype(np.float64)

@@ -21,9 +21,15 @@ _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 
 def hex_ids(pid: np.ndarray) -> pl.Series:
-    """40-bit integers as 10-character lower-case hex strings (built as Arrow buffers)."""
+    """38-bit integers as 10-character lower-case hex strings (built as Arrow buffers).
+
+    The first character is a letter (a-d, from the top two bits), so an id can never be
+    mistaken for a 10-digit NHS number.
+    """
     shifts = np.arange(36, -1, -4, dtype=np.uint64)
-    chars = np.ascontiguousarray(_HEX[(pid[:, None] >> shifts) & np.uint64(0xF)])
+    digits = (pid[:, None] >> shifts) & np.uint64(0xF)
+    digits[:, 0] = 10 + (pid >> np.uint64(36))
+    chars = np.ascontiguousarray(_HEX[digits])
     offsets = np.arange(0, 10 * pid.size + 1, 10, dtype=np.int32)
     arrow = pa.StringArray.from_buffers(pid.size, pa.py_buffer(offsets), pa.py_buffer(chars))
     return pl.Series("patient_id", arrow)
