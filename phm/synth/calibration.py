@@ -159,8 +159,8 @@ def cost_rows(extract: Extract) -> list[dict]:
     for label, (share, source, points) in T.COST_CONCENTRATION.items():
         k = round(share * n)
         part = cost[n - k:].sum() if label.startswith("bottom") else cost[:k].sum()
-        rows.append(_pct_points("cost", f"Whole population: {label} of patients, % of secondary-care cost "
-                                "(APC + outpatient + A&E)",
+        rows.append(_pct_points("cost", f"Whole population: {label} of patients, % of "
+                                "secondary-care cost (APC + outpatient + A&E)",
                                 source, 100 * part / total, points))
     return rows
 
