@@ -32,6 +32,8 @@ class Problem:
         rows = ""
         if self.example_rows:
             rows = " (e.g. data rows " + ", ".join(str(r) for r in self.example_rows) + ")"
+        if self.count == 0:  # a file-level problem: there are no rows to count
+            return f"{where}: {self.rule}"
         noun = "row" if self.count == 1 else "rows"
         return f"{where}: {self.rule}: {self.count} {noun}{rows}"
 
