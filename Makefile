@@ -46,5 +46,8 @@ format: setup
 docs: setup ## regenerate docs/data-dictionary.md from the table declarations
 	$(BIN)/phm docs
 
+calibration: setup ## regenerate docs/calibration-report.md (full population, default seed)
+	$(BIN)/phm calibrate
+
 clean: ## remove outputs and run history (keeps .venv)
 	rm -rf outputs .dagster

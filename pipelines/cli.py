@@ -4,6 +4,7 @@
     phm validate DIR [--config FILE]                             check an extract, list every problem
     phm synth --out DIR [--scale X] [--seed N] [--format parquet|csv]
     phm bench [--scale X]                                        per-stage time and peak memory
+    phm calibrate [--scale X] [--seed N]                         synthetic population vs LLR figures
     phm docs                                                     regenerate docs/data-dictionary.md
 
 A mistake in the user's own input or configuration is reported in plain words with exit
@@ -63,6 +64,14 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--scale", type=float, default=1.0)
     bench.add_argument("--seed", type=int, default=42)
     bench.set_defaults(handler=_bench)
+
+    calibrate = sub.add_parser(
+        "calibrate", help="compare the synthetic population with the published LLR figures"
+    )
+    calibrate.add_argument("--scale", type=float, default=1.0)
+    calibrate.add_argument("--seed", type=int, default=42)
+    calibrate.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "calibration-report.md")
+    calibrate.set_defaults(handler=_calibrate)
 
     docs = sub.add_parser("docs", help="regenerate docs/data-dictionary.md from the declarations")
     docs.set_defaults(handler=_docs)
@@ -146,6 +155,24 @@ def _bench(args: argparse.Namespace) -> int:
     from pipelines.bench import benchmark
 
     benchmark(scale=args.scale, seed=args.seed)
+    return EXIT_OK
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from phm.synth import generate_extract
+    from phm.synth.calibration import calibration_report, write_calibration_report
+
+    with tempfile.TemporaryDirectory(prefix="phm-calibrate-") as tmp:
+        summary = generate_extract(Path(tmp) / "extract", scale=args.scale, seed=args.seed)
+        report = calibration_report(summary.out_dir, summary.truth_path)
+    duckdb_path = load_config().outputs.dir / "calibration" / "calibration_report.duckdb"
+    duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+    write_calibration_report(report, args.out, duckdb_path, seed=args.seed, scale=args.scale)
+    missed = report.filter(~report["within"]).height
+    print(f"phm calibrate: {report.height - missed} of {report.height} targets within tolerance; "
+          f"wrote {args.out} and the table calibration_report in {duckdb_path}")
     return EXIT_OK
 
 
