@@ -73,6 +73,18 @@ class OutputsConfig(_Strict):
     dir: Path = Path("outputs")
 
 
+class LandingConfig(_Strict):
+    """Where new extracts arrive (docs/operations.md): validated, then accepted or quarantined."""
+
+    dir: Path = Path("outputs/landing/incoming")
+    accepted_dir: Path = Path("outputs/landing/accepted")
+    quarantine_dir: Path = Path("outputs/landing/quarantine")
+    ready_marker: str = Field("_READY", min_length=1)
+    sensor_enabled: bool = False  # the Dagster sensor starts stopped unless this is true
+    schedule_enabled: bool = False  # likewise the monthly schedule
+    schedule_cron: str = "0 6 2 * *"  # 06:00 on the 2nd of each month, Europe/London
+
+
 class PipelineConfig(_Strict):
     extract: ExtractConfig = ExtractConfig()
     synthetic: SyntheticConfig = SyntheticConfig()
@@ -82,6 +94,7 @@ class PipelineConfig(_Strict):
     disclosure: DisclosureConfig = DisclosureConfig()
     warehouse: WarehouseConfig = WarehouseConfig()
     outputs: OutputsConfig = OutputsConfig()
+    landing: LandingConfig = LandingConfig()
 
     @field_validator("ltc_columns")
     @classmethod
@@ -104,6 +117,13 @@ class PipelineConfig(_Strict):
                 "extract": ExtractConfig(path=absolute(self.extract.path)),
                 "warehouse": WarehouseConfig(path=absolute(self.warehouse.path)),
                 "outputs": OutputsConfig(dir=absolute(self.outputs.dir)),
+                "landing": self.landing.model_copy(
+                    update={
+                        "dir": absolute(self.landing.dir),
+                        "accepted_dir": absolute(self.landing.accepted_dir),
+                        "quarantine_dir": absolute(self.landing.quarantine_dir),
+                    }
+                ),
             }
         )
 

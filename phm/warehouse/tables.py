@@ -84,6 +84,23 @@ MODEL_EVALUATION = Table(
     ),
 )
 
+PUBLICATION = Table(
+    name="published.publication",
+    row="table in the current publication",
+    description="What the current publication holds: the fingerprint of the run's inputs "
+    "(extract contents and settings) and each published table's row count. Replaced by "
+    "every publish, in the same transaction as the tables; it holds no time, so publishing "
+    "the same inputs twice gives identical tables.",
+    columns=(
+        Column("fingerprint", "string", "SHA-256 of the extract's data files and the "
+               "settings that change results (phm.warehouse.publish.inputs_fingerprint)."),
+        Column("table_name", "string", "A published table, schema-qualified."),
+        Column("row_count", "integer", "Its number of rows (rows, not patients)."),
+    ),
+)
+
 RESTRICTED_TABLES = (PATIENT_RISK,)
 PUBLISHED_TABLES = (PCN_PROFILE, MODEL_EVALUATION)
-WAREHOUSE_TABLES = RESTRICTED_TABLES + PUBLISHED_TABLES
+# Describes the publication itself (no counts of patients, so no disclosure control).
+CATALOGUE_TABLES = (PUBLICATION,)
+WAREHOUSE_TABLES = RESTRICTED_TABLES + PUBLISHED_TABLES + CATALOGUE_TABLES

@@ -8,7 +8,9 @@ from phm.disclosure import DisclosurePolicy
 from phm.extract import Extract
 from phm.profiles import pcn_profile
 from phm.risk import RiskEvaluation, evaluation_table
+from phm.sources import locate_extract
 from phm.warehouse import publish_warehouse
+from phm.warehouse.publish import inputs_fingerprint
 from phm.warehouse.tables import MODEL_EVALUATION, PATIENT_RISK, PCN_PROFILE
 from pipelines.metadata import column_schema
 from pipelines.resources import PhmSettings
@@ -46,13 +48,16 @@ def warehouse(
     evaluation = evaluation_table(
         risk_model_evaluation, config.model.tiering_model, _policy(settings)
     )
+    fingerprint = inputs_fingerprint(locate_extract(config), config)
     path = publish_warehouse(
         config.warehouse.path,
         {PATIENT_RISK: kaiser_tiers, PCN_PROFILE: pcn_profiles, MODEL_EVALUATION: evaluation},
+        fingerprint=fingerprint,
     )
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(path)),
+            "inputs_fingerprint": fingerprint,
             "restricted.patient_risk rows": kaiser_tiers.height,
             "published.pcn_profile rows": pcn_profiles.height,
             "published.model_evaluation rows": evaluation.height,
