@@ -1,0 +1,74 @@
+"""Fixtures for the operations tests: two small synthetic extracts that differ, a quick
+configuration (two candidate models: the gradient-boosting candidate alone costs ~25 s a run
+on two loaded cores, and these tests are about publishing, not models) and one published
+warehouse to start from."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from phm.synth import generate_extract
+from pipelines.runner import run_pipeline
+
+SCALE = 0.005  # ~6k patients per snapshot: every PCN present, a run in ~10 s
+SEED = 7
+
+QUICK_CONFIG = """\
+model:
+  candidates: [ltc_count_lookup, logistic]
+  tiering_model: logistic
+outputs:
+  dir: outputs
+landing:
+  dir: landing/incoming
+  accepted_dir: landing/accepted
+  quarantine_dir: landing/quarantine
+"""
+
+
+@pytest.fixture(scope="session")
+def ops_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("ops")
+
+
+@pytest.fixture(scope="session")
+def quick_config(ops_root) -> Path:
+    """A configuration whose relative paths (outputs, landing) resolve inside ops_root."""
+    path = ops_root / "phm.yaml"
+    path.write_text(QUICK_CONFIG, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def extract_a(ops_root) -> Path:
+    out = ops_root / "extract_a" / "extract"
+    generate_extract(out, scale=SCALE, seed=SEED, truth_dir=out.parent / "truth")
+    return out
+
+
+@pytest.fixture(scope="session")
+def extract_b(extract_a, ops_root) -> Path:
+    """A different extract, cheaply: A without its last snapshot (fewer rows everywhere)."""
+    out = ops_root / "extract_b" / "extract"
+    shutil.copytree(extract_a, out)
+    (out / "patients_2023-04-01.parquet").unlink()
+    return out
+
+
+@pytest.fixture(scope="session")
+def published_a(extract_a, quick_config, ops_root) -> Path:
+    """A warehouse with extract A published: the 'previous version' tests start from."""
+    warehouse = ops_root / "published_a" / "llr.duckdb"
+    outcome = run_pipeline(config_path=quick_config, extract=extract_a, warehouse=warehouse)
+    assert outcome.success, outcome
+    return warehouse
+
+
+def copy_warehouse(source: Path, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / source.name
+    shutil.copyfile(source, target)
+    return target

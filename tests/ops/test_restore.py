@@ -1,0 +1,72 @@
+"""Each publish keeps the version it replaces; restoring it is one atomic swap."""
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from phm.schema import Column, Table
+from phm.warehouse import publish_warehouse, read_table
+from phm.warehouse.publish import (
+    inputs_fingerprint,
+    previous_path,
+    publication_frame,
+    restore_previous,
+)
+from phm.config import PipelineConfig
+
+A = Table("published.a", "row", "Table a.", (Column("n", "integer", "A count."),))
+
+
+def _n(path: Path) -> list[int]:
+    return read_table(path, "published.a")["n"].to_list()
+
+
+def test_publish_keeps_the_previous_version_and_restore_swaps_them(tmp_path: Path):
+    path = tmp_path / "w.duckdb"
+    publish_warehouse(path, {A: pl.DataFrame({"n": [1]})})
+    assert not previous_path(path).exists()
+    publish_warehouse(path, {A: pl.DataFrame({"n": [2]})})
+    assert _n(previous_path(path)) == [1] and _n(path) == [2]
+
+    restore_previous(path)
+    assert _n(path) == [1] and _n(previous_path(path)) == [2]
+    restore_previous(path)  # a second restore undoes the first
+    assert _n(path) == [2] and _n(previous_path(path)) == [1]
+    publish_warehouse(path, {A: pl.DataFrame({"n": [3]})})
+    assert _n(path) == [3] and _n(previous_path(path)) == [2]
+
+
+def test_restore_without_a_previous_version_says_so(tmp_path: Path):
+    path = tmp_path / "w.duckdb"
+    publish_warehouse(path, {A: pl.DataFrame({"n": [1]})})
+    with pytest.raises(FileNotFoundError, match="no previous version of .*w.duckdb"):
+        restore_previous(path)
+    assert _n(path) == [1]
+
+
+def test_the_publication_lists_published_tables_and_their_rows(tmp_path: Path):
+    path = tmp_path / "w.duckdb"
+    restricted = Table("restricted.r", "row", "R.", (Column("s", "string", "S."),))
+    publish_warehouse(path, {A: pl.DataFrame({"n": [1, 2]}), restricted: pl.DataFrame(
+        {"s": ["x"]})}, fingerprint="f" * 64)
+    publication = read_table(path, "published.publication")
+    assert publication.to_dicts() == [
+        {"fingerprint": "f" * 64, "table_name": "published.a", "row_count": 2}]
+    assert publication_frame("f", {A: pl.DataFrame({"n": [1]})}).height == 1
+
+
+def test_the_fingerprint_follows_content_and_settings_not_paths_or_markers(tmp_path: Path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    for folder in (one, two):
+        folder.mkdir()
+        (folder / "practices.csv").write_text("a,b\n1,2\n")
+    (two / "_READY").touch()
+    config = PipelineConfig()
+    assert inputs_fingerprint(one, config) == inputs_fingerprint(two, config)
+    moved = config.with_overrides(warehouse__path=tmp_path / "elsewhere.duckdb")
+    assert inputs_fingerprint(one, moved) == inputs_fingerprint(one, config)
+    other_model = config.with_overrides(model__tiering_model="gradient_boosting")
+    assert inputs_fingerprint(one, other_model) != inputs_fingerprint(one, config)
+    (two / "practices.csv").write_text("a,b\n1,3\n")
+    assert inputs_fingerprint(two, config) != inputs_fingerprint(one, config)
