@@ -1,0 +1,62 @@
+"""A run killed with SIGKILL while publishing leaves the previous version intact and
+readable, and the next run completes normally."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from phm.warehouse.publish import building_path
+from pipelines.runner import run_pipeline
+from tests.ops.conftest import copy_warehouse
+
+pytestmark = pytest.mark.slow
+
+PHM = Path(sys.executable).with_name("phm")
+
+
+def _publication(warehouse: Path) -> list[tuple]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute("SELECT * FROM published.publication ORDER BY ALL").fetchall()
+    finally:
+        con.close()
+
+
+def test_sigkill_during_publish_keeps_the_previous_version_then_a_rerun_succeeds(
+    published_a, extract_b, quick_config, tmp_path
+):
+    warehouse = copy_warehouse(published_a, tmp_path / "warehouse")
+    before_bytes = warehouse.read_bytes()
+    before = _publication(warehouse)
+    building = building_path(warehouse)
+
+    run = subprocess.Popen(
+        [str(PHM), "run", "--config", str(quick_config), "--extract", str(extract_b),
+         "--warehouse", str(warehouse)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while not building.exists():  # the run has started writing its copy: kill it there
+        assert run.poll() is None, "the run finished before it was seen publishing"
+        assert time.monotonic() < deadline, "the run never reached publishing"
+        time.sleep(0.001)
+    os.kill(run.pid, signal.SIGKILL)
+    assert run.wait(timeout=30) == -signal.SIGKILL
+
+    assert warehouse.read_bytes() == before_bytes  # the live file was never touched
+    assert _publication(warehouse) == before  # and opens read-only with its old contents
+
+    outcome = run_pipeline(config_path=quick_config, extract=extract_b, warehouse=warehouse)
+    assert outcome.success, outcome
+    assert not building.exists()  # the half-built copy was swept away
+    after = _publication(warehouse)
+    assert after != before and {f for f, _, _ in after} != {f for f, _, _ in before}
+    assert _publication(warehouse.with_name(warehouse.name + ".previous")) == before
