@@ -1,15 +1,17 @@
 """Does a generated extract look like LLR? One row per published target, with its tolerance.
 
-Cross-sectional targets (sections 2, 4, 5 and cost) are measured on the first snapshot;
-outcomes and tier movement on every pair of consecutive snapshots, pooled. The next-year
-"risk of emergency admission" per LTC band is compared with the observed next-year outcome
-(an emergency admission or death, the pipeline's definition).
+The extract is read as the pipeline reads it (`phm.extract.read_extract`), its outcomes are
+the pipeline's (`phm.outcomes`: an emergency admission or death in the 12 months after a
+snapshot) and its LTC bands are the profiles' (`phm.profiles.ltc_band`). Cross-sectional
+targets (sections 2, 4, 5 and cost) are measured on the first snapshot; outcomes and tier
+movement on every labelled snapshot, pooled; the model gap fits the pipeline's gradient
+boosting on the second-newest labelled snapshot and evaluates it on the newest.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -18,8 +20,12 @@ import numpy as np
 import polars as pl
 from sklearn.metrics import roc_auc_score
 
-from phm.contract import snapshot_date
+from phm.extract import Extract, read_extract
+from phm.outcomes import OUTCOME, LabelledSnapshot, label_snapshot, outcome_pairs
+from phm.profiles import ltc_band
 from phm.synth import targets as T
+from phm.synth.conditions import target_prevalence
+from phm.synth.geography import build_place, load_reference_practices, rutland_share
 
 SECTIONS = ("ltc_table", "cost", "prevalence", "demography", "ethnicity", "deprivation",
             "outcomes")
@@ -28,12 +34,17 @@ REPORT_SCHEMA = {"section": pl.String, "target": pl.String, "source_value": pl.F
 
 
 @dataclass(frozen=True)
-class Extract:
-    """The parts of a generated extract the report reads."""
+class Generated:
+    """A generated extract as the pipeline reads it, with what only the generator knows.
 
-    practices: pl.DataFrame
-    snapshots: dict[date, pl.DataFrame]  # with place_code joined
-    deaths: pl.DataFrame
+    `snapshots` and `labelled` carry `place_code` (joined from the extract's practices) and,
+    for the labelled ones, `true_risk` from the truth file; the outcome is the pipeline's own
+    (`phm.outcomes.label_snapshot`), so "outcome" here means what the models learn.
+    """
+
+    extract: Extract
+    snapshots: dict[date, pl.DataFrame]
+    labelled: list[LabelledSnapshot]
     truth: pl.DataFrame
 
     @property
@@ -41,22 +52,19 @@ class Extract:
         return self.snapshots[min(self.snapshots)]
 
 
-def read_extract(extract_dir: Path, truth_path: Path) -> Extract:
-    extract_dir = Path(extract_dir)
-    practices = pl.read_csv(extract_dir / "practices.csv")
-    places = practices.select("practice_code", "place_code")
-    snapshots = {}
-    for path in sorted(extract_dir.iterdir()):
-        d = snapshot_date(path.name)
-        if d is not None:
-            snapshots[d] = _read(path).join(places, on="practice_code", how="left")
-    deaths_path = next(extract_dir.glob("deaths.*"))
-    return Extract(practices, snapshots, _read(deaths_path), pl.read_parquet(truth_path))
-
-
-def _read(path: Path) -> pl.DataFrame:
-    return pl.read_parquet(path) if path.suffix == ".parquet" else pl.read_csv(
-        path, try_parse_dates=True, schema_overrides={"patient_id": pl.String})
+def read_generated(extract_dir: Path, truth_path: Path) -> Generated:
+    """Read an extract with `phm.extract.read_extract` and label it like the pipeline does."""
+    extract = read_extract(extract_dir)
+    places = extract.practices.select("practice_code", "place_code")
+    snapshots = {d: frame.join(places, on="practice_code", how="left")
+                 for d, frame in extract.snapshots.items()}
+    truth = pl.read_parquet(truth_path)
+    labelled = []
+    for s, later in outcome_pairs(list(snapshots)):
+        done = label_snapshot(snapshots[s], snapshots[later], extract.deaths, s, later)
+        risk = truth.filter(pl.col("snapshot_date") == s).select("patient_id", "true_risk")
+        labelled.append(replace(done, frame=done.frame.join(risk, on="patient_id", how="left")))
+    return Generated(extract, snapshots, labelled, truth)
 
 
 # -- rows ----------------------------------------------------------------------------------
@@ -81,40 +89,21 @@ def _range(section, target, lo, hi, generated) -> dict:
                 within=lo <= generated <= hi)
 
 
-# -- outcomes --------------------------------------------------------------------------------
-def outcome_pairs(extract: Extract) -> list[pl.DataFrame]:
-    """For each snapshot with a later one: its patients with a known next-year outcome."""
-    dates = sorted(extract.snapshots)
-    pairs = []
-    for s, nxt in zip(dates, dates[1:], strict=False):
-        now, later = extract.snapshots[s], extract.snapshots[nxt]
-        died = extract.deaths.filter((pl.col("date_of_death") > s)
-                                     & (pl.col("date_of_death") <= nxt))
-        frame = (
-            now.join(later.select("patient_id", next_em=pl.col("emergency_admissions_12m")),
-                     on="patient_id", how="left")
-            .join(died.select("patient_id", died=pl.lit(True)), on="patient_id", how="left")
-            .with_columns(pl.col("died").fill_null(False))
-            .filter(pl.col("next_em").is_not_null() | pl.col("died"))
-            .with_columns(outcome=pl.col("died") | (pl.col("next_em").fill_null(0) >= 1))
-            .join(extract.truth.filter(pl.col("snapshot_date") == s)
-                  .select("patient_id", "true_risk"), on="patient_id", how="left")
-        )
-        pairs.append(frame)
-    return pairs
+# -- the Leicester City LTC-count table ------------------------------------------------------
+_BANDS = dict(zip(("0", "1", "2", "3", "4", "5", "6", "7", "8plus"), T.LTC_BANDS, strict=True))
 
 
-def _band(col: str = "ltc_count") -> pl.Expr:
-    return pl.min_horizontal(pl.col(col), pl.lit(8))
+def _with_band(frame: pl.DataFrame) -> pl.DataFrame:
+    """The pipeline's LTC band (`phm.profiles.ltc_band`), labelled as in the plan's table."""
+    return frame.with_columns(band=ltc_band(pl.col("ltc_count")).replace_strict(_BANDS))
 
 
-def ltc_table_rows(extract: Extract, pairs: list[pl.DataFrame]) -> list[dict]:
-    city = extract.first.filter(pl.col("place_code") == "04C").with_columns(band=_band())
-    bands = city.group_by("band").agg(
-        n=pl.len(), **{c: pl.col(c).mean() for c in _TABLE_COLUMNS}).sort("band")
+def ltc_table_rows(gen: Generated) -> list[dict]:
+    city = _with_band(gen.first.filter(pl.col("place_code") == "04C"))
+    bands = city.group_by("band").agg(n=pl.len(), **{c: pl.col(c).mean() for c in _TABLE_COLUMNS})
     rows = []
     for b, label in enumerate(T.LTC_BANDS):
-        got = bands.filter(pl.col("band") == b)
+        got = bands.filter(pl.col("band") == label)
         share = 100 * (got["n"].sum() / city.height)
         rows.append(_pct_points("ltc_table", f"Leicester City: share with {label} LTCs",
                                 T.LTC_TABLE["share"][b], share, 1.5))
@@ -122,11 +111,11 @@ def ltc_table_rows(extract: Extract, pairs: list[pl.DataFrame]) -> list[dict]:
             value = float(got[col][0]) if got.height else float("nan")
             rows.append(_relative("ltc_table", f"Leicester City, {label} LTCs: mean {what}",
                                   T.LTC_TABLE[col][b], value, 0.20, floor=0.05))
-    if pairs:
-        first = pairs[0].filter(pl.col("place_code") == "04C").with_columns(band=_band())
-        rates = first.group_by("band").agg(rate=100 * pl.col("outcome").mean())
+    if gen.labelled:
+        first = _with_band(gen.labelled[0].frame.filter(pl.col("place_code") == "04C"))
+        rates = first.group_by("band").agg(rate=100 * pl.col(OUTCOME).mean())
         for b, label in enumerate(T.LTC_BANDS):
-            got = rates.filter(pl.col("band") == b)["rate"]
+            got = rates.filter(pl.col("band") == label)["rate"]
             rows.append(_pct_points(
                 "ltc_table", f"Leicester City, {label} LTCs: next-year emergency admission "
                 "or death %", T.LTC_TABLE["risk"][b], float(got[0]) if got.len() else np.nan, 3))
@@ -149,8 +138,8 @@ OUTPATIENT_UNIT_COST = 110.0
 AE_UNIT_COST = 150.0
 
 
-def cost_rows(extract: Extract) -> list[dict]:
-    cost = np.sort(extract.first.select(
+def cost_rows(gen: Generated) -> list[dict]:
+    cost = np.sort(gen.first.select(
         pl.col("secondary_care_cost_12m") + OUTPATIENT_UNIT_COST
         * pl.col("outpatient_attendances_12m") + AE_UNIT_COST * pl.col("ae_attendances_12m")
     ).to_series().to_numpy())[::-1]
@@ -165,31 +154,30 @@ def cost_rows(extract: Extract) -> list[dict]:
     return rows
 
 
-def prevalence_rows(extract: Extract) -> list[dict]:
-    from phm.synth.conditions import target_prevalence
-    from phm.synth.geography import build_place, rutland_share
+def _rutland_share() -> float:
+    return rutland_share(load_reference_practices())
 
-    rutland = rutland_share(extract.practices.with_columns(
-        pl.col("registered_patients").cast(pl.Int64)))
-    snap, rows = extract.first, []
+
+def prevalence_rows(gen: Generated) -> list[dict]:
+    rutland = _rutland_share()
+    rows = []
     for place in T.PLACES:
         target = target_prevalence(build_place(place, rutland)) * 100
-        people = snap.filter(pl.col("place_code") == place)
+        people = gen.first.filter(pl.col("place_code") == place)
         for k, (name, (min_age, *_)) in enumerate(T.QOF_PREVALENCE.items()):
             if name not in people.columns:
                 continue
             got = 100 * people.filter(pl.col("age") >= min_age)[name].mean()
-            rows.append(_relative("prevalence", f"{T.PLACE_NAMES[place]}: {name} % "
-                                  f"({min_age}+)" if min_age else
-                                  f"{T.PLACE_NAMES[place]}: {name} % (all ages)",
+            ages = f"{min_age}+" if min_age else "all ages"
+            rows.append(_relative("prevalence", f"{T.PLACE_NAMES[place]}: {name} % ({ages})",
                                   float(target[k]), got, 0.15))
     return rows
 
 
-def demography_rows(extract: Extract) -> list[dict]:
+def demography_rows(gen: Generated) -> list[dict]:
     rows = []
     for place in T.PLACES:
-        people = extract.first.filter(pl.col("place_code") == place)
+        people = gen.first.filter(pl.col("place_code") == place)
         share_65, share_18, mean_age, male = T.AGE_SEX[place]
         name = T.PLACE_NAMES[place]
         rows += [
@@ -206,40 +194,60 @@ def demography_rows(extract: Extract) -> list[dict]:
     return rows
 
 
-def _shares_rows(extract: Extract, section: str, column: str, levels, table, what) -> list:
-    from phm.synth.geography import rutland_share
-
-    rutland = rutland_share(extract.practices.with_columns(
-        pl.col("registered_patients").cast(pl.Int64)))
+def _shares_rows(gen: Generated, section: str, values: pl.Expr, levels, table, what) -> list:
+    """Per place, the share of each level among the known values, against the area mix."""
+    rutland = _rutland_share()
     rows = []
     for place in T.PLACES:
         mix = T.area_mix(place, rutland)
         source = sum(w * np.asarray(table[a], float) / np.sum(table[a]) for a, w in mix.items())
-        people = extract.first.filter((pl.col("place_code") == place)
-                                      & pl.col(column).is_in(list(levels)))
+        got = gen.first.filter(pl.col("place_code") == place).select(values.alias("v"))["v"]
+        got = got.filter(got.is_in(list(levels)))
         for i, level in enumerate(levels):
-            got = 100 * (people[column] == level).mean()
             rows.append(_pct_points(section, f"{T.PLACE_NAMES[place]}: % {what} {level}",
-                                    100 * float(source[i]), got, 3))
+                                    100 * float(source[i]), 100 * (got == level).mean(), 3))
     return rows
 
 
-def outcome_rows(extract: Extract, pairs: list[pl.DataFrame]) -> list[dict]:
-    if not pairs:
+def outcome_rows(gen: Generated) -> list[dict]:
+    if not gen.labelled:
         return []
-    pooled = pl.concat([p.select("outcome", "true_risk") for p in pairs])
+    pooled = pl.concat([s.frame.select(OUTCOME, "true_risk") for s in gen.labelled])
     rows = [
         _range("outcomes", "12-month emergency admission or death, % (all snapshots)",
-               *T.OUTCOME_RATE, 100 * pooled["outcome"].mean()),
+               *T.OUTCOME_RATE, 100 * pooled[OUTCOME].mean()),
         _range("outcomes", "Oracle AUROC (true risk vs outcome)", *T.ORACLE_AUROC,
-               float(roc_auc_score(pooled["outcome"], pooled["true_risk"]))),
+               float(roc_auc_score(pooled[OUTCOME], pooled["true_risk"]))),
     ]
-    stay, up = tier_movement(extract.truth)
+    stay, up = tier_movement(gen.truth)
     rows += [_range("outcomes", "Top 5% by true risk still top 5% a year later, %",
                     *T.TIER_STAY_TOP5, stay),
              _range("outcomes", "Next 15% by true risk moving up into the top 5%, %",
                     *T.TIER_UP_NEXT15, up)]
+    if len(gen.labelled) >= 2:
+        oracle, model = model_gap(gen.extract, gen.labelled[-2], gen.labelled[-1])
+        rows.append(_range("outcomes", "Oracle AUROC minus the pipeline's gradient boosting "
+                           "AUROC (fitted on snapshot s-1, evaluated on s)",
+                           -T.MODEL_GAP, T.MODEL_GAP, oracle - model))
     return rows
+
+
+def model_gap(extract: Extract, train: LabelledSnapshot, test: LabelledSnapshot,
+              seed: int = 0) -> tuple[float, float]:
+    """AUROC on `test` of the true risk and of the pipeline's gradient boosting fitted on `train`.
+
+    A well-specified generator lets a good model come within T.MODEL_GAP of the oracle; a
+    wider gap means the risk hangs on something the extract does not show.
+    """
+    from phm.features import feature_spec
+    from phm.models import build_model
+
+    spec = feature_spec(extract.ltc_columns)
+    model = build_model("gradient_boosting", spec, seed)
+    model.fit(spec.matrix(train.frame), train.frame[OUTCOME].to_numpy())
+    scored = model.predict_proba(spec.matrix(test.frame))[:, 1]
+    y = test.frame[OUTCOME].to_numpy()
+    return float(roc_auc_score(y, test.frame["true_risk"])), float(roc_auc_score(y, scored))
 
 
 def tier_movement(truth: pl.DataFrame) -> tuple[float, float]:
@@ -262,21 +270,18 @@ def tier_movement(truth: pl.DataFrame) -> tuple[float, float]:
 
 def calibration_report(extract_dir: Path, truth_path: Path) -> pl.DataFrame:
     """One row per target: section, target, source and generated values, tolerance, within."""
-    extract = read_extract(extract_dir, truth_path)
-    pairs = outcome_pairs(extract)
+    gen = read_generated(extract_dir, truth_path)
     builders: list[Callable[[], list[dict]]] = [
-        lambda: ltc_table_rows(extract, pairs),
-        lambda: cost_rows(extract),
-        lambda: prevalence_rows(extract),
-        lambda: demography_rows(extract),
-        lambda: _shares_rows(extract, "ethnicity", "ethnicity", T.ETHNIC_GROUPS_KNOWN,
+        lambda: ltc_table_rows(gen),
+        lambda: cost_rows(gen),
+        lambda: prevalence_rows(gen),
+        lambda: demography_rows(gen),
+        lambda: _shares_rows(gen, "ethnicity", pl.col("ethnicity"), T.ETHNIC_GROUPS_KNOWN,
                              T.ETHNICITY, "(of known ethnicity)"),
-        lambda: _shares_rows(extract.__class__(
-            extract.practices, {min(extract.snapshots): extract.first.with_columns(
-                pl.col("imd_decile").cast(pl.String))}, extract.deaths, extract.truth),
-            "deprivation", "imd_decile", tuple(str(d) for d in range(1, 11)), T.IMD_LSOAS,
-            "(of known decile) in IMD decile"),
-        lambda: outcome_rows(extract, pairs),
+        lambda: _shares_rows(gen, "deprivation", pl.col("imd_decile").cast(pl.String),
+                             tuple(str(d) for d in range(1, 11)), T.IMD_LSOAS,
+                             "(of known decile) in IMD decile"),
+        lambda: outcome_rows(gen),
     ]
     rows = [row for build in builders for row in build()]
     return pl.DataFrame(rows, schema=REPORT_SCHEMA, orient="row").with_columns(

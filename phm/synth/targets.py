@@ -90,6 +90,7 @@ OUTCOME_RATE = (9.0, 12.0)  # % with an emergency admission or death in 12 month
 TIER_STAY_TOP5 = (60.0, 75.0)  # % of the top 5% still top 5% a year later
 TIER_UP_NEXT15 = (5.0, 15.0)  # % of the next 15% who move up into the top 5%
 ORACLE_AUROC = (0.78, 0.84)
+MODEL_GAP = 0.02  # AUROC: a well-fitted model comes this close to the oracle
 
 
 def area_mix(place_code: str, rutland_share: float) -> dict[str, float]:
