@@ -39,11 +39,18 @@ class ModelConfig(_Strict):
     candidates: tuple[str, ...] = ("ltc_count_lookup", "logistic", "gradient_boosting")
     tiering_model: str = "logistic"
     seed: int = 42
+    # Models given a Platt step fitted on a held-out 20% of the training snapshot.
+    recalibrate: tuple[str, ...] = ()
+    # Shift each snapshot's scores so their mean is the latest observed event rate.
+    recalibrate_to_latest_rate: bool = True
 
     @model_validator(mode="after")
     def _tiering_model_is_a_candidate(self) -> ModelConfig:
         if self.tiering_model not in self.candidates:
             raise ValueError(f"tiering_model '{self.tiering_model}' is not among the candidates")
+        unknown = [m for m in self.recalibrate if m not in self.candidates]
+        if unknown:
+            raise ValueError(f"recalibrate names {unknown}, which are not among the candidates")
         return self
 
 

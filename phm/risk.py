@@ -2,33 +2,43 @@
 
 The validation design follows the data contract. With outcomes known for two or more
 snapshots (three or more snapshots a year apart), every candidate model is fitted on the
-older labelled snapshot and evaluated on the newer one, whose patients and outcomes it never
-saw (temporal validation). With one labelled snapshot, patients are split 70/30 by a hash of
-their pseudonym instead, and every output says so.
+older labelled snapshot (s-2, outcomes observed by s-1) and evaluated on the newer one (s-1,
+outcomes observed by s), whose patients and outcomes it never saw (temporal validation).
+With one labelled snapshot, patients are split 70/30 by a hash of their pseudonym instead,
+and every output says so.
 
 Each snapshot is scored by the tiering model fitted on the latest snapshot whose outcomes
-were known by then: what the ICS could have published on that date.
+were known by then: what the ICS could have published on that date. The model evaluated on
+s-1 *is* the model that scores s-1 (one fit, reused); the newest snapshot is scored by a
+refit on the latest labelled pair.
+
+Recalibration, where configured, uses training data and unlabelled features only: a Platt
+step fitted on held-out training rows (`model.recalibrate`), and a shift of each scored
+snapshot's log-odds so that its mean risk equals the latest observed event rate
+(`model.recalibrate_to_latest_rate`): the event rate the ICS knew on the scoring date.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
 import numpy as np
 import polars as pl
-from sklearn.base import clone
 
 from phm.disclosure import DisclosurePolicy
 from phm.errors import DataContractError, Problem
-from phm.evaluation import evaluate_scores
+from phm.evaluation import evaluate_scores, net_benefit, recalibrate_to_rate, subgroup_metrics
 from phm.features import FeatureSpec
 from phm.models import build_model
 from phm.outcomes import OUTCOME, LabelledSnapshot
 
 Design = Literal["temporal", "held_out_patients"]
 HELD_OUT_SHARE = 0.3
+AGE_BANDS = ((0, 17, "0-17"), (18, 39, "18-39"), (40, 64, "40-64"), (65, 74, "65-74"),
+             (75, 84, "75-84"), (85, 200, "85+"))
+SUBGROUP_DIMENSIONS = ("imd_quintile", "ethnicity", "sex", "age_band", "place", "pcn")
 
 
 @dataclass(frozen=True)
@@ -51,10 +61,40 @@ class ValidationPlan:
 
 
 @dataclass(frozen=True)
+class FittedModel:
+    """A candidate fitted on one labelled snapshot, with what it needs to score another."""
+
+    name: str
+    estimator: object
+    trained_on: date
+    training_event_rate: float
+    recalibrated: bool
+    rate_anchored: bool
+
+    def predict(self, spec: FeatureSpec, frame: pl.DataFrame) -> np.ndarray:
+        risk = self.estimator.predict_proba(spec.matrix(frame))[:, 1]
+        if self.rate_anchored and len(risk):
+            risk = recalibrate_to_rate(risk, self.training_event_rate)
+        return risk
+
+    def describe(self) -> str:
+        steps = []
+        if self.recalibrated:
+            steps.append("Platt step on 20% of the training snapshot held out")
+        if self.rate_anchored:
+            steps.append("mean risk set to the latest observed event rate")
+        return "; ".join(steps) or "none"
+
+
+@dataclass(frozen=True)
 class RiskEvaluation:
     plan: ValidationPlan
     metrics: pl.DataFrame  # one row per candidate model
     predictions: pl.DataFrame  # evaluation patients: patient_id, model, risk, outcome
+    subgroups: pl.DataFrame = field(default_factory=pl.DataFrame)  # model, dimension, subgroup..
+    decision_curve: pl.DataFrame = field(default_factory=pl.DataFrame)  # model, threshold, ..
+    fitted: dict[str, FittedModel] = field(default_factory=dict)  # as evaluated
+    oracle_auroc: float | None = None  # synthetic data only: the generator's true risk
 
 
 def plan_validation(labelled: list[LabelledSnapshot]) -> ValidationPlan:
@@ -87,10 +127,64 @@ def _xy(spec: FeatureSpec, frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]
     return spec.matrix(frame), frame[OUTCOME].cast(pl.Int64).to_numpy()
 
 
+def fit_model(
+    name: str,
+    spec: FeatureSpec,
+    frame: pl.DataFrame,
+    trained_on: date,
+    seed: int,
+    *,
+    recalibrate: bool = False,
+    anchor_rate: bool = True,
+) -> FittedModel:
+    """Fit one registered model on labelled rows."""
+    X, y = _xy(spec, frame)
+    estimator = build_model(name, spec, seed, recalibrate=recalibrate).fit(X, y)
+    return FittedModel(name, estimator, trained_on, float(y.mean()), recalibrate, anchor_rate)
+
+
+def subgroup_keys(frame: pl.DataFrame, practices: pl.DataFrame | None) -> dict[str, np.ndarray]:
+    """Each evaluation patient's IMD quintile, ethnic group, sex, age band, place and PCN."""
+    age = pl.col("age")
+    band = pl.lit(None, dtype=pl.String)
+    for lo, hi, label in reversed(AGE_BANDS):
+        band = pl.when((age >= lo) & (age <= hi)).then(pl.lit(label)).otherwise(band)
+    keys = frame.select(
+        (((pl.col("imd_decile") + 1) // 2).cast(pl.String)).fill_null("unknown")
+        .alias("imd_quintile"),
+        pl.col("ethnicity"),
+        pl.col("sex"),
+        band.alias("age_band"),
+        pl.col("practice_code"),
+    )
+    if practices is not None:
+        keys = keys.join(
+            practices.select("practice_code", pl.col("place_name").alias("place"),
+                             pl.col("pcn_code").alias("pcn")),
+            on="practice_code", how="left", maintain_order="left",
+        )
+    else:
+        keys = keys.with_columns(pl.lit(None, pl.String).alias("place"),
+                                 pl.lit(None, pl.String).alias("pcn"))
+    return {d: keys[d].to_numpy() for d in SUBGROUP_DIMENSIONS}
+
+
 def evaluate_models(
-    labelled: list[LabelledSnapshot], spec: FeatureSpec, candidates: list[str], seed: int
+    labelled: list[LabelledSnapshot],
+    spec: FeatureSpec,
+    candidates: list[str],
+    seed: int,
+    *,
+    practices: pl.DataFrame | None = None,
+    recalibrate: tuple[str, ...] = (),
+    recalibrate_to_latest_rate: bool = True,
+    truth: pl.DataFrame | None = None,
 ) -> RiskEvaluation:
-    """Fit each candidate on the training side and measure it on the evaluation side."""
+    """Fit each candidate on the training side and measure it on the evaluation side.
+
+    `truth` (synthetic data only: patient_id, snapshot_date, true_risk) gives the oracle
+    AUROC on the same evaluation patients; it is never seen by a model.
+    """
     plan = plan_validation(labelled)
     by_date = {ls.snapshot_date: ls.frame for ls in labelled}
     train = by_date[plan.train_snapshot]
@@ -98,24 +192,81 @@ def evaluate_models(
     if plan.design == "held_out_patients":
         mask = held_out(train["patient_id"], seed)
         train, test = train.filter(~pl.Series(mask)), test.filter(pl.Series(mask))
-    X_train, y_train = _xy(spec, train)
-    X_test, y_test = _xy(spec, test)
-    rows, predictions = [], []
+    y_test = test[OUTCOME].cast(pl.Int64).to_numpy()
+    groups = subgroup_keys(test, practices)
+    rows, predictions, subgroups, curves, fitted = [], [], [], [], {}
     for name in candidates:
-        model = build_model(name, spec, seed).fit(X_train, y_train)
-        risk = model.predict_proba(X_test)[:, 1]
-        rows.append({"model": name, **evaluate_scores(y_test, risk)})
+        model = fit_model(name, spec, train, plan.train_snapshot, seed,
+                          recalibrate=name in recalibrate, anchor_rate=recalibrate_to_latest_rate)
+        fitted[name] = model
+        risk = model.predict(spec, test)
+        rows.append({"model": name, "recalibration": model.describe(),
+                     **evaluate_scores(y_test, risk)})
+        subgroups.append(subgroup_metrics(y_test, risk, groups).insert_column(
+            0, pl.lit(name).alias("model")))
+        curves.append(net_benefit(y_test, risk).insert_column(0, pl.lit(name).alias("model")))
         predictions.append(
             pl.DataFrame(
-                {
-                    "patient_id": test["patient_id"],
-                    "model": name,
-                    "risk": risk,
-                    "outcome": y_test.astype(bool),
-                }
+                {"patient_id": test["patient_id"], "model": name, "risk": risk,
+                 "outcome": y_test.astype(bool)}
             )
         )
-    return RiskEvaluation(plan, pl.DataFrame(rows), pl.concat(predictions))
+    oracle = oracle_auroc(truth, test, plan.evaluation_snapshot) if truth is not None else None
+    return RiskEvaluation(
+        plan,
+        pl.DataFrame(rows),
+        pl.concat(predictions),
+        subgroups=pl.concat(subgroups),
+        decision_curve=pl.concat(curves),
+        # a held-out-patients model saw 70% of the rows: it is not reused for scoring
+        fitted=fitted if plan.design == "temporal" else {},
+        oracle_auroc=oracle,
+    )
+
+
+def oracle_auroc(truth: pl.DataFrame, test: pl.DataFrame, snapshot: date) -> float | None:
+    """AUROC of the generator's true risk on the evaluation patients: the ceiling."""
+    from sklearn.metrics import roc_auc_score
+
+    joined = test.select("patient_id", OUTCOME).join(
+        truth.filter(pl.col("snapshot_date") == snapshot).select("patient_id", "true_risk"),
+        on="patient_id", how="inner",
+    )
+    if joined.height < test.height * 0.99 or joined[OUTCOME].n_unique() < 2:
+        return None  # not this extract's truth
+    return float(roc_auc_score(joined[OUTCOME].cast(pl.Int64), joined["true_risk"]))
+
+
+def tiering_models(
+    snapshots: dict[date, pl.DataFrame],
+    labelled: list[LabelledSnapshot],
+    spec: FeatureSpec,
+    model_name: str,
+    seed: int,
+    *,
+    evaluated: dict[str, FittedModel] | None = None,
+    recalibrate: bool = False,
+    recalibrate_to_latest_rate: bool = True,
+) -> dict[date, FittedModel]:
+    """For each snapshot that can be scored, the model that scores it: fitted on the latest
+    snapshot whose outcomes were known by then. A fit already made for evaluation is reused."""
+    reusable = (evaluated or {}).get(model_name)
+    by_source: dict[date, FittedModel] = {}
+    chosen: dict[date, FittedModel] = {}
+    for snapshot_date in sorted(snapshots):
+        known = [ls for ls in labelled if ls.outcome_date <= snapshot_date]
+        if not known:
+            continue
+        source = known[-1]
+        if source.snapshot_date not in by_source:
+            if reusable is not None and reusable.trained_on == source.snapshot_date:
+                by_source[source.snapshot_date] = reusable
+            else:
+                by_source[source.snapshot_date] = fit_model(
+                    model_name, spec, source.frame, source.snapshot_date, seed,
+                    recalibrate=recalibrate, anchor_rate=recalibrate_to_latest_rate)
+        chosen[snapshot_date] = by_source[source.snapshot_date]
+    return chosen
 
 
 def score_snapshots(
@@ -124,27 +275,23 @@ def score_snapshots(
     spec: FeatureSpec,
     model_name: str,
     seed: int,
+    *,
+    models: dict[date, FittedModel] | None = None,
 ) -> pl.DataFrame:
     """Score every snapshot that has an earlier labelled snapshot to learn from.
 
     Returns patient_id, snapshot_date, practice_code, risk and model_trained_on.
     """
-    prototype = build_model(model_name, spec, seed)
-    fitted: dict[date, object] = {}
+    if models is None:
+        models = tiering_models(snapshots, labelled, spec, model_name, seed)
     scored = []
-    for snapshot_date, frame in sorted(snapshots.items()):
-        known = [ls for ls in labelled if ls.outcome_date <= snapshot_date]
-        if not known:
-            continue
-        source = known[-1]
-        if source.snapshot_date not in fitted:
-            fitted[source.snapshot_date] = clone(prototype).fit(*_xy(spec, source.frame))
-        risk = fitted[source.snapshot_date].predict_proba(spec.matrix(frame))[:, 1]
+    for snapshot_date, model in sorted(models.items()):
+        frame = snapshots[snapshot_date]
         scored.append(
             frame.select("patient_id", "practice_code").with_columns(
                 pl.lit(snapshot_date).alias("snapshot_date"),
-                pl.Series("risk", risk),
-                pl.lit(source.snapshot_date).alias("model_trained_on"),
+                pl.Series("risk", model.predict(spec, frame)),
+                pl.lit(model.trained_on).alias("model_trained_on"),
             )
         )
     return pl.concat(scored)
@@ -155,6 +302,7 @@ def evaluation_table(
 ) -> pl.DataFrame:
     """published.model_evaluation: one row per candidate, counts disclosure-controlled."""
     plan = evaluation.plan
+    oracle = evaluation.oracle_auroc
     return evaluation.metrics.with_columns(
         (pl.col("model") == tiering_model).alias("used_for_tiers"),
         pl.lit(plan.design).alias("validation_design"),
@@ -162,4 +310,28 @@ def evaluation_table(
         pl.lit(plan.evaluation_snapshot).alias("evaluation_snapshot"),
         policy.count(pl.col("patients")).alias("patients"),
         policy.count(pl.col("events")).alias("events"),
+        pl.lit(oracle, dtype=pl.Float64).alias("oracle_auroc"),
+        (pl.lit(oracle, dtype=pl.Float64) - pl.col("auroc")).alias("auroc_gap_to_oracle"),
+    )
+
+
+def subgroup_table(evaluation: RiskEvaluation, policy: DisclosurePolicy) -> pl.DataFrame:
+    """published.model_evaluation_subgroup: metrics per subgroup, counts disclosure-controlled
+    (metrics were already withheld where patients, events or non-events were under 8)."""
+    plan = evaluation.plan
+    return evaluation.subgroups.with_columns(
+        pl.lit(plan.design).alias("validation_design"),
+        pl.lit(plan.evaluation_snapshot).alias("evaluation_snapshot"),
+        policy.count(pl.col("patients")).alias("patients"),
+        policy.count(pl.col("events")).alias("events"),
+    )
+
+
+def decision_curve_table(evaluation: RiskEvaluation, policy: DisclosurePolicy) -> pl.DataFrame:
+    """published.decision_curve: net benefit by threshold, per model."""
+    patients = evaluation.predictions.filter(
+        pl.col("model") == evaluation.predictions["model"][0]).height
+    return evaluation.decision_curve.with_columns(
+        pl.lit(evaluation.plan.evaluation_snapshot).alias("evaluation_snapshot"),
+        policy.count(pl.lit(patients)).alias("patients"),
     )

@@ -1,4 +1,9 @@
-"""Histogram gradient boosting: learns interactions (conditions x age x frailty) by itself."""
+"""Histogram gradient boosting: learns interactions (conditions x age x frailty) by itself.
+
+Shallow trees (15 leaves), large leaves (1,000 patients) and 63 bins: on a million patients
+this ranks as well as deeper settings at about half the cost (measured on the synthetic LLR
+population; a fixed budget keeps runs deterministic and timed).
+"""
 
 from __future__ import annotations
 
@@ -16,12 +21,13 @@ def gradient_boosting(spec: FeatureSpec, seed: int) -> Pipeline:
             (
                 "classifier",
                 HistGradientBoostingClassifier(
-                    max_iter=200,
+                    max_iter=120,
                     learning_rate=0.1,
-                    max_leaf_nodes=31,
-                    min_samples_leaf=200,
+                    max_leaf_nodes=15,
+                    min_samples_leaf=1000,
+                    max_bins=63,
                     l2_regularization=1.0,
-                    early_stopping=False,  # a fixed budget keeps runs deterministic and timed
+                    early_stopping=False,
                     random_state=seed,
                 ),
             )

@@ -25,8 +25,16 @@ def register(name: str) -> Callable[[ModelFactory], ModelFactory]:
     return add
 
 
-def build_model(name: str, spec: FeatureSpec, seed: int) -> ClassifierMixin:
+def build_model(
+    name: str, spec: FeatureSpec, seed: int, recalibrate: bool = False
+) -> ClassifierMixin:
+    """The registered estimator, optionally with a Platt step fitted on held-out training rows."""
     if name not in MODELS:
         known = ", ".join(sorted(MODELS))
         raise ConfigError(f"Unknown model '{name}' in the configuration; known models: {known}.")
-    return MODELS[name](spec, seed)
+    model = MODELS[name](spec, seed)
+    if recalibrate:
+        from phm.models.recalibrated import PlattRecalibrated
+
+        model = PlattRecalibrated(model, random_state=seed)
+    return model

@@ -72,15 +72,146 @@ MODEL_EVALUATION = Table(
         Column("patients", "integer", "Evaluation patients with a known outcome. " + _COUNT),
         Column("events", "integer", "Of whom had the outcome. " + _COUNT),
         Column("auroc", "float", "Area under the ROC curve."),
-        Column("auroc_ci_low", "float", "95% bootstrap interval, lower."),
-        Column("auroc_ci_high", "float", "95% bootstrap interval, upper."),
+        Column("auroc_ci_low", "float", "95% interval (Hanley & McNeil), lower."),
+        Column("auroc_ci_high", "float", "95% interval (Hanley & McNeil), upper."),
         Column("auprc", "float", "Area under the precision-recall curve."),
         Column("brier", "float", "Brier score (lower is better)."),
         Column("calibration_slope", "float", "1 is ideal; below 1: predictions too extreme."),
         Column("calibration_intercept", "float", "0 is ideal."),
         Column("observed_expected", "float", "Observed / expected events; 1 is ideal."),
-        Column("ppv_top5pct", "float", "Share of the top 5% by risk who had the outcome."),
-        Column("sensitivity_top5pct", "float", "Share of all outcomes found in the top 5%."),
+        *(
+            Column(f"{m}_top{k}pct", "float", f"Share of {what} {label} by risk{end}.")
+            for k, label in (("0_5", "top 0.5%"), ("1", "top 1%"), ("5", "top 5%"),
+                             ("20", "top 20%"))
+            for m, what, end in (("ppv", "the", " who had the outcome"),
+                                 ("sensitivity", "all outcomes found in the", ""))
+        ),
+        Column("recalibration", "string", "Recalibration applied (from training data and "
+               "unlabelled features only), or none."),
+        Column("oracle_auroc", "float", "Synthetic data only: AUROC of the generator's true "
+               "risk on the same patients (the ceiling); NULL on real data.", nullable=True),
+        Column("auroc_gap_to_oracle", "float", "oracle_auroc - auroc; NULL on real data.",
+               nullable=True),
+    ),
+)
+
+_SUBGROUP_METRIC = " NULL where the subgroup has fewer than 8 patients, events or non-events."
+
+MODEL_EVALUATION_SUBGROUP = Table(
+    name="published.model_evaluation_subgroup",
+    row="candidate model and subgroup of the evaluation patients",
+    description="Each candidate model's performance within each IMD quintile, ethnic group, "
+    "sex, age band, place and PCN, on patients it never saw.",
+    columns=(
+        Column("model", "string", "Model name (phm/models)."),
+        Column("dimension", "string", "imd_quintile, ethnicity, sex, age_band, place or pcn."),
+        Column("subgroup", "string", "The subgroup (quintile 1 = most deprived; unknown where "
+               "not recorded)."),
+        Column("validation_design", "string", "temporal or held_out_patients."),
+        Column("evaluation_snapshot", "date", "Snapshot evaluated on."),
+        Column("patients", "integer", "Evaluation patients in the subgroup. " + _COUNT,
+               nullable=True),
+        Column("events", "integer", "Of whom had the outcome. " + _COUNT, nullable=True),
+        Column("auroc", "float", "AUROC within the subgroup." + _SUBGROUP_METRIC, nullable=True),
+        Column("brier", "float", "Brier score." + _SUBGROUP_METRIC, nullable=True),
+        Column("calibration_slope", "float", "Calibration slope." + _SUBGROUP_METRIC,
+               nullable=True),
+        Column("calibration_intercept", "float", "Calibration intercept." + _SUBGROUP_METRIC,
+               nullable=True),
+        Column("observed_expected", "float", "Observed / expected events." + _SUBGROUP_METRIC,
+               nullable=True),
+        *(
+            Column(f"{m}_top{k}pct", "float", f"{what} the population-wide {label} by risk, "
+                   "within the subgroup." + _SUBGROUP_METRIC, nullable=True)
+            for k, label in (("0_5", "top 0.5%"), ("1", "top 1%"), ("5", "top 5%"),
+                             ("20", "top 20%"))
+            for m, what in (("ppv", "Share with the outcome among"),
+                            ("sensitivity", "Share of the subgroup's outcomes found in"))
+        ),
+    ),
+)
+
+DECISION_CURVE = Table(
+    name="published.decision_curve",
+    row="candidate model and threshold probability",
+    description="Net benefit of offering care to patients whose risk is at least the "
+    "threshold, beside offering it to everyone (no one: 0), on the evaluation snapshot.",
+    columns=(
+        Column("model", "string", "Model name (phm/models)."),
+        Column("evaluation_snapshot", "date", "Snapshot evaluated on."),
+        Column("patients", "integer", "Evaluation patients the net benefit is per. " + _COUNT),
+        Column("threshold", "float", "Threshold probability.", min=0, max=1),
+        Column("net_benefit", "float", "True positives per patient minus false positives per "
+               "patient weighted by threshold / (1 - threshold)."),
+        Column("net_benefit_treat_all", "float", "The same when every patient is offered care."),
+    ),
+)
+
+CASE_FINDING = Table(
+    name="restricted.case_finding",
+    row="Kaiser level-3 patient at the newest scored snapshot",
+    description="The case-finding list: each level-3 patient with the factors that add most "
+    "to their predicted risk, in clinical words, and their predicted cost. Patient-level: for "
+    "the care teams only, never published.",
+    columns=(
+        Column("patient_id", "string", "Pseudonymised patient identifier."),
+        Column("snapshot_date", "date", "The snapshot scored."),
+        Column("practice_code", "string", "Registered practice."),
+        Column("pcn_code", "string", "The practice's Primary Care Network."),
+        Column("risk", "float", "Predicted 12-month emergency-admission risk.", min=0, max=1),
+        Column("risk_rank", "integer", "1 = highest risk within the tiering scope."),
+        Column("reason_1", "string", "The factor adding most to the predicted risk (the fall "
+               "in risk were it absent or typical), e.g. 'heart failure'.", nullable=True),
+        Column("reason_2", "string", "The second.", nullable=True),
+        Column("reason_3", "string", "The third.", nullable=True),
+        Column("predicted_cost", "float", "Predicted secondary-care cost in the next 12 "
+               "months, pounds.", nullable=True, min=0),
+        Column("integrated_locality_team", "boolean", "In the Integrated Locality Teams "
+               "cohort (restricted.integrated_locality_cohort)."),
+    ),
+)
+
+INTEGRATED_LOCALITY_COHORT = Table(
+    name="restricted.integrated_locality_cohort",
+    row="adult in the Integrated Locality Teams cohort at the newest scored snapshot",
+    description="Adults with five or more long-term conditions and moderate or severe "
+    "frailty (eFI > 0.24), or predicted next-year secondary-care cost at least three times "
+    "the average. Patient-level: never published.",
+    columns=(
+        Column("patient_id", "string", "Pseudonymised patient identifier."),
+        Column("snapshot_date", "date", "The snapshot."),
+        Column("practice_code", "string", "Registered practice."),
+        Column("pcn_code", "string", "The practice's Primary Care Network."),
+        Column("age", "integer", "Age in years."),
+        Column("ltc_count", "integer", "Number of long-term conditions."),
+        Column("efi_score", "float", "Electronic frailty index; NULL where not recorded.",
+               nullable=True),
+        Column("predicted_cost", "float", "Predicted secondary-care cost in the next 12 "
+               "months, pounds.", min=0),
+        Column("frail_multimorbid", "boolean", "Five or more LTCs and eFI > 0.24."),
+        Column("high_predicted_cost", "boolean", "Predicted cost at least 3x the average."),
+    ),
+)
+
+COST_MODEL_EVALUATION = Table(
+    name="published.cost_model_evaluation",
+    row="cost model",
+    description="How the next-year secondary-care cost model performed on patients it never "
+    "saw (same validation design as the risk models).",
+    columns=(
+        Column("model", "string", "Cost model name (phm/cost.py)."),
+        Column("validation_design", "string", "temporal or held_out_patients."),
+        Column("train_snapshot", "date", "Snapshot the evaluated model was fitted on."),
+        Column("evaluation_snapshot", "date", "Snapshot it was evaluated on."),
+        Column("patients", "integer", "Evaluation patients with a known next-year cost. "
+               + _COUNT),
+        Column("mean_observed_cost", "float", "Mean next-year cost, pounds."),
+        Column("mean_predicted_cost", "float", "Mean predicted cost, pounds."),
+        Column("observed_predicted", "float", "Total observed / total predicted cost."),
+        Column("mean_absolute_error", "float", "Pounds per patient."),
+        Column("r_squared", "float", "Share of the variance in next-year cost explained."),
+        Column("cost_share_top5pct", "float", "Share of next-year cost incurred by the 5% "
+               "with the highest predicted cost."),
     ),
 )
 
@@ -99,8 +230,14 @@ PUBLICATION = Table(
     ),
 )
 
-RESTRICTED_TABLES = (PATIENT_RISK,)
-PUBLISHED_TABLES = (PCN_PROFILE, MODEL_EVALUATION)
+RESTRICTED_TABLES = (PATIENT_RISK, CASE_FINDING, INTEGRATED_LOCALITY_COHORT)
+PUBLISHED_TABLES = (
+    PCN_PROFILE,
+    MODEL_EVALUATION,
+    MODEL_EVALUATION_SUBGROUP,
+    DECISION_CURVE,
+    COST_MODEL_EVALUATION,
+)
 # Describes the publication itself (no counts of patients, so no disclosure control).
 CATALOGUE_TABLES = (PUBLICATION,)
 WAREHOUSE_TABLES = RESTRICTED_TABLES + PUBLISHED_TABLES + CATALOGUE_TABLES

@@ -7,11 +7,21 @@ import polars as pl
 from phm.disclosure import DisclosurePolicy
 from phm.extract import Extract
 from phm.profiles import pcn_profile
-from phm.risk import RiskEvaluation, evaluation_table
+from phm.cost import CostPrediction, cost_evaluation_table
+from phm.risk import RiskEvaluation, decision_curve_table, evaluation_table, subgroup_table
 from phm.sources import locate_extract
 from phm.warehouse import publish_warehouse
 from phm.warehouse.publish import inputs_fingerprint
-from phm.warehouse.tables import MODEL_EVALUATION, PATIENT_RISK, PCN_PROFILE
+from phm.warehouse.tables import (
+    CASE_FINDING,
+    COST_MODEL_EVALUATION,
+    DECISION_CURVE,
+    INTEGRATED_LOCALITY_COHORT,
+    MODEL_EVALUATION,
+    MODEL_EVALUATION_SUBGROUP,
+    PATIENT_RISK,
+    PCN_PROFILE,
+)
 from pipelines.metadata import column_schema
 from pipelines.resources import PhmSettings
 
@@ -41,6 +51,9 @@ def warehouse(
     kaiser_tiers: pl.DataFrame,
     pcn_profiles: pl.DataFrame,
     risk_model_evaluation: RiskEvaluation,
+    case_finding: pl.DataFrame,
+    integrated_locality_cohort: pl.DataFrame,
+    next_year_cost: CostPrediction | None,
     settings: PhmSettings,
 ) -> dg.MaterializeResult:
     """The DuckDB warehouse: `restricted` patient rows and `published` aggregates, swapped in atomically."""
@@ -48,10 +61,21 @@ def warehouse(
     evaluation = evaluation_table(
         risk_model_evaluation, config.model.tiering_model, _policy(settings)
     )
+    risk_tables = {
+        MODEL_EVALUATION_SUBGROUP: subgroup_table(risk_model_evaluation, _policy(settings)),
+        DECISION_CURVE: decision_curve_table(risk_model_evaluation, _policy(settings)),
+        CASE_FINDING: case_finding,
+        INTEGRATED_LOCALITY_COHORT: integrated_locality_cohort,
+        COST_MODEL_EVALUATION: (
+            cost_evaluation_table(next_year_cost, _policy(settings)) if next_year_cost
+            else pl.DataFrame(schema=COST_MODEL_EVALUATION.polars_schema())
+        ),
+    }
     fingerprint = inputs_fingerprint(locate_extract(config), config)
     path = publish_warehouse(
         config.warehouse.path,
-        {PATIENT_RISK: kaiser_tiers, PCN_PROFILE: pcn_profiles, MODEL_EVALUATION: evaluation},
+        {PATIENT_RISK: kaiser_tiers, PCN_PROFILE: pcn_profiles, MODEL_EVALUATION: evaluation}
+        | risk_tables,
         fingerprint=fingerprint,
     )
     return dg.MaterializeResult(
@@ -62,4 +86,5 @@ def warehouse(
             "published.pcn_profile rows": pcn_profiles.height,
             "published.model_evaluation rows": evaluation.height,
         }
+        | {f"{t.name} rows": frame.height for t, frame in risk_tables.items()},
     )

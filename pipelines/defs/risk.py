@@ -1,15 +1,22 @@
 """Features, honest evaluation, scores and Kaiser tiers."""
 
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
+from phm.cost import CostPrediction, predict_cost
+from phm.cost import integrated_locality_cohort as cohort_of
+from phm.disclosure import DisclosurePolicy
+from phm.explain import risk_reasons
 from phm.extract import Extract
 from phm.features import feature_spec
 from phm.outcomes import PatientFeatures, label_extract
-from phm.risk import RiskEvaluation, evaluate_models, score_snapshots
+from phm.risk import RiskEvaluation, evaluate_models, score_snapshots, tiering_models
+from phm.sources import synthetic_truth_dir
 from phm.tiering import patient_risk_table
-from phm.warehouse.tables import PATIENT_RISK
+from phm.model_card import write_model_card
+from phm.warehouse.tables import INTEGRATED_LOCALITY_COHORT, PATIENT_RISK
 from pipelines.metadata import column_schema
 from pipelines.resources import PhmSettings
 
@@ -31,31 +38,58 @@ def patient_features(patient_extract: Extract, settings: PhmSettings) -> dg.Outp
     )
 
 
+def _truth(config, folder: Path) -> pl.DataFrame | None:
+    """The synthetic generator's truth file, if this extract has one beside it: for the
+    oracle AUROC line only, never for training. A foreign extract has none."""
+    candidates = [folder.parent / "truth" / "truth.parquet",
+                  folder.with_name(folder.name + "_truth") / "truth.parquet"]
+    if config.uses_synthetic_default:
+        candidates.insert(0, synthetic_truth_dir(config) / "truth.parquet")
+    for path in candidates:
+        if path.is_file():
+            return pl.read_parquet(path)
+    return None
+
+
 @dg.asset(group_name="risk")
 def risk_model_evaluation(
-    patient_features: PatientFeatures, settings: PhmSettings
+    patient_features: PatientFeatures, patient_extract: Extract, settings: PhmSettings
 ) -> dg.Output[RiskEvaluation]:
     """Each candidate model's performance on patients and outcomes it never saw."""
     config = settings.load()
+    m = config.model
     evaluation = evaluate_models(
         patient_features.labelled,
         patient_features.spec,
-        list(config.model.candidates),
-        config.model.seed,
+        list(m.candidates),
+        m.seed,
+        practices=patient_extract.practices,
+        recalibrate=m.recalibrate,
+        recalibrate_to_latest_rate=m.recalibrate_to_latest_rate,
+        truth=_truth(config, patient_extract.folder),
     )
-    chosen = evaluation.metrics.filter(pl.col("model") == config.model.tiering_model).row(
-        0, named=True
-    )
+    chosen = evaluation.metrics.filter(pl.col("model") == m.tiering_model).row(0, named=True)
+    best = evaluation.metrics.sort("auroc", descending=True).row(0, named=True)
+    oracle = evaluation.oracle_auroc
     return dg.Output(
         evaluation,
         metadata={
             "validation_design": evaluation.plan.describe(),
-            "tiering_model": config.model.tiering_model,
+            "tiering_model": m.tiering_model,
             "auroc": round(chosen["auroc"], 4),
+            "auroc_ci": f"{chosen['auroc_ci_low']:.4f}-{chosen['auroc_ci_high']:.4f}",
+            "auprc": round(chosen["auprc"], 4),
             "brier": round(chosen["brier"], 4),
             "calibration_slope": round(chosen["calibration_slope"], 3),
+            "calibration_intercept": round(chosen["calibration_intercept"], 3),
             "observed_expected": round(chosen["observed_expected"], 3),
             "ppv_top5pct": round(chosen["ppv_top5pct"], 3),
+            "sensitivity_top5pct": round(chosen["sensitivity_top5pct"], 3),
+            "best_model": best["model"],
+            "oracle_auroc": round(oracle, 4) if oracle is not None else "n/a (not synthetic)",
+            "best_auroc_gap_to_oracle": (
+                round(oracle - best["auroc"], 4) if oracle is not None else "n/a"
+            ),
             "models_auroc": dg.MetadataValue.json(
                 {r["model"]: round(r["auroc"], 4) for r in evaluation.metrics.to_dicts()}
             ),
@@ -64,8 +98,43 @@ def risk_model_evaluation(
 
 
 @dg.asset(group_name="risk")
+def tiering_model(
+    patient_extract: Extract,
+    patient_features: PatientFeatures,
+    risk_model_evaluation: RiskEvaluation,
+    settings: PhmSettings,
+) -> dg.Output[dict]:
+    """The configured tiering model, fitted for each snapshot it scores (the evaluated fit
+    reused for the evaluation snapshot; a refit on the latest labelled pair for the newest)."""
+    m = settings.load().model
+    models = tiering_models(
+        patient_extract.snapshots,
+        patient_features.labelled,
+        patient_features.spec,
+        m.tiering_model,
+        m.seed,
+        evaluated=risk_model_evaluation.fitted,
+        recalibrate=m.tiering_model in m.recalibrate,
+        recalibrate_to_latest_rate=m.recalibrate_to_latest_rate,
+    )
+    return dg.Output(
+        models,
+        metadata={
+            "model": m.tiering_model,
+            "trained_on": dg.MetadataValue.json(
+                {str(d): str(f.trained_on) for d, f in models.items()}
+            ),
+            "recalibration": next(iter(models.values())).describe() if models else "none",
+        },
+    )
+
+
+@dg.asset(group_name="risk")
 def emergency_admission_risk(
-    patient_extract: Extract, patient_features: PatientFeatures, settings: PhmSettings
+    patient_extract: Extract,
+    patient_features: PatientFeatures,
+    tiering_model: dict,
+    settings: PhmSettings,
 ) -> dg.Output[pl.DataFrame]:
     """Each patient's predicted risk of an emergency admission in the next 12 months."""
     config = settings.load()
@@ -75,6 +144,7 @@ def emergency_admission_risk(
         patient_features.spec,
         config.model.tiering_model,
         config.model.seed,
+        models=tiering_model,
     )
     return dg.Output(
         scored,
@@ -114,4 +184,115 @@ def kaiser_tiers(
                 {f"level_{r['kaiser_tier']}": r["len"] for r in shares.to_dicts()}
             ),
         },
+    )
+
+
+@dg.asset(group_name="risk")
+def next_year_cost(
+    patient_extract: Extract, patient_features: PatientFeatures, settings: PhmSettings
+) -> dg.Output[CostPrediction | None]:
+    """Each patient's predicted secondary-care cost in the 12 months after the newest snapshot."""
+    config = settings.load()
+    result = predict_cost(patient_extract.snapshots, patient_features.spec, config.model.seed)
+    if result is None:
+        return dg.Output(None, metadata={"cost_model": "not fitted: no snapshot pair"})
+    return dg.Output(
+        result,
+        metadata={
+            "validation_design": result.design,
+            "observed_predicted": round(result.metrics["observed_predicted"], 3),
+            "r_squared": round(result.metrics["r_squared"], 3),
+            "cost_share_top5pct": round(result.metrics["cost_share_top5pct"], 3),
+            "dagster/row_count": result.predicted.height,
+        },
+    )
+
+
+@dg.asset(group_name="risk")
+def integrated_locality_cohort(
+    next_year_cost: CostPrediction | None, patient_extract: Extract
+) -> dg.Output[pl.DataFrame]:
+    """restricted.integrated_locality_cohort: adults with 5+ LTCs and eFI > 0.24, or
+    predicted next-year cost at least three times the average."""
+    if next_year_cost is None:
+        cohort = pl.DataFrame(schema=INTEGRATED_LOCALITY_COHORT.polars_schema())
+    else:
+        d = next_year_cost.scored_snapshot
+        cohort = cohort_of(patient_extract.snapshots[d], d, next_year_cost.predicted,
+                           patient_extract.practices)
+    return dg.Output(
+        cohort,
+        metadata={
+            "dagster/row_count": cohort.height,
+            "frail_multimorbid": int(cohort["frail_multimorbid"].sum()),
+            "high_predicted_cost": int(cohort["high_predicted_cost"].sum()),
+        },
+    )
+
+
+@dg.asset(group_name="risk")
+def case_finding(
+    kaiser_tiers: pl.DataFrame,
+    tiering_model: dict,
+    patient_extract: Extract,
+    patient_features: PatientFeatures,
+    next_year_cost: CostPrediction | None,
+    integrated_locality_cohort: pl.DataFrame,
+) -> dg.Output[pl.DataFrame]:
+    """restricted.case_finding: level-3 patients at the newest snapshot, with the factors that
+    add most to their risk in clinical words, and their predicted cost."""
+    newest = max(tiering_model)
+    level3 = kaiser_tiers.filter(
+        (pl.col("snapshot_date") == newest) & (pl.col("kaiser_tier") == 3)
+    ).select("patient_id", "snapshot_date", "practice_code", "pcn_code", "risk", "risk_rank")
+    rows = patient_extract.snapshots[newest].join(level3.select("patient_id"), on="patient_id")
+    reasons = risk_reasons(tiering_model[newest].estimator, patient_features.spec, rows)
+    listed = level3.join(reasons, on="patient_id", how="left")
+    cost = (next_year_cost.predicted if next_year_cost is not None
+            else pl.DataFrame(schema={"patient_id": pl.String, "predicted_cost": pl.Float64}))
+    listed = listed.join(cost, on="patient_id", how="left").with_columns(
+        pl.col("patient_id").is_in(integrated_locality_cohort["patient_id"].implode())
+        .alias("integrated_locality_team")
+    ).sort("risk_rank")
+    return dg.Output(
+        listed,
+        metadata={
+            "dagster/row_count": listed.height,
+            "snapshot": str(newest),
+            "patients_with_a_reason": int(listed["reason_1"].is_not_null().sum()),
+        },
+    )
+
+
+@dg.asset(group_name="risk")
+def model_card(
+    risk_model_evaluation: RiskEvaluation,
+    next_year_cost: CostPrediction | None,
+    patient_extract: Extract,
+    settings: PhmSettings,
+) -> dg.MaterializeResult:
+    """The model card (Markdown with ROC, calibration and decision-curve plots), rewritten on
+    every run under <outputs>/model_card/."""
+    config = settings.load()
+    d = config.disclosure
+    source = ("the synthetic LLR population" if config.uses_synthetic_default
+              else f"the extract in {patient_extract.folder.name}/")
+    path = write_model_card(
+        config.outputs.dir / "model_card",
+        risk_model_evaluation,
+        config.model.tiering_model,
+        DisclosurePolicy(suppress_below=d.suppress_below, round_to=d.round_to),
+        next_year_cost,
+        source,
+    )
+    m = risk_model_evaluation.metrics.sort("auroc", descending=True).row(0, named=True)
+    oracle = risk_model_evaluation.oracle_auroc
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(path)),
+            "best_model": m["model"],
+            "best_auroc": round(m["auroc"], 4),
+            "oracle_auroc": round(oracle, 4) if oracle is not None else "n/a",
+            "gap_to_oracle": round(oracle - m["auroc"], 4) if oracle is not None else "n/a",
+        }
     )

@@ -7,11 +7,18 @@ from pipelines.definitions import defs
 EXPECTED_GRAPH = {
     "patient_extract": set(),
     "patient_features": {"patient_extract"},
-    "risk_model_evaluation": {"patient_features"},
-    "emergency_admission_risk": {"patient_extract", "patient_features"},
+    "risk_model_evaluation": {"patient_features", "patient_extract"},
+    "tiering_model": {"patient_extract", "patient_features", "risk_model_evaluation"},
+    "emergency_admission_risk": {"patient_extract", "patient_features", "tiering_model"},
     "kaiser_tiers": {"emergency_admission_risk", "patient_extract"},
+    "next_year_cost": {"patient_extract", "patient_features"},
+    "integrated_locality_cohort": {"next_year_cost", "patient_extract"},
+    "case_finding": {"kaiser_tiers", "tiering_model", "patient_extract", "patient_features",
+                     "next_year_cost", "integrated_locality_cohort"},
+    "model_card": {"risk_model_evaluation", "next_year_cost", "patient_extract"},
     "pcn_profiles": {"kaiser_tiers", "patient_extract"},
-    "warehouse": {"kaiser_tiers", "pcn_profiles", "risk_model_evaluation"},
+    "warehouse": {"kaiser_tiers", "pcn_profiles", "risk_model_evaluation", "case_finding",
+                  "integrated_locality_cohort", "next_year_cost"},
 }
 
 
