@@ -1,0 +1,98 @@
+"""The Dagster UI from the README command (`dg dev`): answers on its port within 30 s and
+stops cleanly on SIGTERM, freeing the port. Run history goes to a temporary DAGSTER_HOME
+holding a copy of dagster.yaml, so the test writes nothing into the repository."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from phm.config import REPO_ROOT
+
+pytestmark = pytest.mark.slow
+
+DG = Path(sys.executable).with_name("dg")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _port_is_free(port: int) -> bool:
+    """Nothing listens, and a new server could bind it (SO_REUSEADDR, as uvicorn does: our
+    own HTTP connection leaves the port in TIME_WAIT for a minute)."""
+    with socket.socket() as s:
+        if s.connect_ex(("127.0.0.1", port)) == 0:
+            return False
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_dg_dev_answers_within_30_seconds_and_stops_cleanly(tmp_path: Path):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    instance = (REPO_ROOT / "dagster.yaml").read_text(encoding="utf-8")
+    # the repository's relative .dagster/ folders, made absolute inside the temporary home
+    (home / "dagster.yaml").write_text(instance.replace(" .dagster/", f" {home}/.dagster/"),
+                                       encoding="utf-8")
+    port = _free_port()
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    started = time.monotonic()
+    server = subprocess.Popen(
+        [str(DG), "dev", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=REPO_ROOT, env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        info = None
+        while time.monotonic() - started < 30 and server.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info",
+                                            timeout=2) as response:
+                    info = json.loads(response.read())
+                break
+            except OSError:
+                time.sleep(0.5)
+        answered_after = time.monotonic() - started
+        assert info is not None, f"dg dev did not answer within 30 s (exit {server.poll()})"
+        assert "dagster_webserver_version" in info
+        print(f"\ndg dev answered after {answered_after:.1f} s")
+    finally:
+        server.send_signal(signal.SIGTERM)  # SIGKILL would orphan the webserver and daemon
+        try:
+            server.wait(timeout=30)
+        finally:
+            deadline = time.monotonic() + 15
+            while _group_alive(server.pid) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            leftover = _group_alive(server.pid)
+            if leftover:
+                os.killpg(server.pid, signal.SIGKILL)  # only our own process group
+    assert not leftover, "dg dev left processes behind after SIGTERM"
+    assert _port_is_free(port)
+    assert (home / ".dagster" / "storage").is_dir()  # the instance used the temporary home
+    assert not (REPO_ROOT / "storage").exists()
