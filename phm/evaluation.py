@@ -31,7 +31,7 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 
 def _expit(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -35.0, 35.0)))
 
 
 def calibration_slope_intercept(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
@@ -54,6 +54,8 @@ def calibration_slope_intercept(y: np.ndarray, p: np.ndarray) -> tuple[float, fl
         except np.linalg.LinAlgError:
             return float("nan"), float("nan")
         beta = beta + step
+        if not np.isfinite(beta).all() or np.abs(beta).max() > 1e3:
+            return float("nan"), float("nan")  # separable: no finite maximum
         if np.abs(step).max() < 1e-8:
             break
     return float(beta[1]), float(beta[0])

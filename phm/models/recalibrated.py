@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils import get_tags
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -37,7 +38,7 @@ class PlattRecalibrated(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y):
-        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan")
+        X, y = validate_data(self, X, y)
         check_classification_targets(y)
         self.classes_, encoded = np.unique(y, return_inverse=True)
         if len(self.classes_) > 2:
@@ -51,13 +52,13 @@ class PlattRecalibrated(ClassifierMixin, BaseEstimator):
         if held.any() and len(self.classes_) == 2 and len(np.unique(encoded[held])) == 2:
             p = self.estimator_.predict_proba(X[held])[:, 1]
             slope, intercept = calibration_slope_intercept(encoded[held], p)
-            if np.isfinite(slope) and np.isfinite(intercept):
+            if np.isfinite(slope) and np.isfinite(intercept) and slope > 0:
                 self.slope_, self.intercept_ = slope, intercept
         return self
 
     def predict_proba(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
+        X = validate_data(self, X, reset=False)
         raw = self.estimator_.predict_proba(X)
         if raw.shape[1] == 1:
             return raw
@@ -65,10 +66,12 @@ class PlattRecalibrated(ClassifierMixin, BaseEstimator):
         return np.column_stack([1 - p, p])
 
     def predict(self, X):
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = False
-        tags.input_tags.allow_nan = True
+        if self.estimator is not None:  # as good (or as poor, by design) as what it wraps
+            tags.classifier_tags.poor_score = get_tags(self.estimator).classifier_tags.poor_score
         return tags

@@ -6,6 +6,9 @@ from phm.evaluation import (
     auroc_interval,
     calibration_slope_intercept,
     evaluate_scores,
+    net_benefit,
+    recalibrate_to_rate,
+    subgroup_metrics,
     top_share_ppv_sensitivity,
 )
 
@@ -46,3 +49,46 @@ def test_auroc_interval_covers_the_truth_about_95_percent_of_the_time():
         lo, hi = auroc_interval(roc_auc_score(y, score), int(y.sum()), int((~y).sum()))
         covered += lo <= 0.8023 <= hi
     assert 0.90 <= covered / 200 <= 0.99
+
+
+def test_subgroup_auroc_and_oe_match_the_whole_population_formulas():
+    rng = np.random.default_rng(4)
+    n = 6000
+    p = rng.beta(1, 6, n)
+    y = (rng.random(n) < p).astype(int)
+    group = np.where(rng.random(n) < 0.5, "a", "b")
+    out = subgroup_metrics(y, p, {"g": group})
+    for name in ("a", "b"):
+        row = out.filter(out["subgroup"] == name).row(0, named=True)
+        mask = group == name
+        assert row["auroc"] == pytest.approx(roc_auc_score(y[mask], p[mask]), abs=1e-9)
+        assert row["observed_expected"] == pytest.approx(y[mask].sum() / p[mask].sum())
+        assert row["patients"] == mask.sum()
+
+
+def test_subgroup_metrics_are_withheld_below_eight_events():
+    y = np.array([1] * 7 + [0] * 100 + [1] * 20 + [0] * 100)
+    p = np.linspace(0.01, 0.5, len(y))
+    group = np.array(["small"] * 107 + ["big"] * 120)
+    out = subgroup_metrics(y, p, {"g": group})
+    small = out.filter(out["subgroup"] == "small").row(0, named=True)
+    big = out.filter(out["subgroup"] == "big").row(0, named=True)
+    assert small["events"] == 7 and small["auroc"] is None and small["observed_expected"] is None
+    assert big["auroc"] is not None
+
+
+def test_net_benefit_by_hand():
+    y = np.array([1, 1, 0, 0, 0, 0, 0, 0, 0, 0])
+    p = np.array([0.9, 0.3, 0.3, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05])
+    curve = net_benefit(y, p, thresholds=(0.2, 0.5))
+    # at 0.2: 3 flagged, 2 TP, 1 FP -> 2/10 - 1/10 * 0.25; at 0.5: 1 TP
+    assert curve["net_benefit"].to_list() == pytest.approx([0.2 - 0.025, 0.1])
+    assert curve["net_benefit_treat_all"].to_list() == pytest.approx([0.2 - 0.8 * 0.25, 0.2 - 0.8])
+
+
+def test_recalibrating_to_a_rate_keeps_the_order_and_hits_the_rate():
+    rng = np.random.default_rng(5)
+    p = rng.beta(1, 9, 10_000)
+    q = recalibrate_to_rate(p, 0.05)
+    assert q.mean() == pytest.approx(0.05, abs=1e-8)
+    assert (np.argsort(p, kind="stable") == np.argsort(q, kind="stable")).all()

@@ -9,6 +9,7 @@ from phm.contract import DEFAULT_LTCS
 from phm.features import feature_spec
 from phm.models import MODELS, build_model
 from phm.models.ltc_count_lookup import LtcCountLookup
+from phm.models.recalibrated import PlattRecalibrated
 
 
 def _contract_checks(estimators):
@@ -20,7 +21,7 @@ def _contract_checks(estimators):
     return pytest.mark.parametrize(names, kept)
 
 
-@_contract_checks([LtcCountLookup()])
+@_contract_checks([LtcCountLookup(), PlattRecalibrated(LtcCountLookup())])
 def test_custom_estimators_follow_the_sklearn_contract(estimator, check):
     check(estimator)
 
@@ -45,3 +46,38 @@ def test_every_registered_model_learns_a_signal(name):
     model = build_model(name, spec, seed=0).fit(X[:3000], y[:3000])
     auc = roc_auc_score(y[3000:], model.predict_proba(X[3000:])[:, 1])
     assert auc > 0.7
+
+
+def test_the_platt_step_undoes_overconfident_log_odds():
+    """A model whose log-odds are twice too steep comes back with slope ~1 after the step."""
+    from sklearn.base import BaseEstimator, ClassifierMixin
+
+    from phm.evaluation import calibration_slope_intercept
+
+    class Overconfident(ClassifierMixin, BaseEstimator):
+        def fit(self, X, y):
+            self.classes_ = np.unique(y)
+            return self
+
+        def predict_proba(self, X):
+            p = 1 / (1 + np.exp(-2 * X[:, 0]))
+            return np.column_stack([1 - p, p])
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(200_000, 1)) - 1.5
+    y = (rng.random(200_000) < 1 / (1 + np.exp(-X[:, 0]))).astype(int)
+    raw_slope, _ = calibration_slope_intercept(y, Overconfident().fit(X, y).predict_proba(X)[:, 1])
+    fixed = PlattRecalibrated(Overconfident(), random_state=0).fit(X, y)
+    slope, intercept = calibration_slope_intercept(y, fixed.predict_proba(X)[:, 1])
+    assert raw_slope == pytest.approx(0.5, abs=0.05)
+    assert slope == pytest.approx(1.0, abs=0.05)
+    assert intercept == pytest.approx(0.0, abs=0.05)
+
+
+def test_build_model_wraps_when_asked_and_names_unknown_models():
+    from phm.errors import ConfigError
+
+    spec = feature_spec(DEFAULT_LTCS)
+    assert isinstance(build_model("logistic", spec, 0, recalibrate=True), PlattRecalibrated)
+    with pytest.raises(ConfigError, match="Unknown model 'nope'.*known models: .*logistic"):
+        build_model("nope", spec, 0)
