@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 import duckdb
 import pytest
@@ -57,6 +58,10 @@ def test_sigkill_during_publish_keeps_the_previous_version_then_a_rerun_succeeds
     outcome = run_pipeline(config_path=quick_config, extract=extract_b, warehouse=warehouse)
     assert outcome.success, outcome
     assert not building.exists()  # the half-built copy was swept away
+    # the extract check links its Great Expectations Data Docs, built beside the warehouse
+    docs = Path(urlparse(outcome.metadata["extract_meets_contract"]["data_docs"]).path)
+    assert docs.is_file() and docs.name == "index.html"
+    assert docs.is_relative_to(warehouse.parent / "validation" / "data_docs")
     after = _publication(warehouse)
     assert after != before and {f for f, _, _ in after} != {f for f, _, _ in before}
     assert _publication(warehouse.with_name(warehouse.name + ".previous")) == before
