@@ -94,8 +94,8 @@ class LandingConfig(_Strict):
 
 class ValidationConfig(_Strict):
     # Great Expectations Data Docs for the extract check, rebuilt each run in
-    # validation/data_docs beside the warehouse file (about 3 s a run, measured at scale 0.005 on 2 loaded
-    # cores); false skips them.
+    # validation/data_docs beside the warehouse file (about 3 s a run, measured at scale
+    # 0.005 on 2 loaded cores); false skips them.
     data_docs: bool = True
 
 
