@@ -5,6 +5,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from phm.config import PipelineConfig
 from phm.schema import Column, Table
 from phm.warehouse import publish_warehouse, read_table
 from phm.warehouse.publish import (
@@ -13,7 +14,6 @@ from phm.warehouse.publish import (
     publication_frame,
     restore_previous,
 )
-from phm.config import PipelineConfig
 
 A = Table("published.a", "row", "Table a.", (Column("n", "integer", "A count."),))
 
