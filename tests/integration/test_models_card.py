@@ -1,0 +1,87 @@
+"""The risk-model outputs of a whole run: model card, subgroup and decision-curve tables,
+the case-finding list with reasons, the cost model and the Integrated Locality Teams cohort."""
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+from phm.config import DEFAULT_CONFIG
+from phm.warehouse import read_table
+from pipelines.runner import run_pipeline
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def run(small_extract, tmp_path_factory):
+    """A run with its own outputs folder, so the card it writes is its own."""
+    folder = tmp_path_factory.mktemp("card_run")
+    config = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    config["outputs"] = {"dir": str(folder / "outputs")}
+    (folder / "config.yaml").write_text(yaml.safe_dump(config))
+    warehouse = folder / "llr.duckdb"
+    outcome = run_pipeline(config_path=folder / "config.yaml", extract=small_extract,
+                           warehouse=warehouse)
+    assert outcome.success, outcome
+    return folder, warehouse, outcome
+
+
+def test_the_model_card_is_written_with_plots_and_the_oracle_gap(run):
+    folder, _, outcome = run
+    card = Path(outcome.metadata["model_card"]["path"])
+    assert card == folder / "outputs" / "model_card" / "index.md"
+    text = card.read_text()
+    for plot in ("roc.png", "calibration.png", "decision_curve.png"):
+        assert (card.parent / plot).stat().st_size > 1000
+        assert plot in text
+    assert "temporal validation" in text
+    assert "Oracle (synthetic data)" in text and "below it" in text
+    for model in ("ltc_count_lookup", "logistic", "gradient_boosting"):
+        assert f"`{model}`" in text
+
+
+def test_evaluation_reports_the_oracle_and_every_share(run):
+    _, warehouse, outcome = run
+    evaluation = read_table(warehouse, "published.model_evaluation")
+    assert evaluation["oracle_auroc"].n_unique() == 1
+    gap = evaluation["oracle_auroc"] - evaluation["auroc"]
+    assert (evaluation["auroc_gap_to_oracle"] - gap).abs().max() < 1e-12
+    assert evaluation["ppv_top0_5pct"].is_not_null().all()
+    assert outcome.metadata["risk_model_evaluation"]["oracle_auroc"] != "n/a (not synthetic)"
+
+
+def test_subgroups_cover_every_dimension_and_withhold_small_ones(run):
+    _, warehouse, _ = run
+    sub = read_table(warehouse, "published.model_evaluation_subgroup")
+    assert set(sub["dimension"]) == {"imd_quintile", "ethnicity", "sex", "age_band", "place",
+                                     "pcn"}
+    assert sub.filter(pl.col("dimension") == "pcn")["subgroup"].n_unique() == 25
+    small = sub.filter(pl.col("events").is_null() | (pl.col("events") < 8))
+    assert small["auroc"].is_null().all()
+
+
+def test_case_finding_lists_level_3_with_reasons_in_clinical_words(run):
+    _, warehouse, _ = run
+    listed = read_table(warehouse, "restricted.case_finding")
+    tiers = read_table(warehouse, "restricted.patient_risk")
+    newest = tiers["snapshot_date"].max()
+    level3 = tiers.filter((pl.col("snapshot_date") == newest) & (pl.col("kaiser_tier") == 3))
+    assert sorted(listed["patient_id"]) == sorted(level3["patient_id"])
+    assert listed["reason_1"].is_not_null().mean() > 0.95
+    reasons = pl.concat([listed[c].drop_nulls() for c in ("reason_1", "reason_2", "reason_3")])
+    assert not reasons.str.contains("ltc_|_12m").any()
+    assert listed["predicted_cost"].is_not_null().all()
+
+
+def test_integrated_locality_cohort_follows_the_rule(run):
+    _, warehouse, _ = run
+    cohort = read_table(warehouse, "restricted.integrated_locality_cohort")
+    assert cohort.height > 0
+    assert (cohort["age"] >= 18).all()
+    frail = (cohort["ltc_count"] >= 5) & (cohort["efi_score"].fill_null(0) > 0.24)
+    assert (cohort["frail_multimorbid"] == frail).all()
+    assert (cohort["frail_multimorbid"] | cohort["high_predicted_cost"]).all()
+    cost = read_table(warehouse, "published.cost_model_evaluation")
+    assert cost.height == 1 and 0.8 < cost["observed_predicted"][0] < 1.25
