@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
+
 import polars as pl
 
+from phm.contract import ETHNIC_GROUPS, ltc_label
 from phm.disclosure import DisclosurePolicy
+from phm.outcomes import OUTCOME, label_snapshot
 
 LTC_BANDS = ("0", "1", "2", "3", "4", "5", "6", "7", "8plus")
 
@@ -36,4 +41,546 @@ def pcn_profile(
     ]
     return raw.with_columns(policy.count(pl.col(c)).alias(c) for c in counts).sort(
         "snapshot_date", "pcn_code"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The neighbourhood profile tables (issue 5): every chart of the HTML profiles is drawn from
+# one of these frames, each computed once for every area (the ICS, each place, each PCN), put
+# through disclosure control, published to the warehouse and rendered from that same frame.
+# This part touches patient rows (restricted.patient_risk joined to the extract); what it
+# returns is aggregate only, apart from `case_finding_list`, which is restricted.
+# --------------------------------------------------------------------------------------------
+
+ICS_CODE = "LLR"
+ICS_NAME = "Leicester, Leicestershire and Rutland"
+AREA_KEYS = ("area_type", "area_code", "area_name", "snapshot_date")
+
+# Calibration-targets section 6: assumptions until a predicted-cost model is available.
+BED_DAYS_PER_ADMISSION = 6.0
+COST_PER_ADMISSION_GBP = 2400.0
+# ILT cohort, first criterion (LPT Clinical Strategy s.8): adults, 5+ LTCs, frailty marker.
+ILT_MIN_AGE = 18
+ILT_MIN_LTCS = 5
+ILT_MIN_EFI = 0.24  # eFI above 0.24: moderate or severe frailty
+
+PYRAMID_BANDS = tuple(f"{a}-{a + 4}" for a in range(0, 90, 5)) + ("90+",)
+MULTIMORBIDITY_BANDS = ("0-17", "18-44", "45-64", "65-74", "75-84", "85+")
+UNDER_65, OVER_65 = "all under 65", "all 65 and over"
+IMD_QUINTILES = ("1 most deprived", "2", "3", "4", "5 least deprived", "unknown")
+COST_BANDS = (("top 0.5%", 0.005), ("next 4.5%", 0.05), ("next 15%", 0.20), ("remaining 80%", 1.0))
+# QOF register denominators: the youngest age counted (all ages where not listed).
+REGISTER_MIN_AGE = {
+    "ltc_diabetes": 17, "ltc_ckd": 18, "ltc_depression": 18, "ltc_epilepsy": 18,
+    "ltc_osteoporosis": 50, "ltc_rheumatoid_arthritis": 16, "ltc_obesity": 18,
+}
+Z95, Z998 = 1.959964, 3.090232
+
+
+def _age_band(age: pl.Expr, edges: tuple[int, ...], labels: tuple[str, ...]) -> pl.Expr:
+    expr = pl.lit(labels[-1])
+    for edge, label in reversed(list(zip(edges, labels[:-1], strict=True))):
+        expr = pl.when(age < edge).then(pl.lit(label)).otherwise(expr)
+    return expr
+
+
+def pyramid_band(age: pl.Expr) -> pl.Expr:
+    """Five-year age bands 0-4 .. 85-89, then 90+."""
+    return _age_band(age, tuple(range(5, 95, 5)), PYRAMID_BANDS)
+
+
+def multimorbidity_band(age: pl.Expr) -> pl.Expr:
+    return _age_band(age, (18, 45, 65, 75, 85), MULTIMORBIDITY_BANDS)
+
+
+def imd_quintile(decile: pl.Expr) -> pl.Expr:
+    q = ((decile + 1) // 2).cast(pl.Int64)
+    labelled = pl.when(q == 1).then(pl.lit(IMD_QUINTILES[0]))
+    for i in range(2, 6):
+        labelled = labelled.when(q == i).then(pl.lit(IMD_QUINTILES[i - 1]))
+    return labelled.otherwise(pl.lit("unknown"))
+
+
+@dataclass(frozen=True)
+class ProfileInputs:
+    """The patient rows the profile tables are computed from (restricted; never published)."""
+
+    current: pl.DataFrame  # latest scored snapshot: extract columns + risk, tier, areas
+    snapshot_date: date
+    previous_date: date | None  # the scored snapshot a year (or so) before, if any
+    movement: pl.DataFrame | None  # area columns + from_level, to_level per patient
+    outcomes: pl.DataFrame | None  # previous snapshot: risk and observed outcome per patient
+    ltc_columns: tuple[str, ...]
+    ilt_cost_criterion: bool  # whether the ILT flag includes the predicted-cost criterion
+
+
+def _areas(practices: pl.DataFrame) -> pl.DataFrame:
+    return practices.select("practice_code", "pcn_code", "pcn_name", "place_code", "place_name")
+
+
+def profile_inputs(
+    patient_risk: pl.DataFrame, extract, ltc_columns: tuple[str, ...] | None = None
+) -> ProfileInputs:
+    """Join the latest scored snapshot to the extract; pair it with the previous one."""
+    ltcs = tuple(ltc_columns or extract.ltc_columns)
+    dates = sorted(patient_risk["snapshot_date"].unique().to_list())
+    latest = dates[-1]
+    previous = dates[-2] if len(dates) > 1 else None
+    areas = _areas(extract.practices)
+    risk_cols = ["patient_id", "risk", "risk_rank", "kaiser_tier"] + [
+        c for c in ("predicted_cost", "ilt_cohort") if c in patient_risk.columns
+    ]
+    scored = patient_risk.filter(pl.col("snapshot_date") == latest).select(risk_cols)
+    current = (
+        extract.snapshots[latest]
+        .join(scored, on="patient_id", how="inner")
+        .join(areas, on="practice_code", how="left")
+        .with_columns(pl.lit(latest).alias("snapshot_date"))
+    )
+    ilt_cost = "ilt_cohort" in current.columns
+    if not ilt_cost:
+        current = current.with_columns(
+            (
+                (pl.col("age") >= ILT_MIN_AGE)
+                & (pl.col("ltc_count") >= ILT_MIN_LTCS)
+                & (pl.col("efi_score").fill_null(0.0) > ILT_MIN_EFI)
+            ).alias("ilt_cohort")
+        )
+    movement = outcomes = None
+    if previous is not None:
+        before = patient_risk.filter(pl.col("snapshot_date") == previous)
+        movement = current.select(
+            "patient_id", "pcn_code", "pcn_name", "place_code", "place_name", "snapshot_date",
+            pl.col("kaiser_tier").alias("to_level"),
+        ).join(
+            before.select("patient_id", pl.col("kaiser_tier").alias("from_level")),
+            on="patient_id", how="left",
+        )
+        if latest in extract.snapshots and previous in extract.snapshots:
+            labelled = label_snapshot(
+                extract.snapshots[previous].select("patient_id", "practice_code"),
+                extract.snapshots[latest], extract.deaths, previous, latest,
+            )
+            outcomes = (
+                labelled.frame.join(before.select("patient_id", "risk"), on="patient_id")
+                .join(areas, on="practice_code", how="left")
+                .with_columns(pl.lit(latest).alias("snapshot_date"))
+            )
+    return ProfileInputs(current, latest, previous, movement, outcomes, ltcs, ilt_cost)
+
+
+def by_area(frame: pl.DataFrame, dims: list[str], aggs: list[pl.Expr]) -> pl.DataFrame:
+    """The same aggregation for the ICS, each place and each PCN, stacked (one pass each)."""
+    levels = (
+        ("ics", pl.lit(ICS_CODE), pl.lit(ICS_NAME), []),
+        ("place", pl.col("place_code"), pl.col("place_name"), ["place_code", "place_name"]),
+        ("pcn", pl.col("pcn_code"), pl.col("pcn_name"), ["pcn_code", "pcn_name"]),
+    )
+    lazy = frame.lazy()
+    parts = [
+        lazy.group_by(["snapshot_date", *keys, *dims])
+        .agg(aggs)
+        .select(
+            pl.lit(kind).alias("area_type"),
+            code.alias("area_code"),
+            name.alias("area_name"),
+            pl.col("snapshot_date"),
+            *[pl.col(d) for d in dims],
+            pl.exclude(["snapshot_date", *keys, *dims]),
+        )
+        for kind, code, name, keys in levels
+    ]
+    return pl.concat(pl.collect_all(parts), how="vertical_relaxed")
+
+
+def _totals(frame: pl.DataFrame, name: str = "_total") -> pl.Expr:
+    return pl.col("patients").sum().over(list(AREA_KEYS)).alias(name)
+
+
+def _pct(policy: DisclosurePolicy, num: str, den: str) -> pl.Expr:
+    return (policy.ratio(pl.col(num), pl.col(den)) * 100).round(1)
+
+
+def _sort(frame: pl.DataFrame, order: dict[str, tuple]) -> pl.DataFrame:
+    kind = pl.col("area_type").replace_strict({"ics": 0, "place": 1, "pcn": 2})
+    keys = [kind, pl.col("area_code")] + [
+        pl.col(c).replace_strict({v: i for i, v in enumerate(vals)}, default=len(vals))
+        for c, vals in order.items()
+    ]
+    return frame.sort(keys)
+
+
+def age_sex_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
+    f = inp.current.with_columns(pyramid_band(pl.col("age")).alias("age_band"))
+    raw = by_area(f, ["age_band", "sex"], [pl.len().alias("patients")])
+    out = raw.with_columns(policy.count(pl.col("patients")).alias("patients"))
+    return _sort(out, {"age_band": PYRAMID_BANDS, "sex": ("F", "M", "U")})
+
+
+def _share_table(inp, policy, dim, expr, order) -> pl.DataFrame:
+    f = inp.current.with_columns(expr.alias(dim))
+    raw = by_area(f, [dim], [pl.len().alias("patients")]).with_columns(_totals(None))
+    out = raw.with_columns(
+        _pct(policy, "patients", "_total").alias("percent"),
+        policy.count(pl.col("patients")).alias("patients"),
+    ).drop("_total")
+    return _sort(out, {dim: order})
+
+
+def ethnicity_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
+
+    return _share_table(inp, policy, "ethnic_group", pl.col("ethnicity"), ETHNIC_GROUPS)
+
+
+def deprivation_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
+    return _share_table(
+        inp, policy, "imd_quintile", imd_quintile(pl.col("imd_decile")), IMD_QUINTILES
+    )
+
+
+def kaiser_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
+    """Levels 3, 2, 1 with next year's predicted admissions, bed days and cost."""
+    has_cost = "predicted_cost" in inp.current.columns
+    aggs = [pl.len().alias("patients"), pl.col("risk").sum().alias("_adm")]
+    if has_cost:
+        aggs.append(pl.col("predicted_cost").sum().alias("_cost"))
+    raw = by_area(inp.current, ["kaiser_tier"], aggs).with_columns(_totals(None))
+    adm = policy.count(pl.col("_adm").round())
+    cost = (
+        (pl.col("_cost") / 1000).round() * 1000
+        if has_cost
+        else adm.cast(pl.Float64) * COST_PER_ADMISSION_GBP
+    )
+    out = raw.with_columns(
+        pl.col("kaiser_tier").cast(pl.Int64).alias("kaiser_level"),
+        _pct(policy, "patients", "_total").alias("percent"),
+        policy.count(pl.col("patients")).alias("patients"),
+        adm.alias("predicted_emergency_admissions"),
+        policy.count(pl.col("_adm") * BED_DAYS_PER_ADMISSION).alias("predicted_bed_days"),
+        cost.alias("predicted_cost_gbp"),
+    ).drop("kaiser_tier", "_total", "_adm", *(["_cost"] if has_cost else []))
+    return _sort(out, {"kaiser_level": (3, 2, 1)})
+
+
+_LTC_MEANS = {
+    "mean_emergency_admissions": "emergency_admissions_12m",
+    "mean_elective_admissions": "elective_admissions_12m",
+    "mean_ae_attendances": "ae_attendances_12m",
+    "mean_outpatient_attendances": "outpatient_attendances_12m",
+    "mean_secondary_care_cost_gbp": "secondary_care_cost_12m",
+}
+
+
+def ltc_count_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
+    """The LLR plan's table: 0..8+ conditions, and all."""
+    aggs = [
+        pl.len().alias("patients"),
+        (pl.col("emergency_admissions_12m") >= 1).sum().alias("_admitted"),
+        pl.col("risk").mean().alias("_risk"),
+        *(pl.col(src).mean().alias(f"_{name}") for name, src in _LTC_MEANS.items()),
+    ]
+    banded = inp.current.with_columns(ltc_band(pl.col("ltc_count")).alias("ltc_band"))
+    raw = pl.concat(
+        [
+            by_area(banded, ["ltc_band"], aggs),
+            by_area(banded.with_columns(pl.lit("all").alias("ltc_band")), ["ltc_band"], aggs),
+        ],
+        how="vertical_relaxed",
+    ).with_columns((pl.col("patients") * (pl.col("ltc_band") != "all")).sum().over(
+        list(AREA_KEYS)).alias("_total"))
+    n = pl.col("patients")
+    out = raw.with_columns(
+        _pct(policy, "patients", "_total").alias("percent"),
+        *(policy.mean(pl.col(f"_{name}"), n).round(2 if "cost" not in name else 0).alias(name)
+          for name in _LTC_MEANS),
+        (policy.ratio(pl.col("_admitted"), n) * 100).round(1).alias("emergency_admission_pct"),
+        (policy.mean(pl.col("_risk"), n) * 100).round(1).alias("mean_predicted_risk_pct"),
+        policy.count(n).alias("patients"),
+    ).drop("_total", "_admitted", "_risk", *(f"_{m}" for m in _LTC_MEANS))
+    return _sort(out, {"ltc_band": (*LTC_BANDS, "all")})
+
+
+def wilson(x: pl.Expr, n: pl.Expr, z: float = Z95) -> tuple[pl.Expr, pl.Expr]:
+    """Wilson score interval for a proportion x/n."""
+    p = x / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)).sqrt()) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+def prevalence_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
+    """Recorded prevalence of each register, 95% CI, and whether it differs from LLR."""
+
+    parts = []
+    for col in inp.ltc_columns:
+        eligible = inp.current.filter(pl.col("age") >= REGISTER_MIN_AGE.get(col, 0))
+        agg = by_area(eligible, [], [pl.col(col).sum().alias("_x"), pl.len().alias("_n")])
+        parts.append(agg.with_columns(pl.lit(col).alias("register"),
+                                      pl.lit(ltc_label(col)).alias("register_label")))
+    raw = pl.concat(parts, how="vertical_relaxed")
+    low, high = wilson(pl.col("_x"), pl.col("_n"))
+    shown = (pl.col("_x") >= policy.suppress_below) & (pl.col("_n") >= policy.suppress_below)
+    if not policy.enabled:
+        shown = pl.lit(True)
+    llr = (
+        raw.filter(pl.col("area_type") == "ics")
+        .select("register", (pl.col("_x") / pl.col("_n")).alias("_llr"))
+    )
+    raw = raw.join(llr, on="register", how="left").with_columns(
+        low.alias("_low"), high.alias("_high")
+    )
+    compared = (
+        pl.when(pl.col("area_type") == "ics").then(None)
+        .when(pl.col("_low") > pl.col("_llr")).then(pl.lit("higher"))
+        .when(pl.col("_high") < pl.col("_llr")).then(pl.lit("lower"))
+        .otherwise(pl.lit("similar"))
+    )
+    out = raw.with_columns(
+        pl.when(shown).then(pl.col("_x") / pl.col("_n") * 100).round(2).alias("prevalence_pct"),
+        pl.when(shown).then(pl.col("_low") * 100).round(2).alias("ci_low_pct"),
+        pl.when(shown).then(pl.col("_high") * 100).round(2).alias("ci_high_pct"),
+        pl.when(shown).then(compared).alias("compared_with_llr"),
+        policy.count(pl.col("_x")).alias("register_patients"),
+        policy.count(pl.col("_n")).alias("denominator_patients"),
+    ).with_columns(
+        pl.col("register").replace_strict(REGISTER_MIN_AGE, default=0).alias("denominator_min_age")
+    ).drop("_x", "_n", "_llr", "_low", "_high")
+    return _sort(out, {"register": inp.ltc_columns})
+
+
+def multimorbidity_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
+    """People living with 2+ conditions by age band, and under / over 65."""
+    aggs = [pl.len().alias("patients"), (pl.col("ltc_count") >= 2).sum().alias("_mm")]
+    f = inp.current.with_columns(multimorbidity_band(pl.col("age")).alias("age_band"))
+    over = f.with_columns(
+        pl.when(pl.col("age") >= 65).then(pl.lit(OVER_65)).otherwise(pl.lit(UNDER_65))
+        .alias("age_band")
+    )
+    raw = pl.concat([by_area(f, ["age_band"], aggs), by_area(over, ["age_band"], aggs)],
+                    how="vertical_relaxed")
+    out = raw.with_columns(
+        _pct(policy, "_mm", "patients").alias("multimorbid_pct"),
+        policy.count(pl.col("_mm")).alias("multimorbid_patients"),
+        policy.count(pl.col("patients")).alias("patients"),
+    ).drop("_mm")
+    return _sort(out, {"age_band": (*MULTIMORBIDITY_BANDS, UNDER_65, OVER_65)})
+
+
+def emergency_admissions_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
+    """Observed against expected (sum of predicted risk) over the last year, with funnel limits.
+
+    The funnel's target is the LLR ratio; limits are target * (1 +/- z / sqrt(expected)), the
+    usual normal approximation to Poisson control limits (Spiegelhalter 2005).
+    """
+    if inp.outcomes is None:
+        return pl.DataFrame()
+
+
+    raw = by_area(
+        inp.outcomes,
+        [],
+        [pl.len().alias("_n"), pl.col(OUTCOME).sum().alias("_o"), pl.col("risk").sum().alias("_e")],
+    )
+    target = raw.filter(pl.col("area_type") == "ics").select(
+        (pl.col("_o") / pl.col("_e")).alias("_t")
+    ).item()
+    e = pl.col("_e")
+    limit = {f"{name}_{side}": (pl.lit(target) * (1 + sign * z / e.sqrt())).clip(0).round(3)
+             for name, z in (("limit95", Z95), ("limit998", Z998))
+             for side, sign in (("low", -1), ("high", 1))}
+    ratio = policy.ratio(pl.col("_o"), e)
+    position = (
+        pl.when(ratio.is_null()).then(None)
+        .when(ratio > limit["limit998_high"]).then(pl.lit("above 99.8% limit"))
+        .when(ratio > limit["limit95_high"]).then(pl.lit("above 95% limit"))
+        .when(ratio < limit["limit998_low"]).then(pl.lit("below 99.8% limit"))
+        .when(ratio < limit["limit95_low"]).then(pl.lit("below 95% limit"))
+        .otherwise(pl.lit("within limits"))
+    )
+    out = raw.with_columns(
+        pl.lit(inp.previous_date).alias("risk_snapshot_date"),
+        policy.count(pl.col("_n")).alias("patients"),
+        policy.count(pl.col("_o")).alias("observed_patients"),
+        policy.count(e.round()).alias("expected_patients"),
+        ratio.round(3).alias("observed_expected_ratio"),
+        pl.lit(round(target, 3)).alias("llr_ratio"),
+        *(v.alias(k) for k, v in limit.items()),
+        position.alias("funnel_position"),
+    ).drop("_n", "_o", "_e")
+    return _sort(out, {})
+
+
+def cost_concentration_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
+    """Share of last year's secondary-care cost in the top 0.5%, next 4.5%, 15% and 80%."""
+    parts = []
+    cost = pl.col("secondary_care_cost_12m")
+    for kind, keys, code, name in (
+        ("ics", [], pl.lit(ICS_CODE), pl.lit(ICS_NAME)),
+        ("place", ["place_code"], pl.col("place_code"), pl.col("place_name")),
+        ("pcn", ["pcn_code"], pl.col("pcn_code"), pl.col("pcn_name")),
+    ):
+        over = keys or None
+        rank = pl.int_range(1, pl.len() + 1)
+        n = pl.len()
+        if over:
+            rank, n = rank.over(over), n.over(over)
+        share = rank / n
+        band = pl.lit(COST_BANDS[-1][0])
+        for label, upto in reversed(COST_BANDS[:-1]):
+            band = pl.when(share <= upto).then(pl.lit(label)).otherwise(band)
+        ranked = inp.current.sort([*keys, "secondary_care_cost_12m", "patient_id"],
+                                  descending=[*([False] * len(keys)), True, False])
+        parts.append(
+            ranked.with_columns(band.alias("population_band"),
+                                pl.lit(kind).alias("area_type"),
+                                code.alias("area_code"), name.alias("area_name"))
+            .group_by(["area_type", "area_code", "area_name", "snapshot_date", "population_band"])
+            .agg(pl.len().alias("patients"), cost.sum().alias("_cost"))
+        )
+    raw = pl.concat(parts).with_columns(pl.col("_cost").sum().over(list(AREA_KEYS)).alias("_all"))
+    out = raw.with_columns(
+        pl.when(pl.col("patients") >= policy.suppress_below if policy.enabled else True)
+        .then(pl.col("_cost") / pl.col("_all") * 100).round(1).alias("cost_share_pct"),
+        policy.count(pl.col("patients")).alias("patients"),
+    ).drop("_cost", "_all")
+    out = _sort(out, {"population_band": tuple(b for b, _ in COST_BANDS)})
+    return out.with_columns(
+        pl.col("cost_share_pct").cum_sum().over(["area_type", "area_code"])
+        .round(1).alias("cumulative_cost_share_pct")
+    )
+
+
+def inequalities_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
+    """Predicted risk and last year's emergency admissions by IMD quintile and ethnic group."""
+
+    aggs = [
+        pl.len().alias("patients"),
+        (pl.col("emergency_admissions_12m") >= 1).sum().alias("_admitted"),
+        pl.col("risk").mean().alias("_risk"),
+    ]
+    f = inp.current.with_columns(imd_quintile(pl.col("imd_decile")).alias("_q"))
+    raw = pl.concat(
+        [
+            by_area(f.with_columns(pl.lit("deprivation").alias("dimension"),
+                                   pl.col("_q").alias("group")), ["dimension", "group"], aggs),
+            by_area(f.with_columns(pl.lit("ethnic group").alias("dimension"),
+                                   pl.col("ethnicity").alias("group")), ["dimension", "group"],
+                    aggs),
+        ],
+        how="vertical_relaxed",
+    )
+    n = pl.col("patients")
+    out = raw.with_columns(
+        (policy.mean(pl.col("_risk"), n) * 100).round(1).alias("mean_predicted_risk_pct"),
+        (policy.ratio(pl.col("_admitted"), n) * 100).round(1).alias("emergency_admission_pct"),
+        policy.count(pl.col("_admitted")).alias("admitted_patients"),
+        policy.count(n).alias("patients"),
+    ).drop("_admitted", "_risk")
+    return _sort(out, {"dimension": ("deprivation", "ethnic group"),
+                       "group": (*IMD_QUINTILES, *ETHNIC_GROUPS)})
+
+
+def tier_movement_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
+    """Patients by Kaiser level now and at the previous scored snapshot."""
+    if inp.movement is None:
+        return pl.DataFrame()
+    f = inp.movement.with_columns(
+        pl.col("from_level").cast(pl.String).fill_null("not scored").alias("from_level"),
+        pl.col("to_level").cast(pl.Int64),
+    )
+    raw = by_area(f, ["from_level", "to_level"], [pl.len().alias("patients")])
+    out = raw.with_columns(
+        pl.lit(inp.previous_date).alias("previous_snapshot_date"),
+        policy.count(pl.col("patients")).alias("patients"),
+    )
+    return _sort(out, {"from_level": ("3", "2", "1", "not scored"), "to_level": (3, 2, 1)})
+
+
+def summary_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
+    """One row per area: the headline figures on each profile and the index."""
+    f = inp.current
+    if inp.movement is not None:
+        up = inp.movement.select(
+            "patient_id",
+            ((pl.col("from_level").is_not_null()) & (pl.col("to_level") > pl.col("from_level"))
+             & (pl.col("to_level") >= 2)).alias("_up"),
+        )
+        f = f.join(up, on="patient_id", how="left")
+    else:
+        f = f.with_columns(pl.lit(None, dtype=pl.Boolean).alias("_up"))
+    raw = by_area(
+        f,
+        [],
+        [
+            pl.len().alias("registered_patients"),
+            (pl.col("age") >= 65).sum().alias("aged_65_plus_patients"),
+            (pl.col("ltc_count") >= 2).sum().alias("multimorbid_patients"),
+            *((pl.col("kaiser_tier") == t).sum().alias(f"level{t}_patients") for t in (3, 2, 1)),
+            pl.col("ilt_cohort").sum().alias("ilt_cohort_patients"),
+            pl.col("_up").sum().alias("rising_risk_patients"),
+            pl.col("risk").sum().round().alias("expected_emergency_admissions"),
+        ],
+    )
+    counts = [c for c in raw.columns if c.endswith("_patients") or c.startswith("expected_")]
+    place = _areas_places(inp.current)
+    out = raw.with_columns(
+        pl.lit(inp.previous_date).alias("previous_snapshot_date"),
+        pl.lit(inp.ilt_cost_criterion).alias("ilt_includes_cost_criterion"),
+        *(policy.count(pl.col(c)).alias(c) for c in counts),
+    )
+    if inp.movement is None:
+        out = out.with_columns(pl.lit(None, dtype=pl.Int64).alias("rising_risk_patients"))
+    return _sort(out.join(place, on="area_code", how="left"), {})
+
+
+def _areas_places(current: pl.DataFrame) -> pl.DataFrame:
+    """area_code -> the place it sits in (a place sits in itself; the ICS in none)."""
+    pcns = current.select(pl.col("pcn_code").alias("area_code"), "place_code").unique()
+    places = current.select(pl.col("place_code").alias("area_code"), "place_code").unique()
+    return pl.concat([pcns, places]).unique("area_code")
+
+
+PROFILE_TABLE_BUILDERS = {
+    "published.profile_summary": summary_table,
+    "published.profile_age_sex": age_sex_table,
+    "published.profile_ethnicity": ethnicity_table,
+    "published.profile_deprivation": deprivation_table,
+    "published.profile_kaiser": kaiser_table,
+    "published.profile_ltc_count": ltc_count_table,
+    "published.profile_prevalence": prevalence_table,
+    "published.profile_multimorbidity": multimorbidity_table,
+    "published.profile_emergency_admissions": emergency_admissions_table,
+    "published.profile_cost_concentration": cost_concentration_table,
+    "published.profile_inequalities": inequalities_table,
+    "published.profile_tier_movement": tier_movement_table,
+}
+
+
+def profile_tables(inp: ProfileInputs, policy: DisclosurePolicy) -> dict[str, pl.DataFrame]:
+    """Every published profile table, keyed by warehouse table name, disclosure-controlled."""
+    return {name: build(inp, policy) for name, build in PROFILE_TABLE_BUILDERS.items()}
+
+
+def case_finding_list(inp: ProfileInputs, practices: pl.DataFrame) -> pl.DataFrame:
+    """restricted.case_finding: the level-3 patients of each PCN for MDT review."""
+
+    conditions = pl.concat_list(
+        [pl.when(pl.col(c)).then(pl.lit(ltc_label(c))) for c in inp.ltc_columns]
+    ).list.drop_nulls().list.join("; ")
+    return (
+        inp.current.filter(pl.col("kaiser_tier") == 3)
+        .join(practices.select("practice_code", "practice_name"), on="practice_code", how="left")
+        .select(
+            "snapshot_date", "pcn_code", "practice_code", "practice_name", "patient_id",
+            pyramid_band(pl.col("age")).alias("age_band"),
+            "sex",
+            "ltc_count",
+            conditions.alias("conditions"),
+            pl.col("efi_score").round(2),
+            "emergency_admissions_12m",
+            pl.col("risk").round(4),
+            "risk_rank",
+            "ilt_cohort",
+        )
+        .sort("pcn_code", "risk_rank")
     )

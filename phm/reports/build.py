@@ -1,0 +1,388 @@
+"""Write the profiles: one HTML file per PCN and place, the ICS overview and an index.
+
+Input: the disclosure-controlled profile tables (phm.profiles.profile_tables), exactly as they
+are published to the warehouse. Each chart and the table behind it are drawn from the same
+rows. Aggregates only: this module never sees a patient row.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib as mpl
+import polars as pl
+
+from phm.contract import ETHNIC_GROUPS
+from phm.profiles import (
+    COST_BANDS,
+    ICS_CODE,
+    IMD_QUINTILES,
+    LTC_BANDS,
+    MULTIMORBIDITY_BANDS,
+    PYRAMID_BANDS,
+)
+from phm.reports import charts, text
+from phm.reports import html as H
+from phm.reports.html import Col, esc
+from phm.reports.palette import CHART_STYLE
+
+PREFIX = "published.profile_"
+Frames = Mapping[str, pl.DataFrame]
+
+
+@dataclass(frozen=True)
+class Area:
+    kind: str  # ics, place, pcn
+    code: str
+    name: str
+    place_code: str | None
+    frames: Frames  # short table name -> this area's rows
+
+    @property
+    def file_name(self) -> str:
+        return "overview.html" if self.kind == "ics" else f"{self.kind}_{self.code}.html"
+
+
+@dataclass
+class ReportFiles:
+    folder: Path
+    pages: dict[str, Path] = field(default_factory=dict)  # file name -> path
+    charts: int = 0
+
+
+def _areas(tables: Mapping[str, pl.DataFrame]) -> dict[str, Area]:
+    short = {k.removeprefix(PREFIX): v for k, v in tables.items() if k.startswith(PREFIX)}
+    split = {
+        name: (frame.partition_by("area_code", as_dict=True) if frame.height else {})
+        for name, frame in short.items()
+    }
+    out = {}
+    for s in short["summary"].iter_rows(named=True):
+        frames = {
+            name: parts.get((s["area_code"],), short[name].clear())
+            for name, parts in split.items()
+        }
+        out[s["area_code"]] = Area(s["area_type"], s["area_code"], s["area_name"],
+                                   s["place_code"], frames)
+    return out
+
+
+def _label(area: Area) -> str:
+    return {"pcn": "this PCN", "place": "this place", "ics": "LLR"}[area.kind]
+
+
+COUNT, PCT = "count", "pct"
+SECTIONS: list[tuple[str, str, str, list[Col], str]] = [
+    # (key, table, title, columns, note)
+    ("population", "age_sex", "Who is registered: age and sex",
+     [Col("area_name", "area"), Col("age_band", "age band"), Col("sex", "sex"),
+      Col("patients", "patients", COUNT)], ""),
+    ("ethnicity", "ethnicity", "Ethnicity",
+     [Col("area_name", "area"), Col("ethnic_group", "ethnic group"),
+      Col("patients", "patients", COUNT), Col("percent", "% of patients", PCT)], ""),
+    ("deprivation", "deprivation", "Deprivation: patients by national IMD 2019 quintile",
+     [Col("area_name", "area"), Col("imd_quintile", "IMD quintile"),
+      Col("patients", "patients", COUNT), Col("percent", "% of patients", PCT)],
+     "Quintile of the national Index of Multiple Deprivation 2019 of each patient's home area."),
+    ("kaiser", "kaiser", "The Kaiser triangle: who is at risk next year",
+     [Col("area_name", "area"), Col("kaiser_level", "level"), Col("patients", "patients", COUNT),
+      Col("percent", "% of patients", PCT),
+      Col("predicted_emergency_admissions", "predicted emergency admissions", COUNT),
+      Col("predicted_bed_days", "predicted bed days", COUNT),
+      Col("predicted_cost_gbp", "predicted cost", "gbp")],
+     "Level 3: the 5% of LLR patients at highest predicted risk (case management); level 2: "
+     "the next 15% (disease and care management); level 1: the rest (supported self-care). "
+     "Predicted admissions are the sum of predicted risk; bed days and cost assume about "
+     "6 bed days and £2,400 per emergency admission (NAO)."),
+    ("ltc_count", "ltc_count", "Multimorbidity: patients by number of long-term conditions",
+     [Col("area_name", "area"), Col("ltc_band", "conditions"), Col("patients", "patients", COUNT),
+      Col("percent", "%", PCT), Col("mean_emergency_admissions", "mean emergency adm.", "num"),
+      Col("mean_elective_admissions", "mean elective adm.", "num"),
+      Col("mean_ae_attendances", "mean A&E", "num"),
+      Col("mean_outpatient_attendances", "mean outpatient", "num"),
+      Col("mean_secondary_care_cost_gbp", "mean hospital cost", "gbp"),
+      Col("emergency_admission_pct", "admitted last year", PCT),
+      Col("mean_predicted_risk_pct", "mean predicted risk", PCT)],
+     "The same shape as the LLR five-year plan's table (chapter 3); activity is the 12 months "
+     "before the snapshot."),
+    ("prevalence", "prevalence", "Recorded prevalence of the 19 registers",
+     [Col("area_name", "area"), Col("register_label", "register"),
+      Col("register_patients", "on register", COUNT),
+      Col("denominator_patients", "denominator", COUNT),
+      Col("prevalence_pct", "prevalence", PCT), Col("ci_low_pct", "95% CI low", PCT),
+      Col("ci_high_pct", "95% CI high", PCT), Col("compared_with_llr", "compared with LLR")],
+     "Crude recorded prevalence with Wilson 95% confidence intervals; denominators follow QOF "
+     "(e.g. diabetes 17+, depression 18+, osteoporosis 50+). Dark pink: significantly higher "
+     "than LLR; blue: significantly lower; grey: similar. The black tick is the LLR value."),
+    ("multimorbidity", "multimorbidity", "Multimorbidity by age: living with two or more conditions",
+     [Col("area_name", "area"), Col("age_band", "age band"), Col("patients", "patients", COUNT),
+      Col("multimorbid_patients", "with 2+ conditions", COUNT),
+      Col("multimorbid_pct", "% with 2+", PCT)], ""),
+    ("emergency_admissions", "emergency_admissions",
+     "Emergency admissions: observed against expected",
+     [Col("area_name", "area"), Col("patients", "patients", COUNT),
+      Col("observed_patients", "observed", COUNT), Col("expected_patients", "expected", COUNT),
+      Col("observed_expected_ratio", "observed / expected", "ratio"),
+      Col("limit95_low", "95% low", "ratio"), Col("limit95_high", "95% high", "ratio"),
+      Col("limit998_low", "99.8% low", "ratio"), Col("limit998_high", "99.8% high", "ratio"),
+      Col("funnel_position", "position")],
+     "Patients scored a year earlier who had an emergency admission or died in the following "
+     "12 months (observed), against the sum of their predicted risk (expected). Each dot is a "
+     "PCN; the lines are control limits around the LLR ratio: a PCN outside the 99.8% lines "
+     "is unlikely to differ by chance alone."),
+    ("cost_concentration", "cost_concentration", "Cost concentration",
+     [Col("area_name", "area"), Col("population_band", "patients ranked by cost"),
+      Col("patients", "patients", COUNT), Col("cost_share_pct", "share of cost", PCT),
+      Col("cumulative_cost_share_pct", "cumulative share", PCT)],
+     "Secondary-care (admitted patient care) cost in the 12 months before the snapshot."),
+    ("inequalities", "inequalities", "Inequalities: risk and admissions by deprivation and ethnicity",
+     [Col("area_name", "area"), Col("dimension", "by"), Col("group", "group"),
+      Col("patients", "patients", COUNT),
+      Col("mean_predicted_risk_pct", "mean predicted risk", PCT),
+      Col("admitted_patients", "admitted last year", COUNT),
+      Col("emergency_admission_pct", "% admitted last year", PCT)],
+     "Crude rates, not standardised for age: part of a difference can be age."),
+    ("tier_movement", "tier_movement", "Rising risk: movement between Kaiser levels",
+     [Col("area_name", "area"), Col("from_level", "level before"), Col("to_level", "level now"),
+      Col("patients", "patients", COUNT)],
+     "Yellow cells: patients who moved up into level 2 or 3 since the previous snapshot."),
+]
+
+
+def _chart(key: str, area: Area, llr: Area | None, pcn_rows: pl.DataFrame,
+           highlight: set[str]) -> tuple[bytes, str]:
+    me, them = area.frames, (llr.frames if llr else None)
+    label = _label(area)
+    other = lambda name: None if them is None else them[name]  # noqa: E731
+    if key == "population":
+        return (charts.age_sex_pyramid(me["age_sex"], other("age_sex"), PYRAMID_BANDS, label),
+                "Population pyramid: share of patients in each five-year age band, men left, "
+                "women right" + (", with the LLR shape outlined." if them else "."))
+    if key == "ethnicity":
+        return (charts.share_bars(me["ethnicity"], other("ethnicity"), "ethnic_group",
+                                  ETHNIC_GROUPS, label, "% of patients"),
+                "Bar chart: share of patients in each ethnic group" + _beside(them))
+    if key == "deprivation":
+        return (charts.share_bars(me["deprivation"], other("deprivation"), "imd_quintile",
+                                  IMD_QUINTILES, label, "% of patients"),
+                "Bar chart: share of patients in each IMD quintile" + _beside(them))
+    if key == "kaiser":
+        return (charts.kaiser_triangle(me["kaiser"]),
+                "Kaiser triangle: levels 3, 2 and 1 with patients and predicted admissions.")
+    if key == "ltc_count":
+        return (charts.ltc_bars(me["ltc_count"], other("ltc_count"), LTC_BANDS, label),
+                "Bar charts: share of patients and mean predicted risk by number of long-term "
+                "conditions" + _beside(them))
+    if key == "prevalence":
+        return (charts.prevalence_dots(me["prevalence"], other("prevalence")),
+                "Dot plot: recorded prevalence of each register with 95% confidence intervals"
+                + (", and the LLR value as a tick." if them else "."))
+    if key == "multimorbidity":
+        return (charts.multimorbidity_bars(me["multimorbidity"], other("multimorbidity"),
+                                           MULTIMORBIDITY_BANDS, label),
+                "Bar chart: share with two or more conditions by age band" + _beside(them))
+    if key == "emergency_admissions":
+        target = pcn_rows["llr_ratio"][0] if pcn_rows.height else 1.0
+        return (charts.funnel_plot(pcn_rows, highlight, target),
+                "Funnel plot: observed / expected emergency admissions for every PCN against "
+                "expected, with 95% and 99.8% control limits.")
+    if key == "cost_concentration":
+        return (charts.cost_concentration_bars(me["cost_concentration"],
+                                               other("cost_concentration"),
+                                               [b for b, _ in COST_BANDS], label),
+                "Stacked bar: share of secondary-care cost by the top 0.5%, next 4.5%, next 15% "
+                "and remaining 80% of patients" + _beside(them))
+    if key == "inequalities":
+        return (charts.inequality_bars(me["inequalities"], {
+                    "deprivation": IMD_QUINTILES, "ethnic group": ETHNIC_GROUPS}),
+                "Bar charts: mean predicted risk and share admitted last year by IMD quintile "
+                "and by ethnic group.")
+    if key == "tier_movement":
+        return (charts.movement_matrix(me["tier_movement"]),
+                "Grid: patients by Kaiser level at the previous snapshot and now.")
+    raise KeyError(key)
+
+
+def _beside(them) -> str:
+    return ", beside the LLR average." if them is not None else "."
+
+
+def _cards(area: Area) -> str:
+    s = area.frames["summary"].row(0, named=True)
+    items = [
+        (s["registered_patients"], "registered patients"),
+        (s["level3_patients"], "in Kaiser level 3"),
+        (s["level2_patients"], "in Kaiser level 2"),
+        (s["ilt_cohort_patients"], "Integrated Locality Teams cohort"),
+        (s["rising_risk_patients"], "moved up into level 2 or 3"),
+        (s["expected_emergency_admissions"], "expected emergency admissions next year"),
+    ]
+    return '<div class="cards">' + "".join(
+        f'<div class="card"><b>{esc(H.fmt(v, "count"))}</b><span>{esc(t)}</span></div>'
+        for v, t in items) + "</div>"
+
+
+ILT_NOTE = ("Integrated Locality Teams cohort: adults with five or more long-term conditions and "
+            "moderate or severe frailty (eFI above 0.24). The second criterion, predicted acute "
+            "cost three times the average, is not yet included.")
+
+
+def _area_page(area: Area, llr: Area, areas: Mapping[str, Area], pcn_rows: pl.DataFrame,
+               render: Callable) -> tuple[str, int]:
+    comparator = None if area.kind == "ics" else llr
+    if area.kind == "pcn":
+        highlight = {area.code}
+    elif area.kind == "place":
+        highlight = {a.code for a in areas.values() if a.kind == "pcn" and a.place_code == area.code}
+    else:
+        highlight = set()
+    parts = [_cards(area)]
+    summary = text.what_this_means(area.frames, comparator.frames if comparator else None)
+    if area.kind == "ics":
+        summary = _overview_findings(pcn_rows, areas)
+    parts.append('<div class="summary"><h2>What this means</h2>'
+                 + H.bullet_list(summary) + "</div>")
+    if area.kind != "pcn":
+        members = [a for a in areas.values() if a.kind == "pcn"
+                   and (area.kind == "ics" or a.place_code == area.code)]
+        parts.append("<h2>Primary Care Networks</h2>" + _pcn_table(members))
+    n = 0
+    for key, table_name, title, columns, note in SECTIONS:
+        png, alt = render(key, area, comparator, pcn_rows, highlight)
+        n += 1
+        rows = area.frames[table_name]
+        if comparator is not None:
+            rows = pl.concat([rows, comparator.frames[table_name]], how="vertical_relaxed")
+        if key == "emergency_admissions" and area.kind != "pcn":
+            rows = pl.concat([rows, pcn_rows.filter(pl.col("area_code").is_in(list(highlight)
+                                                    or pcn_rows["area_code"].to_list()))],
+                             how="vertical_relaxed")
+        if key == "tier_movement":
+            note = note + " " + ILT_NOTE
+        takeaway = text.TAKEAWAYS[key](area.frames, comparator.frames if comparator else None)
+        parts.append(H.section(key, title, takeaway, H.image(png, alt),
+                               H.table(rows, columns, title), note))
+    s = area.frames["summary"].row(0, named=True)
+    where = {"pcn": "Primary Care Network", "place": "Place", "ics": "Integrated Care System"}
+    subtitle = (f"{esc(where[area.kind])} profile · snapshot {s['snapshot_date']:%d %B %Y} · "
+                f"compared with the {esc('LLR')} average · {H.link('index.html', 'all profiles')}")
+    footer = ('<footer>Every count has passed disclosure control: 1-7 is shown as "&lt;8" and '
+              "other counts are rounded to the nearest 5; a rate or mean is shown only where its "
+              "numerator and denominator are at least 8 (shown as \"–\" otherwise). The tables "
+              "behind every chart are in the warehouse schema <code>published</code> "
+              "(tables <code>profile_*</code>). Synthetic data unless stated otherwise.</footer>")
+    title = area.name if area.kind != "ics" else f"{area.name}: overview"
+    return H.page(title, subtitle, "".join(parts) + footer), n
+
+
+def _pcn_table(members: list[Area]) -> str:
+    rows = []
+    for a in sorted(members, key=lambda a: a.name):
+        s = a.frames["summary"].row(0, named=True)
+        rows.append(
+            f"<tr><th scope=\"row\">{H.link(a.file_name, a.name)}</th>"
+            f"<td>{esc(a.code)}</td>"
+            f"<td class=\"n\">{esc(H.fmt(s['registered_patients'], 'count'))}</td>"
+            f"<td class=\"n\">{esc(H.fmt(s['level3_patients'], 'count'))}</td>"
+            f"<td class=\"n\">{esc(H.fmt(s['ilt_cohort_patients'], 'count'))}</td>"
+            f"<td class=\"n\">{esc(H.fmt(s['rising_risk_patients'], 'count'))}</td></tr>"
+        )
+    return ("<table><caption>PCNs</caption><thead><tr><th scope=\"col\">PCN</th>"
+            "<th scope=\"col\">code</th><th scope=\"col\">patients</th>"
+            "<th scope=\"col\">level 3</th><th scope=\"col\">ILT cohort</th>"
+            "<th scope=\"col\">rising risk</th></tr></thead><tbody>"
+            + "".join(rows) + "</tbody></table>")
+
+
+def _overview_findings(pcn_rows: pl.DataFrame, areas: Mapping[str, Area]) -> list[str]:
+    out = []
+    if pcn_rows.height:
+        pos = pcn_rows["funnel_position"].drop_nulls()
+        above = int(pos.str.starts_with("above").sum())
+        below = int(pos.str.starts_with("below").sum())
+        out.append(f"{above} of {pcn_rows.height} PCNs had more emergency admissions than the "
+                   f"risk model expected beyond the 95% limit, and {below} fewer.")
+    shares = []
+    for a in areas.values():
+        if a.kind == "pcn":
+            s = a.frames["summary"].row(0, named=True)
+            if s["level3_patients"] is not None and s["registered_patients"]:
+                shares.append((s["level3_patients"] / s["registered_patients"] * 100, a.name))
+    if shares:
+        hi, lo = max(shares), min(shares)
+        out.append(f"The share of patients in Kaiser level 3 ranges from {lo[0]:.1f}% "
+                   f"({lo[1]}) to {hi[0]:.1f}% ({hi[1]}).")
+    return out
+
+
+def _index_page(areas: Mapping[str, Area]) -> str:
+    llr = areas[ICS_CODE]
+    s = llr.frames["summary"].row(0, named=True)
+    body = [f"<p>{H.link('overview.html', 'The LLR overview')}: "
+            f"{esc(H.fmt(s['registered_patients'], 'count'))} registered patients.</p>"]
+    places = sorted((a for a in areas.values() if a.kind == "place"), key=lambda a: a.name)
+    for place in places:
+        members = [a for a in areas.values() if a.kind == "pcn" and a.place_code == place.code]
+        body.append(f"<h2>{H.link(place.file_name, place.name)}</h2>" + _pcn_table(members))
+    subtitle = f"Snapshot {s['snapshot_date']:%d %B %Y} · one profile per PCN and place"
+    return H.page("Neighbourhood profiles: Leicester, Leicestershire and Rutland", subtitle,
+                  "".join(body))
+
+
+def _write(path: Path, content: str) -> Path:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(content, encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(tables: Mapping[str, pl.DataFrame]) -> None:
+    areas = _areas(tables)
+    ea = tables.get(PREFIX + "emergency_admissions", pl.DataFrame())
+    _WORKER.update(areas=areas, pcn_rows=ea.filter(pl.col("area_type") == "pcn")
+                   if ea.height else ea)
+
+
+def _render(code: str) -> tuple[str, str, int]:
+    areas, pcn_rows = _WORKER["areas"], _WORKER["pcn_rows"]
+    with mpl.rc_context(CHART_STYLE):
+        content, n = _area_page(areas[code], areas[ICS_CODE], areas, pcn_rows, _chart)
+    return areas[code].file_name, content, n
+
+
+def write_profiles(
+    tables: Mapping[str, pl.DataFrame], folder: Path, workers: int | None = None
+) -> ReportFiles:
+    """Write index.html, overview.html, place_<code>.html and pcn_<code>.html into `folder`.
+
+    Charts are the slow part (matplotlib is single-threaded), so pages are drawn by `workers`
+    processes (default: one per CPU, at most 4); spawned, not forked, as polars requires.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    _init_worker(tables)
+    areas = _WORKER["areas"]
+    workers = min(4, os.cpu_count() or 1) if workers is None else workers
+    result = ReportFiles(folder)
+    codes = list(areas)
+    if workers > 1:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                                 initargs=(dict(tables),)) as pool:
+            rendered = list(pool.map(_render, codes))
+    else:
+        rendered = [_render(code) for code in codes]
+    for name, content, n in rendered:
+        result.pages[name] = _write(folder / name, content)
+        result.charts += n
+    result.pages["index.html"] = _write(folder / "index.html", _index_page(areas))
+    _WORKER.clear()
+    return result

@@ -1,0 +1,292 @@
+"""The profile charts, drawn with matplotlib from the disclosure-controlled tables.
+
+Each function takes this area's rows of one published table (and the LLR rows beside them)
+and returns PNG bytes. Figures are built with the object API (no pyplot state), so nothing
+needs closing and nothing leaks between charts; text is never parsed as mathtext.
+"""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display: charts are written to files
+
+import numpy as np  # noqa: E402
+import polars as pl  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import Polygon  # noqa: E402
+
+from phm.reports import palette as P  # noqa: E402
+
+DPI = 110
+WIDE = (7.0, 3.0)
+MARGINS = {"left": 0.2, "right": 0.97, "top": 0.95, "bottom": 0.17, "wspace": 0.45}
+
+
+def _figure(size=WIDE, ncols=1, margins=None, **kw) -> tuple[Figure, object]:
+    fig = Figure(figsize=size, dpi=DPI)
+    fig.subplots_adjust(**{**MARGINS, **(margins or {})})
+    axes = fig.subplots(1, ncols, **kw)
+    return fig, axes
+
+
+def png(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    FigureCanvasAgg(fig).print_png(buf)
+    return buf.getvalue()
+
+
+def _values(frame: pl.DataFrame, column: str) -> np.ndarray:
+    return frame[column].cast(pl.Float64).fill_null(0.0).to_numpy()
+
+
+def _pct_of_total(counts: np.ndarray) -> np.ndarray:
+    total = counts.sum()
+    return counts / total * 100 if total else counts
+
+
+def _grouped_barh(ax, labels, area, llr, area_label, xlabel):
+    y = np.arange(len(labels))
+    h = 0.38 if llr is not None else 0.7
+    ax.barh(y - (h / 2 if llr is not None else 0), area, height=h, color=P.THIS_AREA,
+            label=area_label)
+    if llr is not None:
+        ax.barh(y + h / 2, llr, height=h, color=P.COMPARATOR, label="LLR")
+        ax.legend(loc="lower right")
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+
+
+def age_sex_pyramid(area: pl.DataFrame, llr: pl.DataFrame | None, bands, area_label) -> bytes:
+    """Percent of the population in each five-year band, women right, men left; LLR outlined."""
+    fig, ax = _figure((6.0, 3.6))
+
+    def shares(frame):
+        counts = {s: np.array([
+            frame.filter((pl.col("age_band") == b) & (pl.col("sex") == s))["patients"]
+            .fill_null(0).sum() for b in bands], dtype=float) for s in ("F", "M")}
+        total = counts["F"].sum() + counts["M"].sum()
+        return {s: v / total * 100 if total else v for s, v in counts.items()}
+
+    mine = shares(area)
+    y = np.arange(len(bands))
+    ax.barh(y, mine["F"], height=0.85, color=P.THIS_AREA, label=f"{area_label}: women")
+    ax.barh(y, -mine["M"], height=0.85, color=P.NHS_LIGHT_BLUE, label=f"{area_label}: men")
+    if llr is not None:
+        theirs = shares(llr)
+        for sign, key in ((1, "F"), (-1, "M")):
+            ax.step(sign * np.r_[theirs[key], theirs[key][-1]], np.r_[y, y[-1] + 1] - 0.5,
+                    where="post", color=P.BLACK, linewidth=1.0,
+                    label="LLR" if key == "F" else None)
+    ax.set_yticks(y[::2], [bands[i] for i in range(0, len(bands), 2)])
+    lim = max(1.0, float(np.max(np.r_[mine["F"], mine["M"]])) * 1.15)
+    ax.set_xlim(-lim, lim)
+    ax.set_xticks(ax.get_xticks(), [f"{abs(t):.0f}%" for t in ax.get_xticks()])
+    ax.set_xlim(-lim, lim)
+    ax.axvline(0, color=P.NHS_DARK_GREY, linewidth=0.6)
+    ax.set_xlabel("share of registered patients (men left, women right)")
+    ax.legend(loc="upper right", fontsize=7)
+    return png(fig)
+
+
+def share_bars(area, llr, column, labels, area_label, xlabel) -> bytes:
+    fig, ax = _figure((6.0, 0.35 * len(labels) + 1.0))
+    get = lambda f: np.array([  # noqa: E731
+        (f.filter(pl.col(column) == g)["percent"].fill_null(0).sum()) for g in labels])
+    _grouped_barh(ax, labels, get(area), None if llr is None else get(llr), area_label, xlabel)
+    return png(fig)
+
+
+def kaiser_triangle(area: pl.DataFrame) -> bytes:
+    """The Kaiser triangle: level 3 at the top, each band labelled with patients and beds."""
+    fig, ax = _figure((6.0, 3.2))
+    bands = ((3, 2.0, 3.0), (2, 1.0, 2.0), (1, 0.0, 1.0))
+    for level, lo, hi in bands:
+        half = lambda h: 1.5 * (1 - h / 3)  # noqa: E731
+        ax.add_patch(Polygon([(-half(lo), lo), (half(lo), lo), (half(hi), hi), (-half(hi), hi)],
+                             closed=True, facecolor=P.KAISER[level], edgecolor="white",
+                             linewidth=2))
+        row = area.filter(pl.col("kaiser_level") == level)
+        patients = row["patients"].item() if row.height else None
+        adm = row["predicted_emergency_admissions"].item() if row.height else None
+        ax.text(0, (lo + hi) / 2 - (0.12 if level == 3 else 0), f"Level {level}",
+                ha="center", va="center", color="white", fontweight="bold")
+        ax.text(1.75, (lo + hi) / 2,
+                f"{_n(patients)} patients\n{_n(adm)} predicted emergency admissions",
+                ha="left", va="center", fontsize=8, color=P.BLACK)
+    ax.set_xlim(-1.6, 3.9)
+    ax.set_ylim(0, 3.05)
+    ax.set_axis_off()
+    return png(fig)
+
+
+def _n(v) -> str:
+    return "<8" if v is None else f"{int(v):,}"
+
+
+def ltc_bars(area, llr, bands, area_label) -> bytes:
+    """Patients by number of conditions (left) and mean predicted risk (right)."""
+    fig, (left, right) = _figure((7.0, 2.8), ncols=2)
+    labels = [b.replace("plus", "+") for b in bands]
+    x = np.arange(len(bands))
+    for ax, col, ylabel in ((left, "percent", "% of patients"),
+                            (right, "mean_predicted_risk_pct", "mean predicted risk, %")):
+        get = lambda f: np.array([f.filter(pl.col("ltc_band") == b)[col].fill_null(0).sum()  # noqa: E731
+                                  for b in bands])
+        w = 0.4 if llr is not None else 0.7
+        ax.bar(x - (w / 2 if llr is not None else 0), get(area), width=w, color=P.THIS_AREA,
+               label=area_label)
+        if llr is not None:
+            ax.bar(x + w / 2, get(llr), width=w, color=P.COMPARATOR, label="LLR")
+        ax.set_xticks(x, labels)
+        ax.set_xlabel("long-term conditions")
+        ax.set_ylabel(ylabel)
+    left.legend(loc="upper right")
+    return png(fig)
+
+
+def prevalence_dots(area: pl.DataFrame, llr: pl.DataFrame | None) -> bytes:
+    """Each register's prevalence with its 95% CI; the LLR value as a black tick."""
+    n = area.height
+    fig, ax = _figure((6.5, 0.24 * n + 0.9))
+    y = np.arange(n)
+    p = _values(area, "prevalence_pct")
+    lo = p - _values(area, "ci_low_pct")
+    hi = _values(area, "ci_high_pct") - p
+    flags = area["compared_with_llr"].to_list()
+    colours = [{"higher": P.HIGHER, "lower": P.LOWER}.get(f, P.SIMILAR) for f in flags]
+    ax.errorbar(p, y, xerr=np.vstack([lo, hi]), fmt="none", ecolor=colours, elinewidth=1.2)
+    ax.scatter(p, y, color=colours, s=18, zorder=3)
+    if llr is not None:
+        ref = dict(zip(llr["register"], llr["prevalence_pct"], strict=True))
+        ax.scatter([ref.get(r) or np.nan for r in area["register"]], y, marker="|", s=120,
+                   color=P.BLACK, label="LLR", zorder=4)
+        ax.legend(loc="lower right")
+    ax.set_yticks(y, area["register_label"].to_list())
+    ax.invert_yaxis()
+    ax.set_xscale("symlog", linthresh=1)
+    ax.set_xlabel("recorded prevalence, % (log scale above 1%)")
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    return png(fig)
+
+
+def multimorbidity_bars(area, llr, bands, area_label) -> bytes:
+    fig, ax = _figure((6.0, 2.6))
+    get = lambda f: np.array([f.filter(pl.col("age_band") == b)["multimorbid_pct"]  # noqa: E731
+                              .fill_null(0).sum() for b in bands])
+    x = np.arange(len(bands))
+    w = 0.4 if llr is not None else 0.7
+    ax.bar(x - (w / 2 if llr is not None else 0), get(area), width=w, color=P.THIS_AREA,
+           label=area_label)
+    if llr is not None:
+        ax.bar(x + w / 2, get(llr), width=w, color=P.COMPARATOR, label="LLR")
+    ax.set_xticks(x, bands)
+    ax.set_xlabel("age band")
+    ax.set_ylabel("% with 2+ conditions")
+    ax.legend(loc="upper left")
+    return png(fig)
+
+
+def funnel_plot(pcns: pl.DataFrame, highlight: set[str], target: float) -> bytes:
+    """Observed / expected for every PCN against expected, with 95% and 99.8% limits."""
+    fig, ax = _figure((6.0, 3.4))
+    shown = pcns.filter(pl.col("observed_expected_ratio").is_not_null()
+                        & pl.col("expected_patients").is_not_null())
+    e = _values(shown, "expected_patients")
+    r = _values(shown, "observed_expected_ratio")
+    top = max(float(e.max()) if e.size else 10.0, 10.0) * 1.1
+    grid = np.linspace(max(top / 200, 1.0), top, 200)
+    for z, style, label in ((1.959964, "--", "95% limits"), (3.090232, "-", "99.8% limits")):
+        ax.plot(grid, target * (1 + z / np.sqrt(grid)), style, color=P.NHS_DARK_GREY,
+                linewidth=0.9, label=label)
+        ax.plot(grid, np.clip(target * (1 - z / np.sqrt(grid)), 0, None), style,
+                color=P.NHS_DARK_GREY, linewidth=0.9)
+    ax.axhline(target, color=P.BLACK, linewidth=0.8, label="LLR ratio")
+    mine = np.array([c in highlight for c in shown["area_code"]], dtype=bool)
+    ax.scatter(e[~mine], r[~mine], s=16, color=P.COMPARATOR, label="other PCNs", zorder=3)
+    if mine.any():
+        ax.scatter(e[mine], r[mine], s=40, color=P.THIS_AREA, edgecolor=P.BLACK,
+                   label="this area" if mine.sum() > 1 else "this PCN", zorder=4)
+    lo = float(min(r.min() if r.size else 1, target * 0.6))
+    hi = float(max(r.max() if r.size else 1, target * 1.4))
+    ax.set_ylim(max(0.0, lo - 0.05), hi + 0.05)
+    ax.set_xlim(0, top)
+    ax.set_xlabel("expected patients with an emergency admission (sum of predicted risk)")
+    ax.set_ylabel("observed / expected")
+    ax.legend(loc="upper right", fontsize=7, ncols=2)
+    return png(fig)
+
+
+def cost_concentration_bars(area, llr, bands, area_label) -> bytes:
+    """Share of secondary-care cost held by each slice of the population, stacked to 100%."""
+    rows = [(area_label, area)] + ([("LLR", llr)] if llr is not None else [])
+    fig, ax = _figure((6.5, 0.55 * len(rows) + 1.1))
+    for i, (_, frame) in enumerate(rows):
+        left = 0.0
+        for band, colour in zip(bands, P.COST_BANDS, strict=True):
+            v = frame.filter(pl.col("population_band") == band)["cost_share_pct"].fill_null(0).sum()
+            ax.barh(i, v, left=left, color=colour, edgecolor="white",
+                    label=band if i == 0 else None, height=0.6)
+            if v >= 8:
+                ax.text(left + v / 2, i, f"{v:.0f}%", ha="center", va="center", fontsize=8,
+                        color="white" if colour != P.NHS_PALE_GREY else P.BLACK)
+            left += v
+    ax.set_yticks(range(len(rows)), [label for label, _ in rows])
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("% of last year's secondary-care cost")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.45), ncols=4, fontsize=7)
+    return png(fig)
+
+
+def inequality_bars(area: pl.DataFrame, groups_by_dim: dict[str, tuple]) -> bytes:
+    """Mean predicted risk and observed admissions by IMD quintile and by ethnic group."""
+    fig, axes = _figure((7.0, 2.9), ncols=2)
+    for ax, (dim, groups) in zip(axes, groups_by_dim.items(), strict=True):
+        f = area.filter(pl.col("dimension") == dim)
+        present = [g for g in groups if g in set(f["group"])]
+        y = np.arange(len(present))
+        get = lambda col: np.array([f.filter(pl.col("group") == g)[col].fill_null(0).sum()  # noqa: E731
+                                    for g in present])
+        ax.barh(y - 0.2, get("mean_predicted_risk_pct"), height=0.4, color=P.THIS_AREA,
+                label="predicted risk, next year")
+        ax.barh(y + 0.2, get("emergency_admission_pct"), height=0.4, color=P.NHS_ORANGE,
+                label="admitted, last year")
+        ax.set_yticks(y, present)
+        ax.invert_yaxis()
+        ax.set_title(dim)
+        ax.set_xlabel("% of patients")
+    axes[0].legend(loc="upper center", bbox_to_anchor=(1.0, -0.25), ncols=2)
+    return png(fig)
+
+
+def movement_matrix(area: pl.DataFrame) -> bytes:
+    """Patients by Kaiser level at the previous snapshot (rows) and now (columns)."""
+    fig, ax = _figure((5.0, 2.6))
+    rows = ("3", "2", "1", "not scored")
+    cols = (3, 2, 1)
+    grid = np.full((len(rows), len(cols)), np.nan)
+    text = [["" for _ in cols] for _ in rows]
+    for i, fr in enumerate(rows):
+        for j, to in enumerate(cols):
+            cell = area.filter((pl.col("from_level") == fr) & (pl.col("to_level") == to))
+            v = cell["patients"].item() if cell.height else 0
+            text[i][j] = _n(v)
+            up = fr != "not scored" and to > int(fr)
+            grid[i, j] = 2 if up else (1 if fr != "not scored" and to == int(fr) else 0)
+    cmap = matplotlib.colors.ListedColormap([P.NHS_PALE_GREY, "#C8D9EE", P.NHS_WARM_YELLOW])
+    ax.imshow(grid, cmap=cmap, vmin=0, vmax=2, aspect="auto")
+    for i in range(len(rows)):
+        for j in range(len(cols)):
+            ax.text(j, i, text[i][j], ha="center", va="center", fontsize=9)
+    ax.set_xticks(range(len(cols)), [f"level {c} now" for c in cols])
+    ax.set_yticks(range(len(rows)), [f"level {r} before" if r[0].isdigit() else "new / not scored"
+                                     for r in rows])
+    ax.tick_params(length=0)
+    for s in ax.spines.values():
+        s.set_visible(False)
+    return png(fig)

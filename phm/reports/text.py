@@ -1,0 +1,236 @@
+"""Plain-English words from the published figures: one-line takeaways and "what this means".
+
+Everything here reads the disclosure-controlled tables only, so no sentence can quote a
+number the warehouse does not hold. A figure that was suppressed is left unsaid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import polars as pl
+
+from phm.profiles import IMD_QUINTILES, OVER_65, UNDER_65
+
+Frames = Mapping[str, pl.DataFrame]
+
+
+def n(v) -> str:
+    return "fewer than 8" if v is None else f"{int(v):,}"
+
+
+def pct(v) -> str:
+    return "not shown" if v is None else f"{float(v):.1f}%"
+
+
+def _get(frame: pl.DataFrame, column: str, **where):
+    f = frame
+    for k, v in where.items():
+        f = f.filter(pl.col(k) == v)
+    return f[column].item() if f.height == 1 else None
+
+
+def _share(num, den):
+    return None if num is None or not den else num / den * 100
+
+
+def _vs(llr_value, llr: bool) -> str:
+    return f" (LLR {pct(llr_value)})" if llr else ""
+
+
+def population(me: Frames, llr: Frames | None) -> str:
+    s = me["summary"].row(0, named=True)
+    p65 = _share(s["aged_65_plus_patients"], s["registered_patients"])
+    out = f"{n(s['registered_patients'])} registered patients; {pct(p65)} are aged 65 or over"
+    if llr:
+        t = llr["summary"].row(0, named=True)
+        out += _vs(_share(t["aged_65_plus_patients"], t["registered_patients"]), True)
+    return out + "."
+
+
+def ethnicity(me: Frames, llr: Frames | None) -> str:
+    f = me["ethnicity"].filter(pl.col("percent").is_not_null()).sort("percent", descending=True)
+    if f.height == 0:
+        return "Too few patients to describe the ethnic mix."
+    top = f.row(0, named=True)
+    out = f"The largest ethnic group is {top['ethnic_group']} ({pct(top['percent'])})"
+    if llr:
+        j = f.join(llr["ethnicity"].select("ethnic_group", pl.col("percent").alias("llr")),
+                   on="ethnic_group").with_columns((pl.col("percent") - pl.col("llr")).alias("d"))
+        j = j.filter(pl.col("ethnic_group") != "Unknown").sort(pl.col("d").abs(), descending=True)
+        if j.height:
+            r = j.row(0, named=True)
+            out += (f"; the biggest difference from LLR is {r['ethnic_group']}: "
+                    f"{pct(r['percent'])} here against {pct(r['llr'])}")
+    return out + "."
+
+
+def deprivation(me: Frames, llr: Frames | None) -> str:
+    v = _get(me["deprivation"], "percent", imd_quintile=IMD_QUINTILES[0])
+    out = f"{pct(v)} of patients live in the most deprived fifth of areas in England"
+    if llr:
+        out += _vs(_get(llr["deprivation"], "percent", imd_quintile=IMD_QUINTILES[0]), True)
+    return out + "."
+
+
+def kaiser(me: Frames, llr: Frames | None) -> str:
+    r = me["kaiser"].filter(pl.col("kaiser_level") == 3)
+    if r.height == 0:
+        return "No patients are in level 3."
+    r = r.row(0, named=True)
+    cost = "an unknown cost" if r["predicted_cost_gbp"] is None else (
+        f"about £{r['predicted_cost_gbp'] / 1e6:,.1f} million" if r["predicted_cost_gbp"] >= 1e6
+        else f"about £{r['predicted_cost_gbp']:,.0f}")
+    return (f"Level 3 holds {n(r['patients'])} patients ({pct(r['percent'])}), expected to have "
+            f"about {n(r['predicted_emergency_admissions'])} emergency admissions, "
+            f"{n(r['predicted_bed_days'])} bed days and {cost} next year.")
+
+
+def ltc_count(me: Frames, llr: Frames | None) -> str:
+    f = me["ltc_count"]
+    mm = f.filter(~pl.col("ltc_band").is_in(["0", "1", "all"]))["percent"].drop_nulls().sum()
+    hi = _get(f, "mean_predicted_risk_pct", ltc_band="8plus")
+    lo = _get(f, "mean_predicted_risk_pct", ltc_band="0")
+    out = f"{mm:.1f}% of patients live with two or more conditions"
+    if llr:
+        t = llr["ltc_count"]
+        out += f" (LLR {t.filter(~pl.col('ltc_band').is_in(['0', '1', 'all']))['percent'].drop_nulls().sum():.1f}%)"
+    if hi is not None and lo is not None:
+        out += f"; predicted risk rises from {pct(lo)} with none to {pct(hi)} with eight or more"
+    return out + "."
+
+
+def prevalence(me: Frames, llr: Frames | None) -> str:
+    if not llr:
+        f = me["prevalence"].sort("prevalence_pct", descending=True, nulls_last=True)
+        top = f.head(3)["register_label"].to_list()
+        return "The most common registers are " + ", ".join(top) + "."
+    f = me["prevalence"]
+    higher = f.filter(pl.col("compared_with_llr") == "higher")["register_label"].to_list()
+    lower = f.filter(pl.col("compared_with_llr") == "lower")["register_label"].to_list()
+    if not higher and not lower:
+        return "No register differs significantly from the LLR average."
+    parts = []
+    if higher:
+        parts.append(f"significantly higher than LLR: {_list(higher)}")
+    if lower:
+        parts.append(f"lower: {_list(lower)}")
+    return "Recorded prevalence is " + "; ".join(parts) + "."
+
+
+def _list(items: list[str], most: int = 4) -> str:
+    shown = items[:most]
+    more = len(items) - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+
+
+def multimorbidity(me: Frames, llr: Frames | None) -> str:
+    f = me["multimorbidity"]
+    u = _get(f, "multimorbid_patients", age_band=UNDER_65)
+    o = _get(f, "multimorbid_patients", age_band=OVER_65)
+    return (f"{n(u)} people under 65 and {n(o)} aged 65 or over live with two or more "
+            "conditions.")
+
+
+def emergency(me: Frames, llr: Frames | None) -> str:
+    f = me["emergency_admissions"]
+    if f.height == 0:
+        return "Observed admissions need two scored snapshots a year apart."
+    r = f.row(0, named=True)
+    out = (f"{n(r['observed_patients'])} patients had an emergency admission (or died) in the "
+           f"year to {r['snapshot_date']:%d %B %Y}; the model expected "
+           f"{n(r['expected_patients'])}")
+    if r["observed_expected_ratio"] is not None:
+        out += f" (observed / expected {r['observed_expected_ratio']:.2f}"
+        out += f", {r['funnel_position']})" if llr else ")"
+    return out + "."
+
+
+def cost(me: Frames, llr: Frames | None) -> str:
+    v = _get(me["cost_concentration"], "cumulative_cost_share_pct", population_band="next 4.5%")
+    out = f"The 5% of patients with the highest cost account for {pct(v)} of last year's secondary-care cost"
+    if llr:
+        out += _vs(_get(llr["cost_concentration"], "cumulative_cost_share_pct",
+                        population_band="next 4.5%"), True)
+    return out + "."
+
+
+def inequalities(me: Frames, llr: Frames | None) -> str:
+    f = me["inequalities"].filter(pl.col("dimension") == "deprivation")
+    most = _get(f, "mean_predicted_risk_pct", group=IMD_QUINTILES[0])
+    least = _get(f, "mean_predicted_risk_pct", group=IMD_QUINTILES[4])
+    if most is None or least is None:
+        return "Too few patients in the most or least deprived fifth to compare them."
+    return (f"Mean predicted risk is {pct(most)} in the most deprived fifth against "
+            f"{pct(least)} in the least deprived.")
+
+
+def movement(me: Frames, llr: Frames | None) -> str:
+    s = me["summary"].row(0, named=True)
+    if s["previous_snapshot_date"] is None:
+        return f"The ILT cohort is {n(s['ilt_cohort_patients'])} patients."
+    return (f"{n(s['rising_risk_patients'])} patients moved up into level 2 or 3 since "
+            f"{s['previous_snapshot_date']:%d %B %Y} (rising risk); the Integrated Locality "
+            f"Teams cohort is {n(s['ilt_cohort_patients'])} patients.")
+
+
+TAKEAWAYS = {
+    "population": population, "ethnicity": ethnicity, "deprivation": deprivation,
+    "kaiser": kaiser, "ltc_count": ltc_count, "prevalence": prevalence,
+    "multimorbidity": multimorbidity, "emergency_admissions": emergency,
+    "cost_concentration": cost, "inequalities": inequalities, "tier_movement": movement,
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    score: float  # how far from LLR, relative: larger is said first
+    text: str
+
+
+def what_this_means(me: Frames, llr: Frames | None, most: int = 5) -> list[str]:
+    """The largest differences from the LLR average, largest first, in plain words."""
+    if not llr:
+        return []
+    found: list[Finding] = []
+    p = me["prevalence"].join(
+        llr["prevalence"].select("register", pl.col("prevalence_pct").alias("llr")),
+        on="register")
+    for r in p.filter(pl.col("compared_with_llr").is_in(["higher", "lower"])).iter_rows(named=True):
+        if r["llr"]:
+            word = "more" if r["compared_with_llr"] == "higher" else "fewer"
+            found.append(Finding(abs(r["prevalence_pct"] / r["llr"] - 1),
+                                 f"{word.capitalize()} patients are on the {r['register_label']} "
+                                 f"register than across LLR ({pct(r['prevalence_pct'])} against "
+                                 f"{pct(r['llr'])}, a significant difference)."))
+    e = me["emergency_admissions"]
+    if e.height and e["funnel_position"][0] and e["funnel_position"][0] != "within limits":
+        r = e.row(0, named=True)
+        word = "more" if r["funnel_position"].startswith("above") else "fewer"
+        found.append(Finding(2.0 if "99.8" in r["funnel_position"] else 1.0,
+                             f"Emergency admissions last year were {word} than the risk model "
+                             f"expected (observed / expected {r['observed_expected_ratio']:.2f}, "
+                             f"{r['funnel_position']} of the funnel plot)."))
+    s, t = me["summary"].row(0, named=True), llr["summary"].row(0, named=True)
+    for col, words in (("aged_65_plus_patients", "aged 65 or over"),
+                       ("level3_patients", "in Kaiser level 3 (very high risk)"),
+                       ("multimorbid_patients", "living with two or more conditions"),
+                       ("ilt_cohort_patients", "in the Integrated Locality Teams cohort")):
+        a = _share(s[col], s["registered_patients"])
+        b = _share(t[col], t["registered_patients"])
+        if a is not None and b:
+            rel = a / b - 1
+            if abs(rel) >= 0.15:
+                found.append(Finding(abs(rel), f"{'More' if rel > 0 else 'Fewer'} patients are "
+                                     f"{words}: {pct(a)} against {pct(b)} across LLR."))
+    a = _get(me["deprivation"], "percent", imd_quintile=IMD_QUINTILES[0])
+    b = _get(llr["deprivation"], "percent", imd_quintile=IMD_QUINTILES[0])
+    if a is not None and b and abs(a - b) >= 5:
+        found.append(Finding(abs(a / b - 1), f"{pct(a)} of patients live in the most deprived "
+                             f"fifth of England, against {pct(b)} across LLR."))
+    found.sort(key=lambda f: -f.score)
+    said = [f.text for f in found[:most]]
+    if not said:
+        said.append("This PCN is close to the LLR average on every measure in this profile.")
+    return said
