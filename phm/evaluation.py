@@ -128,7 +128,9 @@ def subgroup_metrics(
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n)
     flagged = {s: rank < max(1, int(round(s * n))) for s in TOP_SHARES}
-    frame = pl.DataFrame({"_y": y, "_p": p, **{f"_f{i}": f for i, f in enumerate(flagged.values())}})
+    frame = pl.DataFrame(
+        {"_y": y, "_p": p, **{f"_f{i}": f for i, f in enumerate(flagged.values())}}
+    )
     rows = []
     for dimension, values in groups.items():
         g = frame.with_columns(pl.Series("_g", values).cast(pl.String).fill_null("unknown"))

@@ -11,11 +11,11 @@ from phm.disclosure import DisclosurePolicy
 from phm.explain import risk_reasons
 from phm.extract import Extract
 from phm.features import feature_spec
+from phm.model_card import write_model_card
 from phm.outcomes import PatientFeatures, label_extract
 from phm.risk import RiskEvaluation, evaluate_models, score_snapshots, tiering_models
 from phm.sources import synthetic_truth_dir
 from phm.tiering import patient_risk_table
-from phm.model_card import write_model_card
 from phm.warehouse.tables import INTEGRATED_LOCALITY_COHORT, PATIENT_RISK
 from pipelines.metadata import column_schema
 from pipelines.resources import PhmSettings
