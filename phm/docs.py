@@ -6,7 +6,7 @@ from pathlib import Path
 
 from phm.contract import DEATHS, PRACTICES, patients_table
 from phm.schema import Table
-from phm.warehouse.tables import PUBLISHED_TABLES, RESTRICTED_TABLES
+from phm.warehouse.tables import CATALOGUE_TABLES, PUBLISHED_TABLES, RESTRICTED_TABLES
 
 HEADER = """# Data dictionary
 
@@ -40,6 +40,8 @@ def data_dictionary() -> str:
     sections += [table_markdown(t) for t in RESTRICTED_TABLES]
     sections.append("## The warehouse: `published` (aggregates)\n")
     sections += [table_markdown(t) for t in PUBLISHED_TABLES]
+    sections.append("## The warehouse: catalogue (what each publication holds)\n")
+    sections += [table_markdown(t) for t in CATALOGUE_TABLES]
     return "\n".join(sections)
 
 

@@ -4,6 +4,7 @@
     phm validate DIR [--config FILE]                             check an extract, list every problem
     phm synth --out DIR [--scale X] [--seed N] [--format parquet|csv]
     phm bench [--scale X]                                        per-stage time and peak memory
+    phm restore [--warehouse FILE]                               bring back the previous publication
     phm calibrate [--scale X] [--seed N]                         synthetic population vs LLR figures
     phm docs                                                     regenerate docs/data-dictionary.md
 
@@ -69,6 +70,13 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--scale", type=float, default=1.0)
     bench.add_argument("--seed", type=int, default=42)
     bench.set_defaults(handler=_bench)
+
+    restore = sub.add_parser(
+        "restore", help="make the previously published warehouse live again (run twice: undo)"
+    )
+    restore.add_argument("--warehouse", type=Path, help="default: the configured warehouse")
+    restore.add_argument("--config", type=Path)
+    restore.set_defaults(handler=_restore)
 
     calibrate = sub.add_parser(
         "calibrate", help="compare the synthetic population with the published LLR figures"
@@ -160,6 +168,17 @@ def _bench(args: argparse.Namespace) -> int:
     from pipelines.bench import benchmark
 
     benchmark(scale=args.scale, seed=args.seed)
+    return EXIT_OK
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from phm.warehouse.publish import restore_previous
+
+    warehouse = args.warehouse.resolve() if args.warehouse else load_config(
+        args.config).warehouse.path
+    restore_previous(warehouse)
+    print(f"phm restore: {warehouse} is the previous version again "
+          "(the version it replaced is kept as .previous; run again to undo).")
     return EXIT_OK
 
 

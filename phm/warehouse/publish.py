@@ -30,6 +30,7 @@ import duckdb
 import polars as pl
 
 from phm.config import PipelineConfig
+from phm.errors import PhmError
 from phm.schema import Table
 from phm.sql import statement
 from phm.warehouse.tables import PUBLICATION
@@ -192,7 +193,7 @@ def restore_previous(path: Path) -> Path:
     previous = previous_path(path)
     with _single_writer(path):
         if not previous.exists():
-            raise FileNotFoundError(f"There is no previous version of {path} to restore "
+            raise PhmError(f"There is no previous version of {path} to restore "
                                     f"({previous.name} does not exist).")
         staging = path.with_name(f".{path.name}.restoring")
         staging.unlink(missing_ok=True)

@@ -6,6 +6,7 @@ import polars as pl
 import pytest
 
 from phm.config import PipelineConfig
+from phm.errors import PhmError
 from phm.schema import Column, Table
 from phm.warehouse import publish_warehouse, read_table
 from phm.warehouse.publish import (
@@ -40,7 +41,7 @@ def test_publish_keeps_the_previous_version_and_restore_swaps_them(tmp_path: Pat
 def test_restore_without_a_previous_version_says_so(tmp_path: Path):
     path = tmp_path / "w.duckdb"
     publish_warehouse(path, {A: pl.DataFrame({"n": [1]})})
-    with pytest.raises(FileNotFoundError, match="no previous version of .*w.duckdb"):
+    with pytest.raises(PhmError, match="no previous version of .*w.duckdb"):
         restore_previous(path)
     assert _n(path) == [1]
 
