@@ -119,17 +119,25 @@ def _areas(practices: pl.DataFrame) -> pl.DataFrame:
 
 
 def profile_inputs(
-    patient_risk: pl.DataFrame, extract, ltc_columns: tuple[str, ...] | None = None
+    patient_risk: pl.DataFrame,
+    extract,
+    *,
+    predicted_cost: pl.DataFrame | None = None,
+    ilt_cohort: pl.DataFrame | None = None,
 ) -> ProfileInputs:
-    """Join the latest scored snapshot to the extract; pair it with the previous one."""
-    ltcs = tuple(ltc_columns or extract.ltc_columns)
+    """Join the latest scored snapshot to the extract; pair it with the previous one.
+
+    `predicted_cost` (patient_id, predicted_cost) and `ilt_cohort` (patient_id, the Integrated
+    Locality Teams cohort with its cost criterion: restricted.integrated_locality_cohort) come
+    from the cost model when it ran. Without a cohort, the first criterion is computed here
+    (adults, 5+ LTCs, eFI > 0.24) and the profile says the cost criterion is missing.
+    """
+    ltcs = tuple(extract.ltc_columns)
     dates = sorted(patient_risk["snapshot_date"].unique().to_list())
     latest = dates[-1]
     previous = dates[-2] if len(dates) > 1 else None
     areas = _areas(extract.practices)
-    risk_cols = ["patient_id", "risk", "risk_rank", "kaiser_tier"] + [
-        c for c in ("predicted_cost", "ilt_cohort") if c in patient_risk.columns
-    ]
+    risk_cols = ["patient_id", "risk", "risk_rank", "kaiser_tier"]
     scored = patient_risk.filter(pl.col("snapshot_date") == latest).select(risk_cols)
     current = (
         extract.snapshots[latest]
@@ -137,8 +145,16 @@ def profile_inputs(
         .join(areas, on="practice_code", how="left")
         .with_columns(pl.lit(latest).alias("snapshot_date"))
     )
-    ilt_cost = "ilt_cohort" in current.columns
-    if not ilt_cost:
+    if predicted_cost is not None and predicted_cost.height:
+        current = current.join(
+            predicted_cost.select("patient_id", "predicted_cost"), on="patient_id", how="left"
+        )
+    ilt_cost = ilt_cohort is not None and ilt_cohort.height > 0
+    if ilt_cost:
+        current = current.with_columns(
+            pl.col("patient_id").is_in(ilt_cohort["patient_id"].implode()).alias("ilt_cohort")
+        )
+    else:
         current = current.with_columns(
             (
                 (pl.col("age") >= ILT_MIN_AGE)
@@ -247,7 +263,8 @@ def kaiser_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
     raw = by_area(inp.current, ["kaiser_tier"], aggs).with_columns(_totals(None))
     adm = policy.count(pl.col("_adm").round())
     cost = (
-        (pl.col("_cost") / 1000).round() * 1000
+        pl.when(pl.col("patients") >= policy.suppress_below)
+        .then((pl.col("_cost") / 1000).round() * 1000)
         if has_cost
         else adm.cast(pl.Float64) * COST_PER_ADMISSION_GBP
     )
@@ -462,9 +479,9 @@ def inequalities_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataF
     raw = pl.concat(
         [
             by_area(f.with_columns(pl.lit("deprivation").alias("dimension"),
-                                   pl.col("_q").alias("group")), ["dimension", "group"], aggs),
+                                   pl.col("_q").alias("group_name")), ["dimension", "group_name"], aggs),
             by_area(f.with_columns(pl.lit("ethnic group").alias("dimension"),
-                                   pl.col("ethnicity").alias("group")), ["dimension", "group"],
+                                   pl.col("ethnicity").alias("group_name")), ["dimension", "group_name"],
                     aggs),
         ],
         how="vertical_relaxed",
@@ -477,7 +494,7 @@ def inequalities_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataF
         policy.count(n).alias("patients"),
     ).drop("_admitted", "_risk")
     return _sort(out, {"dimension": ("deprivation", "ethnic group"),
-                       "group": (*IMD_QUINTILES, *ETHNIC_GROUPS)})
+                       "group_name": (*IMD_QUINTILES, *ETHNIC_GROUPS)})
 
 
 def tier_movement_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
@@ -561,26 +578,32 @@ def profile_tables(inp: ProfileInputs, policy: DisclosurePolicy) -> dict[str, pl
     return {name: build(inp, policy) for name, build in PROFILE_TABLE_BUILDERS.items()}
 
 
-def case_finding_list(inp: ProfileInputs, practices: pl.DataFrame) -> pl.DataFrame:
-    """restricted.case_finding: the level-3 patients of each PCN for MDT review."""
-
+def case_finding_rows(
+    case_finding: pl.DataFrame, inp: ProfileInputs, practices: pl.DataFrame
+) -> pl.DataFrame:
+    """The level-3 list for MDT review (restricted): restricted.case_finding with practice
+    name, age band, sex and conditions added from the snapshot it was scored on."""
     conditions = pl.concat_list(
         [pl.when(pl.col(c)).then(pl.lit(ltc_label(c))) for c in inp.ltc_columns]
     ).list.drop_nulls().list.join("; ")
+    about = inp.current.select(
+        "patient_id",
+        pyramid_band(pl.col("age")).alias("age_band"),
+        "sex",
+        "ltc_count",
+        conditions.alias("conditions"),
+    )
+    reasons = [c for c in ("reason_1", "reason_2", "reason_3") if c in case_finding.columns]
+    extra = [c for c in ("predicted_cost", "integrated_locality_team")
+             if c in case_finding.columns]
     return (
-        inp.current.filter(pl.col("kaiser_tier") == 3)
+        case_finding.join(about, on="patient_id", how="left")
         .join(practices.select("practice_code", "practice_name"), on="practice_code", how="left")
         .select(
             "snapshot_date", "pcn_code", "practice_code", "practice_name", "patient_id",
-            pyramid_band(pl.col("age")).alias("age_band"),
-            "sex",
-            "ltc_count",
-            conditions.alias("conditions"),
-            pl.col("efi_score").round(2),
-            "emergency_admissions_12m",
-            pl.col("risk").round(4),
-            "risk_rank",
-            "ilt_cohort",
+            "age_band", "sex", "ltc_count", "conditions",
+            pl.col("risk").round(4), "risk_rank", *reasons,
+            *(pl.col(c).round(0) if c == "predicted_cost" else pl.col(c) for c in extra),
         )
         .sort("pcn_code", "risk_rank")
     )

@@ -97,8 +97,9 @@ SECTIONS: list[tuple[str, str, str, list[Col], str]] = [
       Col("predicted_cost_gbp", "predicted cost", "gbp")],
      "Level 3: the 5% of LLR patients at highest predicted risk (case management); level 2: "
      "the next 15% (disease and care management); level 1: the rest (supported self-care). "
-     "Predicted admissions are the sum of predicted risk; bed days and cost assume about "
-     "6 bed days and £2,400 per emergency admission (NAO)."),
+     "Predicted admissions are the sum of predicted risk; bed days assume about 6 per "
+     "emergency admission (NAO). Cost is the cost model's predicted secondary-care cost where "
+     "it ran, otherwise about £2,400 per predicted emergency admission (NAO)."),
     ("ltc_count", "ltc_count", "Multimorbidity: patients by number of long-term conditions",
      [Col("area_name", "area"), Col("ltc_band", "conditions"), Col("patients", "patients", COUNT),
       Col("percent", "%", PCT), Col("mean_emergency_admissions", "mean emergency adm.", "num"),
@@ -141,7 +142,7 @@ SECTIONS: list[tuple[str, str, str, list[Col], str]] = [
       Col("cumulative_cost_share_pct", "cumulative share", PCT)],
      "Secondary-care (admitted patient care) cost in the 12 months before the snapshot."),
     ("inequalities", "inequalities", "Inequalities: risk and admissions by deprivation and ethnicity",
-     [Col("area_name", "area"), Col("dimension", "by"), Col("group", "group"),
+     [Col("area_name", "area"), Col("dimension", "by"), Col("group_name", "group"),
       Col("patients", "patients", COUNT),
       Col("mean_predicted_risk_pct", "mean predicted risk", PCT),
       Col("admitted_patients", "admitted last year", COUNT),
@@ -230,6 +231,9 @@ def _cards(area: Area) -> str:
 ILT_NOTE = ("Integrated Locality Teams cohort: adults with five or more long-term conditions and "
             "moderate or severe frailty (eFI above 0.24). The second criterion, predicted acute "
             "cost three times the average, is not yet included.")
+ILT_NOTE_FULL = ("Integrated Locality Teams cohort: adults with five or more long-term conditions "
+                 "and moderate or severe frailty (eFI above 0.24), or predicted next-year "
+                 "secondary-care cost at least three times the average.")
 
 
 def _area_page(area: Area, llr: Area, areas: Mapping[str, Area], pcn_rows: pl.DataFrame,
@@ -247,6 +251,11 @@ def _area_page(area: Area, llr: Area, areas: Mapping[str, Area], pcn_rows: pl.Da
         summary = _overview_findings(pcn_rows, areas)
     parts.append('<div class="summary"><h2>What this means</h2>'
                  + H.bullet_list(summary) + "</div>")
+    if area.kind == "pcn" and _WORKER.get("practices") is not None:
+        names = (_WORKER["practices"].filter(pl.col("pcn_code") == area.code)
+                 .sort("practice_name")["practice_name"].to_list())
+        if names:
+            parts.append("<p><b>Member practices:</b> " + esc("; ".join(names)) + "</p>")
     if area.kind != "pcn":
         members = [a for a in areas.values() if a.kind == "pcn"
                    and (area.kind == "ics" or a.place_code == area.code)]
@@ -263,7 +272,8 @@ def _area_page(area: Area, llr: Area, areas: Mapping[str, Area], pcn_rows: pl.Da
                                                     or pcn_rows["area_code"].to_list()))],
                              how="vertical_relaxed")
         if key == "tier_movement":
-            note = note + " " + ILT_NOTE
+            s = area.frames["summary"].row(0, named=True)
+            note = note + " " + (ILT_NOTE_FULL if s["ilt_includes_cost_criterion"] else ILT_NOTE)
         takeaway = text.TAKEAWAYS[key](area.frames, comparator.frames if comparator else None)
         parts.append(H.section(key, title, takeaway, H.image(png, alt),
                                H.table(rows, columns, title), note))
@@ -344,8 +354,10 @@ def _write(path: Path, content: str) -> Path:
 _WORKER: dict = {}
 
 
-def _init_worker(tables: Mapping[str, pl.DataFrame]) -> None:
+def _init_worker(tables: Mapping[str, pl.DataFrame],
+                 practices: pl.DataFrame | None = None) -> None:
     areas = _areas(tables)
+    _WORKER["practices"] = practices
     ea = tables.get(PREFIX + "emergency_admissions", pl.DataFrame())
     _WORKER.update(areas=areas, pcn_rows=ea.filter(pl.col("area_type") == "pcn")
                    if ea.height else ea)
@@ -359,7 +371,10 @@ def _render(code: str) -> tuple[str, str, int]:
 
 
 def write_profiles(
-    tables: Mapping[str, pl.DataFrame], folder: Path, workers: int | None = None
+    tables: Mapping[str, pl.DataFrame],
+    folder: Path,
+    workers: int | None = None,
+    practices: pl.DataFrame | None = None,
 ) -> ReportFiles:
     """Write index.html, overview.html, place_<code>.html and pcn_<code>.html into `folder`.
 
@@ -368,7 +383,7 @@ def write_profiles(
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    _init_worker(tables)
+    _init_worker(tables, practices)
     areas = _WORKER["areas"]
     workers = min(4, os.cpu_count() or 1) if workers is None else workers
     result = ReportFiles(folder)
@@ -376,7 +391,7 @@ def write_profiles(
     if workers > 1:
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                                 initargs=(dict(tables),)) as pool:
+                                 initargs=(dict(tables), practices)) as pool:
             rendered = list(pool.map(_render, codes))
     else:
         rendered = [_render(code) for code in codes]

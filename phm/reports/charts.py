@@ -248,9 +248,9 @@ def inequality_bars(area: pl.DataFrame, groups_by_dim: dict[str, tuple]) -> byte
     fig, axes = _figure((7.0, 2.9), ncols=2)
     for ax, (dim, groups) in zip(axes, groups_by_dim.items(), strict=True):
         f = area.filter(pl.col("dimension") == dim)
-        present = [g for g in groups if g in set(f["group"])]
+        present = [g for g in groups if g in set(f["group_name"])]
         y = np.arange(len(present))
-        get = lambda col: np.array([f.filter(pl.col("group") == g)[col].fill_null(0).sum()  # noqa: E731
+        get = lambda col: np.array([f.filter(pl.col("group_name") == g)[col].fill_null(0).sum()  # noqa: E731
                                     for g in present])
         ax.barh(y - 0.2, get("mean_predicted_risk_pct"), height=0.4, color=P.THIS_AREA,
                 label="predicted risk, next year")

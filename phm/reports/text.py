@@ -158,8 +158,8 @@ def cost(me: Frames, llr: Frames | None) -> str:
 
 def inequalities(me: Frames, llr: Frames | None) -> str:
     f = me["inequalities"].filter(pl.col("dimension") == "deprivation")
-    most = _get(f, "mean_predicted_risk_pct", group=IMD_QUINTILES[0])
-    least = _get(f, "mean_predicted_risk_pct", group=IMD_QUINTILES[4])
+    most = _get(f, "mean_predicted_risk_pct", group_name=IMD_QUINTILES[0])
+    least = _get(f, "mean_predicted_risk_pct", group_name=IMD_QUINTILES[4])
     if most is None or least is None:
         return "Too few patients in the most or least deprived fifth to compare them."
     return (f"Mean predicted risk is {pct(most)} in the most deprived fifth against "

@@ -230,6 +230,146 @@ PUBLICATION = Table(
     ),
 )
 
+# The neighbourhood profiles (issue 5): one table per chart, one row per area (the ICS, each
+# place, each PCN) and category, so a BI analyst can rebuild any chart in their own tool.
+# Every count column's description ends with _COUNT; `count_columns` finds them.
+_AREA = (
+    Column("area_type", "string", "ics, place or pcn.", allowed=("ics", "place", "pcn")),
+    Column("area_code", "string", "LLR for the ICS, the sub-ICB code, or the ODS PCN code."),
+    Column("area_name", "string", "Area name, as in the extract's practices file."),
+    Column("snapshot_date", "date", "The newest scored snapshot, which the profile describes."),
+)
+_RATE = "Shown only where numerator and denominator are at least 8; NULL otherwise."
+
+
+def _count(name: str, what: str) -> Column:
+    return Column(name, "integer", f"{what} {_COUNT}", nullable=True)
+
+
+def _rate(name: str, what: str) -> Column:
+    return Column(name, "float", f"{what} {_RATE}", nullable=True)
+
+
+def _profile(name: str, row: str, description: str, *columns: Column) -> Table:
+    return Table(name=f"published.profile_{name}", row=row, description=description,
+                 columns=_AREA + columns)
+
+
+def count_columns(table: Table) -> list[str]:
+    """The disclosure-controlled count columns of a published table."""
+    return [c.name for c in table.columns if c.description.endswith(_COUNT)]
+
+
+PROFILE_TABLES = (
+    _profile("summary", "area", "Each area's headline figures for its profile page and the index.",
+             _count("registered_patients", "Registered patients."),
+             _count("aged_65_plus_patients", "Patients aged 65 or over."),
+             _count("multimorbid_patients", "Patients with two or more long-term conditions."),
+             _count("level3_patients", "Kaiser level 3 (top 5% risk across LLR)."),
+             _count("level2_patients", "Kaiser level 2 (next 15%)."),
+             _count("level1_patients", "Kaiser level 1 (remaining 80%)."),
+             _count("ilt_cohort_patients", "Integrated Locality Teams cohort."),
+             _count("rising_risk_patients", "Patients who moved up into level 2 or 3 since the "
+                    "previous scored snapshot."),
+             _count("expected_emergency_admissions", "Sum of predicted risk: patients expected to "
+                    "have an emergency admission in the next 12 months."),
+             Column("previous_snapshot_date", "date", "The scored snapshot compared with.",
+                    nullable=True),
+             Column("ilt_includes_cost_criterion", "boolean", "Whether the ILT cohort includes "
+                    "the predicted-cost criterion (false: 5+ LTCs and eFI > 0.24 only)."),
+             Column("place_code", "string", "The place a PCN or place belongs to (NULL for the "
+                    "ICS).", nullable=True)),
+    _profile("age_sex", "area, five-year age band and sex", "The population pyramid.",
+             Column("age_band", "string", "0-4 .. 85-89, 90+."),
+             Column("sex", "string", "F, M or U."),
+             _count("patients", "Registered patients.")),
+    _profile("ethnicity", "area and ethnic group", "The ethnic mix.",
+             Column("ethnic_group", "string", "ONS high-level ethnic group."),
+             _count("patients", "Registered patients."),
+             _rate("percent", "Share of the area's patients, %.")),
+    _profile("deprivation", "area and IMD quintile", "Patients by national IMD 2019 quintile.",
+             Column("imd_quintile", "string", "1 most deprived .. 5 least deprived, or unknown."),
+             _count("patients", "Registered patients."),
+             _rate("percent", "Share of the area's patients, %.")),
+    _profile("kaiser", "area and Kaiser level", "The Kaiser triangle with next year's predicted "
+             "emergency admissions, bed days (6 per admission, NAO) and cost.",
+             _count("patients", "Patients in the level."),
+             Column("kaiser_level", "integer", "3, 2 or 1.", min=1, max=3),
+             _rate("percent", "Share of the area's patients, %."),
+             _count("predicted_emergency_admissions", "Sum of predicted risk."),
+             _count("predicted_bed_days", "Predicted admissions x 6 bed days."),
+             Column("predicted_cost_gbp", "float", "Predicted next-year secondary-care cost, "
+                    "pounds (the cost model's sum, to the nearest 1,000; without one, disclosed "
+                    "admissions x 2,400).", nullable=True)),
+    _profile("ltc_count", "area and number of long-term conditions", "The LLR plan's LTC-count "
+             "table: activity, cost and risk by number of conditions (0..8plus, and all).",
+             Column("ltc_band", "string", "0 .. 7, 8plus, or all."),
+             _count("patients", "Patients."),
+             _rate("percent", "Share of the area's patients, %."),
+             _rate("mean_emergency_admissions", "Mean emergency admissions, last 12 months."),
+             _rate("mean_elective_admissions", "Mean elective admissions, last 12 months."),
+             _rate("mean_ae_attendances", "Mean A&E attendances, last 12 months."),
+             _rate("mean_outpatient_attendances", "Mean outpatient attendances, last 12 months."),
+             _rate("mean_secondary_care_cost_gbp", "Mean secondary-care cost, pounds."),
+             _rate("emergency_admission_pct", "% with an emergency admission, last 12 months."),
+             _rate("mean_predicted_risk_pct", "Mean predicted risk, %.")),
+    _profile("prevalence", "area and register", "Recorded prevalence of each register with a "
+             "Wilson 95% CI, compared with LLR.",
+             Column("register", "string", "The extract's ltc_ column."),
+             Column("register_label", "string", "The register in clinical words."),
+             _rate("prevalence_pct", "Crude recorded prevalence, %."),
+             _rate("ci_low_pct", "95% CI, lower, %."),
+             _rate("ci_high_pct", "95% CI, upper, %."),
+             Column("compared_with_llr", "string", "higher or lower (the CI excludes the LLR "
+                    "value), similar; NULL for the ICS or where not shown.", nullable=True),
+             _count("register_patients", "Patients on the register."),
+             _count("denominator_patients", "Patients in the QOF denominator age range."),
+             Column("denominator_min_age", "integer", "Youngest age counted (QOF).")),
+    _profile("multimorbidity", "area and age band", "People with two or more conditions by age "
+             "band, and under / over 65.",
+             Column("age_band", "string", "0-17 .. 85+, or all under 65 / all 65 and over."),
+             _count("patients", "Patients in the band."),
+             _rate("multimorbid_pct", "% with two or more long-term conditions."),
+             _count("multimorbid_patients", "Patients with two or more long-term conditions.")),
+    _profile("emergency_admissions", "area", "Observed emergency admissions (or deaths) in the "
+             "year to the snapshot against expected (sum of the risk predicted a year earlier), "
+             "with funnel-plot control limits around the LLR ratio.",
+             Column("risk_snapshot_date", "date", "The snapshot whose predictions are tested."),
+             _count("patients", "Patients scored then with a known outcome."),
+             _count("observed_patients", "Of whom had an emergency admission or died."),
+             _count("expected_patients", "Sum of their predicted risk."),
+             _rate("observed_expected_ratio", "Observed / expected."),
+             Column("llr_ratio", "float", "The LLR observed / expected: the funnel's target."),
+             Column("limit95_low", "float", "95% control limit, lower."),
+             Column("limit95_high", "float", "95% control limit, upper."),
+             Column("limit998_low", "float", "99.8% control limit, lower."),
+             Column("limit998_high", "float", "99.8% control limit, upper."),
+             Column("funnel_position", "string", "within limits, or above / below the 95% or "
+                    "99.8% limit.", nullable=True)),
+    _profile("cost_concentration", "area and population band", "Share of last year's "
+             "secondary-care cost held by the top 0.5%, next 4.5%, next 15% and remaining 80%.",
+             Column("population_band", "string", "Patients ranked by cost."),
+             _count("patients", "Patients in the band."),
+             _rate("cost_share_pct", "Share of the area's cost, %."),
+             Column("cumulative_cost_share_pct", "float", "Running total down the bands, %.",
+                    nullable=True)),
+    _profile("inequalities", "area, dimension and group", "Predicted risk and last year's "
+             "emergency admissions by IMD quintile and by ethnic group (crude).",
+             Column("dimension", "string", "deprivation or ethnic group."),
+             Column("group_name", "string", "IMD quintile or ethnic group."),
+             _count("patients", "Patients in the group."),
+             _rate("mean_predicted_risk_pct", "Mean predicted risk, %."),
+             _rate("emergency_admission_pct", "% with an emergency admission, last 12 months."),
+             _count("admitted_patients", "Patients with an emergency admission, last 12 "
+                    "months.")),
+    _profile("tier_movement", "area, previous level and current level", "Movement between "
+             "Kaiser levels since the previous scored snapshot.",
+             Column("from_level", "string", "3, 2, 1, or not scored (new to the list)."),
+             Column("to_level", "integer", "Level now.", min=1, max=3),
+             _count("patients", "Patients."),
+             Column("previous_snapshot_date", "date", "The snapshot compared with.")),
+)
+
 RESTRICTED_TABLES = (PATIENT_RISK, CASE_FINDING, INTEGRATED_LOCALITY_COHORT)
 PUBLISHED_TABLES = (
     PCN_PROFILE,
@@ -237,6 +377,7 @@ PUBLISHED_TABLES = (
     MODEL_EVALUATION_SUBGROUP,
     DECISION_CURVE,
     COST_MODEL_EVALUATION,
+    *PROFILE_TABLES,
 )
 # Describes the publication itself (no counts of patients, so no disclosure control).
 CATALOGUE_TABLES = (PUBLICATION,)

@@ -21,6 +21,7 @@ from phm.warehouse.tables import (
     MODEL_EVALUATION_SUBGROUP,
     PATIENT_RISK,
     PCN_PROFILE,
+    PROFILE_TABLES,
 )
 from pipelines.metadata import column_schema
 from pipelines.resources import PhmSettings
@@ -54,6 +55,7 @@ def warehouse(
     case_finding: pl.DataFrame,
     integrated_locality_cohort: pl.DataFrame,
     next_year_cost: CostPrediction | None,
+    pcn_profile_tables: dict[str, pl.DataFrame],
     settings: PhmSettings,
 ) -> dg.MaterializeResult:
     """The DuckDB warehouse: `restricted` patient rows and `published` aggregates, swapped in atomically."""
@@ -70,7 +72,7 @@ def warehouse(
             cost_evaluation_table(next_year_cost, _policy(settings)) if next_year_cost
             else pl.DataFrame(schema=COST_MODEL_EVALUATION.polars_schema())
         ),
-    }
+    } | {t: pcn_profile_tables[t.name] for t in PROFILE_TABLES}
     fingerprint = inputs_fingerprint(locate_extract(config), config)
     path = publish_warehouse(
         config.warehouse.path,

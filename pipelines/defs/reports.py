@@ -1,0 +1,90 @@
+"""Neighbourhood profiles: the published tables behind every chart, the HTML profiles and the
+restricted case-finding lists."""
+
+import dagster as dg
+import polars as pl
+
+from phm.cost import CostPrediction
+from phm.disclosure import DisclosurePolicy
+from phm.extract import Extract
+from phm.profiles import case_finding_rows, profile_inputs, profile_tables
+from phm.reports import write_profiles
+from phm.reports.case_finding import write_case_finding_csvs
+from phm.warehouse.tables import PROFILE_TABLES
+from pipelines.resources import PhmSettings
+
+
+def _inputs(kaiser_tiers, patient_extract, next_year_cost, integrated_locality_cohort):
+    """Use the cost model's predictions and ILT cohort only where they describe the newest
+    scored snapshot (the one the profiles describe)."""
+    newest = kaiser_tiers["snapshot_date"].max()
+    same = next_year_cost is not None and next_year_cost.scored_snapshot == newest
+    cohort = integrated_locality_cohort.filter(pl.col("snapshot_date") == newest)
+    return profile_inputs(
+        kaiser_tiers,
+        patient_extract,
+        predicted_cost=next_year_cost.predicted if same else None,
+        ilt_cohort=cohort if same else None,
+    )
+
+
+@dg.asset(group_name="reports")
+def pcn_profile_tables(
+    kaiser_tiers: pl.DataFrame,
+    patient_extract: Extract,
+    next_year_cost: CostPrediction | None,
+    integrated_locality_cohort: pl.DataFrame,
+    settings: PhmSettings,
+) -> dg.Output[dict[str, pl.DataFrame]]:
+    """published.profile_*: the disclosure-controlled table behind every chart of the profiles."""
+    d = settings.load().disclosure
+    policy = DisclosurePolicy(suppress_below=d.suppress_below, round_to=d.round_to)
+    inputs = _inputs(kaiser_tiers, patient_extract, next_year_cost, integrated_locality_cohort)
+    built = profile_tables(inputs, policy)
+    tables = {
+        t.name: built[t.name] if built[t.name].height else pl.DataFrame(schema=t.polars_schema())
+        for t in PROFILE_TABLES
+    }
+    return dg.Output(
+        tables,
+        metadata={f"{name} rows": frame.height for name, frame in tables.items()}
+        | {"snapshot": str(inputs.snapshot_date)},
+    )
+
+
+@dg.asset(group_name="reports")
+def case_finding_lists(
+    case_finding: pl.DataFrame,
+    kaiser_tiers: pl.DataFrame,
+    patient_extract: Extract,
+    settings: PhmSettings,
+) -> dg.MaterializeResult:
+    """Restricted CSVs, one per PCN, of its level-3 patients and their main reasons, for MDT review."""
+    config = settings.load()
+    inputs = profile_inputs(kaiser_tiers, patient_extract)
+    rows = case_finding_rows(case_finding, inputs, patient_extract.practices)
+    folder = config.outputs.dir / "restricted" / "case_finding"
+    written = write_case_finding_csvs(rows, folder)
+    return dg.MaterializeResult(
+        metadata={
+            "folder": dg.MetadataValue.path(str(folder)),
+            "pcn_files": len(written),
+            "patients_listed": rows.height,
+        }
+    )
+
+
+@dg.asset(group_name="reports")
+def pcn_profile_reports(
+    pcn_profile_tables: dict[str, pl.DataFrame], patient_extract: Extract, settings: PhmSettings
+) -> dg.MaterializeResult:
+    """The neighbourhood profiles: self-contained HTML per PCN and place, an overview and an index."""
+    folder = settings.load().outputs.dir / "profiles"
+    files = write_profiles(pcn_profile_tables, folder, practices=patient_extract.practices)
+    return dg.MaterializeResult(
+        metadata={
+            "index": dg.MetadataValue.path(str(folder / "index.html")),
+            "pages": len(files.pages),
+            "charts": files.charts,
+        }
+    )
