@@ -21,7 +21,7 @@ from matplotlib.patches import Polygon  # noqa: E402
 
 from phm.reports import palette as P  # noqa: E402
 
-DPI = 110
+DPI = 96
 WIDE = (7.0, 3.0)
 MARGINS = {"left": 0.2, "right": 0.97, "top": 0.95, "bottom": 0.17, "wspace": 0.45}
 
@@ -35,7 +35,7 @@ def _figure(size=WIDE, ncols=1, margins=None, **kw) -> tuple[Figure, object]:
 
 def png(fig: Figure) -> bytes:
     buf = io.BytesIO()
-    FigureCanvasAgg(fig).print_png(buf)
+    FigureCanvasAgg(fig).print_png(buf, pil_kwargs={"compress_level": 1, "optimize": False})
     return buf.getvalue()
 
 
@@ -66,9 +66,10 @@ def age_sex_pyramid(area: pl.DataFrame, llr: pl.DataFrame | None, bands, area_la
     fig, ax = _figure((6.0, 3.6))
 
     def shares(frame):
-        counts = {s: np.array([
-            frame.filter((pl.col("age_band") == b) & (pl.col("sex") == s))["patients"]
-            .fill_null(0).sum() for b in bands], dtype=float) for s in ("F", "M")}
+        got = {(b, s): v or 0 for b, s, v in
+               frame.select("age_band", "sex", "patients").iter_rows()}
+        counts = {s: np.array([got.get((b, s), 0) for b in bands], dtype=float)
+                  for s in ("F", "M")}
         total = counts["F"].sum() + counts["M"].sum()
         return {s: v / total * 100 if total else v for s, v in counts.items()}
 
