@@ -95,7 +95,8 @@ class PracticeCohort:
         p["care_home"] = H.care_home_entry(p["age"], efi, p["flags"], rng)
         # Their last 12 months elsewhere: drawn from the same risk model.
         admit_p = expit(self._admit_log_odds(p, self._efi(p)))
-        p["prior_em"] = H.emergency_count(rng.random(n) < admit_p, admit_p, rng)
+        p["prior_em"] = H.emergency_count(rng.random(n) < admit_p, admit_p,
+                                           p["flags"].sum(1), rng)
         return p
 
     def _thresholds(self, p):
@@ -133,7 +134,7 @@ class PracticeCohort:
             snapshot = Snapshot(people, true_risk, np.zeros(n, bool), np.zeros(n, np.int64))
         # The next 12 months.
         died = rng.random(n) < death_p
-        emergency = H.emergency_count(rng.random(n) < admit_p, admit_p, rng)
+        emergency = H.emergency_count(rng.random(n) < admit_p, admit_p, p["flags"].sum(1), rng)
         death_day = rng.integers(0, 365, n)
         if snapshot is not None:
             snapshot.died, snapshot.death_day = died, death_day

@@ -102,9 +102,10 @@ def generate_extract(
             for s, snap in enumerate(cohort.years(n_snapshots)):
                 ids = hex_ids(snap.people["pid"])
                 frames[s].append(_patients_frame(snap, ids, practice.code, ltc_columns, keep))
-                truths.append(pl.DataFrame({"patient_id": ids, "true_risk": snap.true_risk})
-                              .with_columns(snapshot_date=pl.lit(dates[s]))
-                              .select("patient_id", "snapshot_date", "true_risk"))
+                truths.append(pl.DataFrame({  # built eagerly: a lazy query a practice is slow
+                    "patient_id": ids,
+                    "snapshot_date": np.full(ids.len(), np.datetime64(dates[s], "D")),
+                    "true_risk": snap.true_risk}))
                 if s + 1 < n_snapshots:  # deaths after the last snapshot are not yet known
                     died.append(_deaths_frame(snap, ids, dates[s]))
             done += 1
@@ -129,7 +130,7 @@ def _patients_frame(snap: Snapshot, ids, practice_code: str, ltc_columns, keep) 
     flags = p["flags"][:, keep]
     columns = {
         "patient_id": ids,
-        "practice_code": pl.repeat(practice_code, ids.len(), eager=True),
+        "practice_code": labels((practice_code,), np.zeros(ids.len(), np.int64)),
         "age": p["age"],
         "sex": labels(SEXES, np.where(p["sex_unknown"], 2, p["male"].astype(np.int64))),
         "ethnicity": labels(ETHNIC_GROUPS, np.where(p["ethnic_unknown"], 5, p["ethnic"])),
