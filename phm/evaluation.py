@@ -118,7 +118,8 @@ def subgroup_metrics(
 
     PPV and sensitivity use the population-wide top shares (the patients a team would be
     sent), counted within the subgroup. A subgroup with fewer than `min_count` patients,
-    events or non-events gets its counts only, every metric null.
+    events or non-events gets its counts only, every metric null; PPV and sensitivity are
+    null too where 1-7 flagged patients had the outcome or fewer than 8 were flagged.
     Returns dimension, subgroup, patients, events and the metrics, one row per subgroup.
     """
     y = np.asarray(y, dtype=np.int64)
@@ -171,8 +172,10 @@ def subgroup_metrics(
                 }
                 for i, s in enumerate(TOP_SHARES):
                     fl, tp = row[f"_fl{i}"], row[f"_tp{i}"]
-                    metrics[f"ppv_{share_key(s)}"] = tp / fl if fl >= min_count else None
-                    metrics[f"sensitivity_{share_key(s)}"] = tp / events
+                    # a rate is shown only where its numerator (0 aside) and denominator are >= 8
+                    if fl >= min_count and (tp == 0 or tp >= min_count):
+                        metrics[f"ppv_{share_key(s)}"] = tp / fl
+                        metrics[f"sensitivity_{share_key(s)}"] = tp / events
             rows.append(out | metrics)
     schema = {"dimension": pl.String, "subgroup": pl.String, "patients": pl.Int64,
               "events": pl.Int64} | {k: pl.Float64 for k in rows[0] if k not in

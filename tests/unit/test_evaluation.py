@@ -1,4 +1,5 @@
 import numpy as np
+import polars as pl
 import pytest
 from sklearn.metrics import roc_auc_score
 
@@ -92,3 +93,19 @@ def test_recalibrating_to_a_rate_keeps_the_order_and_hits_the_rate():
     q = recalibrate_to_rate(p, 0.05)
     assert q.mean() == pytest.approx(0.05, abs=1e-8)
     assert (np.argsort(p, kind="stable") == np.argsort(q, kind="stable")).all()
+
+
+def test_subgroup_ppv_is_withheld_where_1_to_7_flagged_patients_had_the_outcome():
+    # 1,000 patients; the top 5% (50) are all in group "a", of whom 5 had the outcome
+    n = 1000
+    p = np.linspace(0.9, 0.01, n)
+    y = np.zeros(n, dtype=int)
+    y[:5] = 1
+    y[100:140] = 1
+    group = np.array(["a"] * 50 + ["b"] * 950)
+    group[100:110] = "a"
+    out = subgroup_metrics(y, p, {"g": group}).filter(pl.col("subgroup") == "a").row(0, named=True)
+    assert out["auroc"] is not None  # 15 events, 45 non-events: shown
+    assert out["ppv_top5pct"] is None and out["sensitivity_top5pct"] is None  # 5 of 50 flagged
+    assert out["ppv_top1pct"] is None  # 5 of 10 flagged
+    assert out["ppv_top20pct"] == pytest.approx(15 / 60)  # 15 of 60 flagged: shown
