@@ -62,7 +62,9 @@ def benchmark(scale: float = 1.0, seed: int = 42) -> None:
             t0 = time.time()
             extract = ensure_synthetic_extract(config)
             t1 = time.time()
-            outcome = run_pipeline(extract=extract, warehouse=Path(tmp) / "bench.duckdb")
+            outcome = run_pipeline(
+                extract=extract, warehouse=Path(tmp) / "bench.duckdb", outputs=Path(tmp) / "out"
+            )
             t2 = time.time()
         _report(config, sampler, t0, t1, t2, outcome)
 

@@ -15,12 +15,14 @@ class PhmSettings(dg.ConfigurableResource):
     config_path: str = str(DEFAULT_CONFIG)
     extract_path: str | None = None
     warehouse_path: str | None = None
+    outputs_dir: str | None = None
 
     def load(self) -> PipelineConfig:
         config = load_config(Path(self.config_path))
         return config.with_overrides(
             extract__path=_absolute(self.extract_path),
             warehouse__path=_absolute(self.warehouse_path),
+            outputs__dir=_absolute(self.outputs_dir),
         )
 
 

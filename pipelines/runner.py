@@ -47,6 +47,7 @@ def run_pipeline(
     config_path: Path | None = None,
     extract: Path | None = None,
     warehouse: Path | None = None,
+    outputs: Path | None = None,
     log_level: str = "WARNING",
 ) -> RunOutcome:
     """Run the whole graph; user-facing failures come back as `RunOutcome.error`."""
@@ -54,6 +55,7 @@ def run_pipeline(
         **({"config_path": str(config_path)} if config_path else {}),
         extract_path=str(extract) if extract else None,
         warehouse_path=str(warehouse) if warehouse else None,
+        outputs_dir=str(outputs) if outputs else None,
     )
     settings.load()  # a configuration error is reported before anything runs
     _quiet_dagster(log_level)

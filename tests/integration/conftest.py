@@ -23,7 +23,8 @@ def small_extract(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def published(small_extract, tmp_path_factory) -> tuple[Path, RunOutcome]:
-    warehouse = tmp_path_factory.mktemp("warehouse") / "llr.duckdb"
-    outcome = run_pipeline(extract=small_extract, warehouse=warehouse)
+    root = tmp_path_factory.mktemp("run")
+    warehouse = root / "warehouse" / "llr.duckdb"
+    outcome = run_pipeline(extract=small_extract, warehouse=warehouse, outputs=root / "outputs")
     assert outcome.success, outcome
     return warehouse, outcome

@@ -34,7 +34,9 @@ def test_a_two_snapshot_csv_extract_runs_and_says_how_it_was_validated(
     foreign_extract, tmp_path
 ):
     warehouse = tmp_path / "foreign.duckdb"
-    outcome = run_pipeline(extract=foreign_extract, warehouse=warehouse)
+    outcome = run_pipeline(
+        extract=foreign_extract, warehouse=warehouse, outputs=tmp_path / "outputs"
+    )
     assert outcome.success, outcome
     evaluation = read_table(warehouse, "published.model_evaluation")
     assert set(evaluation["validation_design"]) == {"held_out_patients"}

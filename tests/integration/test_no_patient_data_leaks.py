@@ -10,7 +10,10 @@ from pipelines.runner import run_pipeline
 def test_logs_and_metadata_carry_no_patient_values(small_extract, tmp_path, capfd, caplog):
     caplog.set_level(logging.DEBUG)
     outcome = run_pipeline(
-        extract=small_extract, warehouse=tmp_path / "w.duckdb", log_level="DEBUG"
+        extract=small_extract,
+        warehouse=tmp_path / "w.duckdb",
+        outputs=tmp_path / "outputs",
+        log_level="DEBUG",
     )
     assert outcome.success
     snapshot = pl.read_parquet(sorted(small_extract.glob("patients_*.parquet"))[-1])
