@@ -12,7 +12,7 @@ export OMP_WAIT_POLICY := PASSIVE
 # dg dev and scheduled runs use ./dagster.yaml; run history stays in the git-ignored .dagster/
 export DAGSTER_HOME := $(CURDIR)
 
-.PHONY: setup run test test-quick bench dev lint format docs calibration clean
+.PHONY: setup browser run test test-quick bench dev lint format docs calibration clean
 
 $(READY): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,14 @@ setup: $(READY) ## create .venv with the locked dependencies
 run: setup ## run the whole pipeline on the synthetic LLR population
 	$(BIN)/phm run
 
-test: setup ## the whole test suite, slow tests included (what CI runs)
+# The profile test opens a page in a real headless browser (Debian's chromium).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  echo "Installing Debian's chromium for the browser test"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test: setup browser ## the whole test suite, slow tests included (what CI runs)
 	$(BIN)/pytest
 
 test-quick: setup ## the quick local loop
