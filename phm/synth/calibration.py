@@ -36,11 +36,11 @@ REPORT_SCHEMA = {"section": pl.String, "target": pl.String, "source_value": pl.F
 # The lines no generator can meet while `ltc_count` is the sum of the 19 QOF registers (the
 # data contract's rule) and each register sits at its QOF prevalence (section 5). The plan's
 # table counts a wider list of conditions: it implies 0.95 conditions a head in Leicester City,
-# the registers at their prevalences about 0.6, so the City's band shares cannot be the plan's
+# the registers at their prevalences about 0.55, so the City's band shares cannot be the plan's
 # and we keep the prevalences (published per register, and what the pipeline's features read).
 # Only the lines that miss at the default seed and scale are listed, each with its reason;
 # tests/synth fails if any other line misses or if a listed one starts to pass.
-_SHARES = ("the 19 registers at their QOF prevalences give the City about 0.6 conditions a "
+_SHARES = ("the 19 registers at their QOF prevalences give the City about 0.55 conditions a "
            "head against the plan's 0.95, so fewer people have {what}")
 IMPOSSIBLE: dict[str, str] = {
     "Leicester City: share with 0 LTCs": _SHARES.format(what="any condition"),
@@ -330,7 +330,7 @@ def write_calibration_report(report: pl.DataFrame, md_path: Path, duckdb_path: P
             f"{impossible.height} lines cannot be met together with the QOF prevalences (section "
             "5): the contract counts a patient's long-term conditions as the sum of the 19 QOF "
             "register flags, and the registers at their published prevalences give Leicester "
-            "City about 0.6 conditions a head, while the plan's LTC-count table (which counts a "
+            "City about 0.55 conditions a head, while the plan's LTC-count table (which counts a "
             "wider list) implies 0.95. The generator keeps the prevalences; the table's per-band "
             "rates and means are still matched band by band. The lines, and why:\n\n")
         lines += [f"- {t}: {IMPOSSIBLE[t]}.\n" for t in impossible["target"]]
