@@ -22,7 +22,7 @@ from sklearn.metrics import roc_auc_score
 
 from phm.extract import Extract, read_extract
 from phm.outcomes import OUTCOME, LabelledSnapshot, label_snapshot, outcome_pairs
-from phm.profiles import ltc_band
+from phm.profiles import LTC_BANDS, ltc_band
 from phm.synth import targets as T
 from phm.synth.conditions import target_prevalence
 from phm.synth.geography import build_place, load_reference_practices, rutland_share
@@ -112,7 +112,7 @@ def _range(section, target, lo, hi, generated) -> dict:
 
 
 # -- the Leicester City LTC-count table ------------------------------------------------------
-_BANDS = dict(zip(("0", "1", "2", "3", "4", "5", "6", "7", "8plus"), T.LTC_BANDS, strict=True))
+_BANDS = dict(zip(LTC_BANDS, T.LTC_BANDS, strict=True))  # "8plus" -> "8+"
 
 
 def _with_band(frame: pl.DataFrame) -> pl.DataFrame:
