@@ -7,7 +7,9 @@ known by s), then refit on the latest pair to predict the newest snapshot; with 
 a 70/30 split of patients by pseudonym hash.
 
 The model is a Poisson-loss gradient boosting regressor: it predicts the mean (which sums to
-a budget), copes with the many zero-cost patients, and needs no log back-transform.
+a budget), copes with the many zero-cost patients, and needs no log back-transform. On a
+large population it is fitted on a stable 40% sample of patients (two fits on a million rows
+took ~80 s on a busy 2-core machine; leaves of 1,000 patients need no more).
 """
 
 from __future__ import annotations
@@ -29,6 +31,15 @@ COST_MODEL = "gradient_boosting_poisson"
 NEXT_COST = "secondary_care_cost_next_12m"
 ILT_MIN_LTCS = 5
 ILT_COST_MULTIPLE = 3.0
+
+
+TRAINING_SAMPLE = 0.4  # share of patients (by pseudonym hash) the cost model is fitted on
+
+
+def _in_sample(patient_ids: pl.Series, seed: int) -> np.ndarray:
+    if patient_ids.len() < 100_000:
+        return np.ones(patient_ids.len(), dtype=bool)  # small populations: every patient
+    return (patient_ids.hash(seed=seed + 1).to_numpy() % 1000) < TRAINING_SAMPLE * 1000
 
 
 def cost_model(seed: int) -> Pipeline:
@@ -87,7 +98,9 @@ def predict_cost(
     newest = max(snapshots)
 
     def fit(frame: pl.DataFrame):
-        return cost_model(seed).fit(spec.matrix(frame), frame[NEXT_COST].to_numpy())
+        # a stable sample of patients keeps two fits on a million rows within the time budget
+        sample = frame.filter(pl.Series(_in_sample(frame["patient_id"], seed)))
+        return cost_model(seed).fit(spec.matrix(sample), sample[NEXT_COST].to_numpy())
 
     if len(pairs) >= 2:
         (train_date, train), (eval_date, test) = pairs[-2], pairs[-1]

@@ -112,7 +112,10 @@ def evaluate_scores(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
 
 
 def subgroup_metrics(
-    y: np.ndarray, p: np.ndarray, groups: dict[str, np.ndarray], min_count: int = MIN_SUBGROUP
+    y: np.ndarray,
+    p: np.ndarray,
+    groups: dict[str, np.ndarray | pl.Series],
+    min_count: int = MIN_SUBGROUP,
 ) -> pl.DataFrame:
     """The headline metrics within each subgroup of each dimension (e.g. "imd_quintile").
 
@@ -125,7 +128,7 @@ def subgroup_metrics(
     y = np.asarray(y, dtype=np.int64)
     p = np.asarray(p, dtype=np.float64)
     n = len(p)
-    order = np.lexsort((np.arange(n), -p))
+    order = np.argsort(-p, kind="stable")  # highest first, ties by position
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n)
     flagged = {s: rank < max(1, int(round(s * n))) for s in TOP_SHARES}
@@ -134,7 +137,8 @@ def subgroup_metrics(
     )
     rows = []
     for dimension, values in groups.items():
-        g = frame.with_columns(pl.Series("_g", values).cast(pl.String).fill_null("unknown"))
+        values = values if isinstance(values, pl.Series) else pl.Series(values)
+        g = frame.with_columns(values.alias("_g").cast(pl.String).fill_null("unknown"))
         g = g.with_columns(pl.col("_p").rank("average").over("_g").alias("_r"))
         agg = g.group_by("_g").agg(
             pl.len().alias("patients"),
@@ -148,7 +152,11 @@ def subgroup_metrics(
             ],
             *[pl.col(f"_f{i}").sum().alias(f"_fl{i}") for i in range(len(TOP_SHARES))],
         )
-        codes = g["_g"].to_numpy()
+        codes = (g["_g"].rank("dense").to_numpy() - 1).astype(np.int64)
+        labels = g["_g"].unique().sort().to_list()  # the dense rank's order
+        order_by_group = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order_by_group], np.arange(len(labels) + 1))
+        rows_of = {lab: order_by_group[bounds[k]:bounds[k + 1]] for k, lab in enumerate(labels)}
         for row in agg.sort("_g").to_dicts():
             events, patients = int(row["events"]), int(row["patients"])
             non_events = patients - events
@@ -161,8 +169,8 @@ def subgroup_metrics(
                 + [f"{m}_{share_key(s)}" for s in TOP_SHARES for m in ("ppv", "sensitivity")]
             )
             if shown:
-                mask = codes == row["_g"]
-                slope, intercept = calibration_slope_intercept(y[mask], p[mask])
+                members = rows_of[row["_g"]]
+                slope, intercept = calibration_slope_intercept(y[members], p[members])
                 metrics |= {
                     "auroc": (row["_rank_sum"] - events * (events + 1) / 2) / (events * non_events),
                     "brier": row["brier"],

@@ -143,7 +143,7 @@ def fit_model(
     return FittedModel(name, estimator, trained_on, float(y.mean()), recalibrate, anchor_rate)
 
 
-def subgroup_keys(frame: pl.DataFrame, practices: pl.DataFrame | None) -> dict[str, np.ndarray]:
+def subgroup_keys(frame: pl.DataFrame, practices: pl.DataFrame | None) -> dict[str, pl.Series]:
     """Each evaluation patient's IMD quintile, ethnic group, sex, age band, place and PCN."""
     age = pl.col("age")
     band = pl.lit(None, dtype=pl.String)
@@ -166,7 +166,7 @@ def subgroup_keys(frame: pl.DataFrame, practices: pl.DataFrame | None) -> dict[s
     else:
         keys = keys.with_columns(pl.lit(None, pl.String).alias("place"),
                                  pl.lit(None, pl.String).alias("pcn"))
-    return {d: keys[d].to_numpy() for d in SUBGROUP_DIMENSIONS}
+    return {d: keys[d] for d in SUBGROUP_DIMENSIONS}
 
 
 def evaluate_models(
