@@ -115,7 +115,7 @@ def render(
         lines += [
             f"**Oracle (synthetic data):** the generator's true risk reaches AUROC "
             f"{_f(oracle)} on the same patients; the best model is "
-            f"{_f(oracle - best['auroc'])} below it.",
+            f"{_f(oracle - best['auroc'], 4)} below it.",
             "",
         ]
     else:
