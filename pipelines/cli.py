@@ -128,9 +128,14 @@ def _run(args: argparse.Namespace) -> int:
         print(f"  AUROC {headline.get('auroc')}, Brier {headline.get('brier')}, calibration "
               f"slope {headline.get('calibration_slope')}, observed/expected "
               f"{headline.get('observed_expected')}, PPV in top 5% {headline.get('ppv_top5pct')}")
-    print(f"Published warehouse: {warehouse}")
-    print("  restricted.patient_risk  (patient-level risk and Kaiser tier; restricted)")
-    print("  published.pcn_profile, published.model_evaluation  (disclosure-controlled)")
+    outputs = config.outputs.dir
+    print("Outputs:")
+    print(f"  warehouse        {warehouse}")
+    print("                   published.*: disclosure-controlled aggregates for BI tools;")
+    print("                   restricted.*: patient-level risk, tiers and case-finding lists")
+    print(f"  PCN profiles     {outputs / 'profiles' / 'index.html'}")
+    print(f"  case-finding     {outputs / 'restricted' / 'case_finding'}  (restricted)")
+    print(f"  model card       {outputs / 'model_card' / 'index.md'}")
     return EXIT_OK
 
 
