@@ -153,7 +153,7 @@ def ltc_bars(area, llr, bands, area_label) -> bytes:
 def prevalence_dots(area: pl.DataFrame, llr: pl.DataFrame | None) -> bytes:
     """Each register's prevalence with its 95% CI; the LLR value as a black tick."""
     n = area.height
-    fig, ax = _figure((6.5, 0.24 * n + 0.9))
+    fig, ax = _figure((6.5, 0.24 * n + 0.9), margins={"left": 0.3})  # long register names
     y = np.arange(n)
     p = _values(area, "prevalence_pct")
     lo = p - _values(area, "ci_low_pct")
