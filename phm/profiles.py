@@ -578,21 +578,26 @@ def profile_tables(inp: ProfileInputs, policy: DisclosurePolicy) -> dict[str, pl
     return {name: build(inp, policy) for name, build in PROFILE_TABLE_BUILDERS.items()}
 
 
-def case_finding_rows(
-    case_finding: pl.DataFrame, inp: ProfileInputs, practices: pl.DataFrame
-) -> pl.DataFrame:
+def case_finding_rows(case_finding: pl.DataFrame, extract) -> pl.DataFrame:
     """The level-3 list for MDT review (restricted): restricted.case_finding with practice
     name, age band, sex and conditions added from the snapshot it was scored on."""
+    ltcs = tuple(extract.ltc_columns)
     conditions = pl.concat_list(
-        [pl.when(pl.col(c)).then(pl.lit(ltc_label(c))) for c in inp.ltc_columns]
+        [pl.when(pl.col(c)).then(pl.lit(ltc_label(c))) for c in ltcs]
     ).list.drop_nulls().list.join("; ")
-    about = inp.current.select(
+    scored_on = case_finding["snapshot_date"].unique().to_list()
+    listed = pl.concat(  # only the listed patients' rows: a few thousand, not the population
+        [extract.snapshots[d].join(case_finding.select("patient_id"), on="patient_id",
+                                   how="semi") for d in scored_on]
+    ) if scored_on else extract.snapshots[max(extract.snapshots)].clear()
+    about = listed.select(
         "patient_id",
         pyramid_band(pl.col("age")).alias("age_band"),
         "sex",
         "ltc_count",
         conditions.alias("conditions"),
     )
+    practices = extract.practices
     reasons = [c for c in ("reason_1", "reason_2", "reason_3") if c in case_finding.columns]
     extra = [c for c in ("predicted_cost", "integrated_locality_team")
              if c in case_finding.columns]

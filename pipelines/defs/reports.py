@@ -55,14 +55,12 @@ def pcn_profile_tables(
 @dg.asset(group_name="reports")
 def case_finding_lists(
     case_finding: pl.DataFrame,
-    kaiser_tiers: pl.DataFrame,
     patient_extract: Extract,
     settings: PhmSettings,
 ) -> dg.MaterializeResult:
     """Restricted CSVs, one per PCN, of its level-3 patients and their main reasons, for MDT review."""
     config = settings.load()
-    inputs = profile_inputs(kaiser_tiers, patient_extract)
-    rows = case_finding_rows(case_finding, inputs, patient_extract.practices)
+    rows = case_finding_rows(case_finding, patient_extract)
     folder = config.outputs.dir / "restricted" / "case_finding"
     written = write_case_finding_csvs(rows, folder)
     return dg.MaterializeResult(

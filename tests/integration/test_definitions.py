@@ -19,7 +19,7 @@ EXPECTED_GRAPH = {
     "pcn_profiles": {"kaiser_tiers", "patient_extract"},
     "pcn_profile_tables": {"integrated_locality_cohort", "kaiser_tiers", "next_year_cost",
                            "patient_extract"},
-    "case_finding_lists": {"case_finding", "kaiser_tiers", "patient_extract"},
+    "case_finding_lists": {"case_finding", "patient_extract"},
     "pcn_profile_reports": {"patient_extract", "pcn_profile_tables"},
     "warehouse": {"kaiser_tiers", "pcn_profiles", "risk_model_evaluation", "case_finding",
                   "integrated_locality_cohort", "next_year_cost", "pcn_profile_tables"},
