@@ -125,6 +125,24 @@ def kaiser_triangle(area: pl.DataFrame) -> bytes:
     return png(fig)
 
 
+def _grouped_bar(ax, labels, area, llr, area_label):
+    """Vertical bars for this area, beside LLR's when there is a comparator."""
+    x = np.arange(len(labels))
+    w = 0.4 if llr is not None else 0.7
+    ax.bar(x - (w / 2 if llr is not None else 0), area, width=w, color=P.THIS_AREA,
+           label=area_label)
+    if llr is not None:
+        ax.bar(x + w / 2, llr, width=w, color=P.COMPARATOR, label="LLR")
+    ax.set_xticks(x, labels)
+
+
+def _by_key(frame: pl.DataFrame | None, key: str, keys, value: str) -> np.ndarray | None:
+    """`value` for each of `keys` in column `key` (0 where absent or suppressed)."""
+    if frame is None:
+        return None
+    return np.array([frame.filter(pl.col(key) == k)[value].fill_null(0).sum() for k in keys])
+
+
 def _n(v) -> str:
     return "<8" if v is None else f"{int(v):,}"
 
@@ -133,17 +151,10 @@ def ltc_bars(area, llr, bands, area_label) -> bytes:
     """Patients by number of conditions (left) and mean predicted risk (right)."""
     fig, (left, right) = _figure((7.0, 2.8), ncols=2)
     labels = [b.replace("plus", "+") for b in bands]
-    x = np.arange(len(bands))
     for ax, col, ylabel in ((left, "percent", "% of patients"),
                             (right, "mean_predicted_risk_pct", "mean predicted risk, %")):
-        get = lambda f: np.array([f.filter(pl.col("ltc_band") == b)[col].fill_null(0).sum()  # noqa: E731
-                                  for b in bands])
-        w = 0.4 if llr is not None else 0.7
-        ax.bar(x - (w / 2 if llr is not None else 0), get(area), width=w, color=P.THIS_AREA,
-               label=area_label)
-        if llr is not None:
-            ax.bar(x + w / 2, get(llr), width=w, color=P.COMPARATOR, label="LLR")
-        ax.set_xticks(x, labels)
+        _grouped_bar(ax, labels, _by_key(area, "ltc_band", bands, col),
+                     _by_key(llr, "ltc_band", bands, col), area_label)
         ax.set_xlabel("long-term conditions")
         ax.set_ylabel(ylabel)
     left.legend(loc="upper right")
@@ -177,15 +188,8 @@ def prevalence_dots(area: pl.DataFrame, llr: pl.DataFrame | None) -> bytes:
 
 def multimorbidity_bars(area, llr, bands, area_label) -> bytes:
     fig, ax = _figure((6.0, 2.6))
-    get = lambda f: np.array([f.filter(pl.col("age_band") == b)["multimorbid_pct"]  # noqa: E731
-                              .fill_null(0).sum() for b in bands])
-    x = np.arange(len(bands))
-    w = 0.4 if llr is not None else 0.7
-    ax.bar(x - (w / 2 if llr is not None else 0), get(area), width=w, color=P.THIS_AREA,
-           label=area_label)
-    if llr is not None:
-        ax.bar(x + w / 2, get(llr), width=w, color=P.COMPARATOR, label="LLR")
-    ax.set_xticks(x, bands)
+    _grouped_bar(ax, bands, _by_key(area, "age_band", bands, "multimorbid_pct"),
+                 _by_key(llr, "age_band", bands, "multimorbid_pct"), area_label)
     ax.set_xlabel("age band")
     ax.set_ylabel("% with 2+ conditions")
     ax.legend(loc="upper left")
@@ -251,12 +255,10 @@ def inequality_bars(area: pl.DataFrame, groups_by_dim: dict[str, tuple]) -> byte
         f = area.filter(pl.col("dimension") == dim)
         present = [g for g in groups if g in set(f["group_name"])]
         y = np.arange(len(present))
-        get = lambda col: np.array([f.filter(pl.col("group_name") == g)[col].fill_null(0).sum()  # noqa: E731
-                                    for g in present])
-        ax.barh(y - 0.2, get("mean_predicted_risk_pct"), height=0.4, color=P.THIS_AREA,
-                label="predicted risk, next year")
-        ax.barh(y + 0.2, get("emergency_admission_pct"), height=0.4, color=P.NHS_ORANGE,
-                label="admitted, last year")
+        ax.barh(y - 0.2, _by_key(f, "group_name", present, "mean_predicted_risk_pct"),
+                height=0.4, color=P.THIS_AREA, label="predicted risk, next year")
+        ax.barh(y + 0.2, _by_key(f, "group_name", present, "emergency_admission_pct"),
+                height=0.4, color=P.NHS_ORANGE, label="admitted, last year")
         ax.set_yticks(y, present)
         ax.invert_yaxis()
         ax.set_title(dim)
