@@ -11,7 +11,9 @@ from phm.warehouse.tables import PROFILE_TABLES, PUBLISHED_TABLES, count_columns
 def test_every_published_count_is_0_or_at_least_8_and_a_multiple_of_5(published, table):
     warehouse, _ = published
     frame = read_table(warehouse, table.name)
-    for column in count_columns(table):
+    counts = count_columns(table)
+    assert counts, f"{table.name} declares no count column"
+    for column in counts:
         values = frame[column].drop_nulls()
         assert ((values >= 1) & (values <= 7)).sum() == 0, column
         assert (values % 5 == 0).all(), column
