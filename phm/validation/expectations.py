@@ -2,11 +2,15 @@
 
 `suite_spec(table)` turns each column's declared constraints into expectations (not null,
 unique, pattern, allowed values, range), one per phrase of `Column.rules()`, so the wording of a
-problem is the wording of the data dictionary. `run_suites` validates frames with GX 1.x and maps
-each failed expectation to a `Problem` carrying a count and example row numbers, never a value.
+problem is the wording of the data dictionary. `run_suites` evaluates them and maps each failed
+one to a `Problem` carrying a count and example row numbers, never a value.
 
-GX has no polars support: frames are validated as `frame.to_pandas()`. `great_expectations` is
-imported inside `run_suites` because the import costs 2-3 s (10 s cold).
+Not-null, unique and allowed-set rules run in polars (phm/validation/rules.py), with the same
+meaning and the same Problem; GX runs the ranges and patterns, the expectations its Data Docs
+show. On the full synthetic extract (3 x 1.17M rows) this took the check from 10.7 s to ~3 s.
+
+GX has no polars support: frames are validated as `frame.select(columns).to_pandas()`.
+`great_expectations` is imported only when used because the import costs 2-3 s (10 s cold).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import polars as pl
 
 from phm.errors import PhmError, Problem
 from phm.schema import Column, Table
+from phm.validation import rules
 
 EXAMPLE_ROWS = 5
 
@@ -145,12 +150,64 @@ def run_suites(
 ) -> tuple[list[Problem], list[SuiteSummary]]:
     """Validate each (file name, table, frame) with the suite derived from the table.
 
-    Returns the problems (one per failed expectation) and one summary per file. Raises
-    PhmError if GX itself failed on an expectation: that is a fault of the validator, never
-    reported as bad data.
+    Not-null, unique and allowed-set rules are evaluated in polars (phm/validation/rules.py:
+    the same meaning, a fraction of the cost); ranges and patterns by GX, on just the columns
+    they name, so the Data Docs show those. Returns the problems (one per failed rule, in the
+    order of the declarations) and one summary per file, counting every rule. Raises PhmError
+    if a validator itself failed on a rule: a fault of the pipeline, never bad data.
     """
     if not frames:
         return [], []
+    suites = [(file, table, frame, suite_spec(table)) for file, table, frame in frames]
+    outcomes = _run_gx(
+        [(file, table, frame, [s for s in specs if s.type not in rules.POLARS_KINDS])
+         for file, table, frame, specs in suites],
+        data_docs_dir)
+    problems: list[Problem] = []
+    summaries: list[SuiteSummary] = []
+    for file, _, frame, specs in suites:
+        outcomes[file] |= _polars_outcomes(
+            file, frame, [s for s in specs if s.type in rules.POLARS_KINDS])
+        failed = [p for s in specs if (p := outcomes[file][(s.type, s.column)]) is not None]
+        problems += failed
+        summaries.append(SuiteSummary(file, frame.height, len(specs), len(specs) - len(failed),
+                                      len(failed)))
+    return problems, summaries
+
+
+def _polars_outcomes(file: str, frame: pl.DataFrame, specs: list[ExpectationSpec]
+                     ) -> dict[tuple[str, str], Problem | None]:
+    """Not-null, unique and allowed-set rules, counted in one polars pass over the frame
+    (row numbers only for the rules that failed); None where a rule held."""
+    for spec in specs:
+        if spec.column not in frame.columns:
+            raise PhmError(
+                f"The validator itself failed on {file}, column {spec.column} ({spec.type}); "
+                "this is a fault of the pipeline, not of the extract. Please report it.")
+    failed = [rules.column_rule_failed(s.column, s.type, dict(s.kwargs), frame.schema[s.column])
+              for s in specs]
+    counts = frame.select(f.sum().alias(str(i)) for i, f in enumerate(failed)).row(0) \
+        if specs else ()
+    found: dict[tuple[str, str], Problem | None] = {}
+    for spec, rule, count in zip(specs, failed, counts, strict=True):
+        rows = frame.select(rule.arg_true().head(EXAMPLE_ROWS) + 1).to_series() if count else []
+        found[(spec.type, spec.column)] = (
+            Problem(file, spec.column, spec.rule, int(count), tuple(int(r) for r in rows))
+            if count else None)
+    return found
+
+
+GxOutcomes = dict[str, dict[tuple[str, str], Problem | None]]  # file -> (kind, column) -> ..
+
+
+def _run_gx(
+    jobs: Sequence[tuple[str, Table, pl.DataFrame, list[ExpectationSpec]]],
+    data_docs_dir: Path | None,
+) -> GxOutcomes:
+    """Run each file's GX expectations on the columns they name; build the Data Docs."""
+    outcomes: GxOutcomes = {file: {} for file, *_ in jobs}
+    if data_docs_dir is None and not any(specs for *_, specs in jobs):
+        return outcomes  # nothing for GX to do: skip its 2-3 s import
     with _quiet_gx():
         import great_expectations as gx
         import great_expectations.expectations as gxe
@@ -165,10 +222,9 @@ def run_suites(
         run = uuid.uuid4().hex[:8]  # unique names: re-runs within one process do not collide
         source = context.data_sources.add_or_update_pandas(f"phm_extract_{run}")
 
-        problems: list[Problem] = []
-        summaries: list[SuiteSummary] = []
-        for file, table, frame in frames:
-            specs = suite_spec(table)
+        for file, table, frame, specs in jobs:
+            if not specs:
+                continue
             key = file.replace(".", "_")  # GX stores a dotted name as folders
             suite = gx.ExpectationSuite(name=f"{table.name}__{key}__{run}")
             for spec in specs:
@@ -180,23 +236,25 @@ def run_suites(
                 .add_batch_definition_whole_dataframe("whole")
             definition = context.validation_definitions.add_or_update(
                 gx.ValidationDefinition(name=f"validate__{key}__{run}", data=batch, suite=suite))
+            # Only the named columns: GX filters the whole frame once per expectation (a
+            # missing column is left for GX to report as its own failure, as before).
+            named = [c for c in dict.fromkeys(s.column for s in specs) if c in frame.columns]
             with _no_batch_fingerprint():
-                result = definition.run(batch_parameters={"dataframe": frame.to_pandas()},
-                                        result_format=RESULT_FORMAT)
-            found, summary = _read_result(file, frame.height, specs, result)
-            problems += found
-            summaries.append(summary)
+                result = definition.run(
+                    batch_parameters={"dataframe": frame.select(named).to_pandas()},
+                    result_format=RESULT_FORMAT)
+            outcomes[file] = _read_result(file, specs, result)
         if data_docs_dir is not None:
             context.build_data_docs()
-    return problems, summaries
+    return outcomes
 
 
-def _read_result(file: str, rows: int, specs: list[ExpectationSpec], result: Any
-                 ) -> tuple[list[Problem], SuiteSummary]:
-    """Map one GX validation result to problems and a summary, counts and row numbers only."""
+def _read_result(file: str, specs: list[ExpectationSpec], result: Any
+                 ) -> dict[tuple[str, str], Problem | None]:
+    """Map one GX validation result to a problem (or None) per expectation, counts and row
+    numbers only."""
     words = {(s.type, s.column): s.rule for s in specs}
-    problems: list[Problem] = []
-    passed = 0
+    found: dict[tuple[str, str], Problem | None] = {}
     for r in result.results:
         config = r.expectation_config
         column = config.kwargs.get("column")
@@ -208,20 +266,23 @@ def _read_result(file: str, rows: int, specs: list[ExpectationSpec], result: Any
             raise PhmError(
                 f"The validator itself failed on {file}, column {column} ({config.type}); "
                 "this is a fault of the pipeline, not of the extract. Please report it.")
+        kind = _class_name(config.type)
         if r.success:
-            passed += 1
+            found[(kind, column)] = None
             continue
         detail = r.result or {}
         index = detail.get("unexpected_index_list") or []
         # The pandas frame has a RangeIndex: index i is data row i + 1.
         example_rows = tuple(
             int(i) + 1 for i in index[:EXAMPLE_ROWS] if isinstance(i, numbers.Integral))
-        kind = _class_name(config.type)
-        problems.append(Problem(
+        found[(kind, column)] = Problem(
             file, column, words.get((kind, column), config.type),
-            int(detail.get("unexpected_count") or 0), example_rows))
-    evaluated = len(result.results)
-    return problems, SuiteSummary(file, rows, evaluated, passed, evaluated - passed)
+            int(detail.get("unexpected_count") or 0), example_rows)
+    missing = set(words) - set(found)
+    if missing:
+        raise PhmError(f"internal: Great Expectations returned no result for {sorted(missing)} "
+                       f"on {file}")
+    return found
 
 
 def _class_name(snake: str) -> str:

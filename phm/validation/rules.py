@@ -3,10 +3,11 @@
 Each rule takes conformed polars frames and returns `Problem`s (counts and 1-based row numbers,
 never a value). They are vectorised: no Python loop over rows.
 
-Uniqueness (`patient_id` within a snapshot, `practice_code` in practices, `patient_id` in
-deaths) is NOT here: it is declared on the column (`Column.unique`) and so checked by the suite
-derived from the declaration (phm/validation/expectations.py), like every other per-column
-constraint. One place, derived from the one declaration; measured at 0.5 s per 1.2M rows in GX.
+`column_rule_failed` also evaluates three kinds of the per-column expectations derived from
+the declarations (not null, unique, one of a set) for phm/validation/expectations.py, which
+routes them here: they are one vectorised pass each in polars, but cost GX a pandas copy of the
+whole frame and a full-frame filter per expectation (on 3 x 1.17M rows: GX 8.6 s for these 35
+expectations per snapshot, polars 0.2 s in all). The rules still come from the one declaration.
 """
 
 from __future__ import annotations
@@ -19,6 +20,26 @@ import polars as pl
 from phm.errors import Problem
 
 EXAMPLE_ROWS = 5
+
+# The GX expectation kinds evaluated here, with the same meaning GX gives them: a null is never
+# "not unique" or "not in the set" (nulls are the not-null expectation's business).
+POLARS_KINDS = frozenset({
+    "ExpectColumnValuesToNotBeNull", "ExpectColumnValuesToBeUnique", "ExpectColumnValuesToBeInSet",
+})
+
+
+def column_rule_failed(column: str, kind: str, kwargs: dict[str, object],
+                       dtype: pl.DataType) -> pl.Expr:
+    """True on the rows that break one declared column rule (a kind in POLARS_KINDS)."""
+    values = pl.col(column)
+    if kind == "ExpectColumnValuesToNotBeNull":
+        return values.is_null()
+    if kind == "ExpectColumnValuesToBeUnique":
+        return values.is_duplicated() & values.is_not_null()  # every copy counts, as in GX
+    if kind == "ExpectColumnValuesToBeInSet":
+        allowed = pl.Series(list(kwargs["value_set"]), dtype=dtype)
+        return values.is_not_null() & ~values.is_in(allowed.implode())
+    raise ValueError(f"{kind} is not a rule evaluated in polars")
 
 
 def _problem(file: str, column: str | None, rule: str, failed: pl.Series) -> Problem | None:

@@ -54,3 +54,17 @@ def test_deaths_before_snapshot_is_found() -> None:
     [p] = rules.deaths_before_snapshot(patients, SNAPSHOT_DATES[1], deaths_frame(), FILE)
     assert (p.column, p.count, p.example_rows) == ("patient_id", 2, (19, 20))
     assert rules.deaths_before_snapshot(patients, date(2023, 4, 1), deaths_frame(), FILE) == []
+
+
+def test_column_rules_evaluated_in_polars_leave_nulls_to_not_null() -> None:
+    """As in GX: a null is neither a duplicate nor outside the allowed set."""
+    frame = pl.DataFrame({"code": ["A", None, "A", None, "B"], "kind": ["a", None, "x", "b", None]})
+
+    def failed(column: str, kind: str, **kwargs: object) -> list[bool]:
+        rule = rules.column_rule_failed(column, kind, kwargs, frame.schema[column])
+        return frame.select(rule).to_series().to_list()
+
+    assert failed("code", "ExpectColumnValuesToBeUnique") == [True, False, True, False, False]
+    assert failed("kind", "ExpectColumnValuesToBeInSet", value_set=("a", "b")) == [
+        False, False, True, False, False]
+    assert failed("code", "ExpectColumnValuesToNotBeNull") == [False, True, False, True, False]
