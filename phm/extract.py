@@ -14,7 +14,7 @@ a value).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -56,6 +56,35 @@ class Extract:
         return patients_table(self.ltc_columns)
 
 
+def combine_extracts(parts: Iterable[Extract]) -> Extract:
+    """One extract from reads of the same folder that each hold some of its snapshots (one
+    per Dagster partition). Practices and deaths are whole-folder files: any read's copy."""
+    parts = list(parts)
+    if not parts:
+        raise ValueError("no extract to combine")
+    snapshots = {d: f for part in parts for d, f in part.snapshots.items()}
+    files = {k: v for part in parts for k, v in part.files.items()}
+    last = parts[-1]
+    return Extract(
+        folder=last.folder,
+        practices=last.practices,
+        snapshots=dict(sorted(snapshots.items())),
+        deaths=last.deaths,
+        files=files,
+        ltc_columns=last.ltc_columns,
+    )
+
+
+def snapshot_dates_in(folder: Path | str) -> list[date]:
+    """The dates of the snapshot files in an extract folder whose names follow the contract
+    (the snapshot partitions it offers); misnamed files are reported when it is read."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    found = {snapshot_date(p.name) for p in folder.iterdir() if p.is_file()}
+    return sorted(d for d in found if d is not None)
+
+
 @dataclass
 class PartialRead:
     """What a read produced: the frames that conformed, and every structural problem.
@@ -88,12 +117,23 @@ class PartialRead:
         )
 
 
-def read_extract(folder: Path | str, ltc_columns: Sequence[str] = DEFAULT_LTCS) -> Extract:
-    """Read an extract folder; raise one DataContractError listing every structural problem."""
-    return read_partial(folder, ltc_columns).to_extract()
+def read_extract(
+    folder: Path | str,
+    ltc_columns: Sequence[str] = DEFAULT_LTCS,
+    snapshots: Collection[date] | None = None,
+) -> Extract:
+    """Read an extract folder; raise one DataContractError listing every structural problem.
+
+    `snapshots` limits which snapshot files are read (a partition's); the folder's names,
+    practices and deaths are always checked."""
+    return read_partial(folder, ltc_columns, snapshots).to_extract()
 
 
-def read_partial(folder: Path | str, ltc_columns: Sequence[str] = DEFAULT_LTCS) -> PartialRead:
+def read_partial(
+    folder: Path | str,
+    ltc_columns: Sequence[str] = DEFAULT_LTCS,
+    snapshots: Collection[date] | None = None,
+) -> PartialRead:
     """Read what can be read of an extract folder, collecting problems instead of raising."""
     folder = Path(folder)
     read = PartialRead(folder=folder, ltc_columns=tuple(ltc_columns))
@@ -137,12 +177,19 @@ def read_partial(folder: Path | str, ltc_columns: Sequence[str] = DEFAULT_LTCS) 
             "no snapshot file: expected at least one patients_<YYYY-MM-DD>.parquet or .csv", 0))
     for when in sorted(by_date):
         found = by_date[when]
+        if snapshots is not None and when not in snapshots:
+            continue
         if len(found) > 1:
             read.problems.append(_ambiguous(found))
             continue
         logical = f"patients_{when.isoformat()}"
         read.snapshot_dates[logical] = when
         wanted.append((logical, patients, found[0]))
+
+    for when in sorted(set(snapshots or ()) - set(by_date)):
+        read.problems.append(Problem(
+            f"patients_{when.isoformat()}", None,
+            "snapshot requested (a partition) but no such file in the extract folder", 0))
 
     deaths = _pick(names, "deaths", read.problems)
     if deaths is not None:

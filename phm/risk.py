@@ -20,6 +20,7 @@ snapshot's log-odds so that its mean risk equals the latest observed event rate
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
@@ -238,7 +239,7 @@ def oracle_auroc(truth: pl.DataFrame, test: pl.DataFrame, snapshot: date) -> flo
 
 
 def tiering_models(
-    snapshots: dict[date, pl.DataFrame],
+    snapshot_dates: Iterable[date],
     labelled: list[LabelledSnapshot],
     spec: FeatureSpec,
     model_name: str,
@@ -247,17 +248,18 @@ def tiering_models(
     evaluated: dict[str, FittedModel] | None = None,
     recalibrate: bool = False,
     recalibrate_to_latest_rate: bool = True,
-) -> dict[date, FittedModel]:
-    """For each snapshot that can be scored, the model that scores it: fitted on the latest
-    snapshot whose outcomes were known by then. A fit already made for evaluation is reused."""
+) -> dict[date, FittedModel | None]:
+    """For each snapshot, the model that scores it: fitted on the latest snapshot whose
+    outcomes were known by then (None where there is none: the oldest snapshot). A fit
+    already made for evaluation is reused."""
     reusable = (evaluated or {}).get(model_name)
     by_source: dict[date, FittedModel] = {}
-    chosen: dict[date, FittedModel] = {}
-    for snapshot_date in sorted(snapshots):
-        known = [ls for ls in labelled if ls.outcome_date <= snapshot_date]
-        if not known:
+    chosen: dict[date, FittedModel | None] = {}
+    for snapshot_date in sorted(snapshot_dates):
+        source = outcome_source(snapshot_date, labelled)
+        if source is None:
+            chosen[snapshot_date] = None
             continue
-        source = known[-1]
         if source.snapshot_date not in by_source:
             if reusable is not None and reusable.trained_on == source.snapshot_date:
                 by_source[source.snapshot_date] = reusable
@@ -269,32 +271,24 @@ def tiering_models(
     return chosen
 
 
-def score_snapshots(
-    snapshots: dict[date, pl.DataFrame],
-    labelled: list[LabelledSnapshot],
-    spec: FeatureSpec,
-    model_name: str,
-    seed: int,
-    *,
-    models: dict[date, FittedModel] | None = None,
-) -> pl.DataFrame:
-    """Score every snapshot that has an earlier labelled snapshot to learn from.
+def outcome_source(
+    snapshot_date: date, labelled: list[LabelledSnapshot]
+) -> LabelledSnapshot | None:
+    """The labelled snapshot a model scoring `snapshot_date` learns from: the latest one whose
+    12-month outcomes had been observed by that date (the later snapshot supplies them)."""
+    known = [ls for ls in labelled if ls.outcome_date <= snapshot_date]
+    return known[-1] if known else None
 
-    Returns patient_id, snapshot_date, practice_code, risk and model_trained_on.
-    """
-    if models is None:
-        models = tiering_models(snapshots, labelled, spec, model_name, seed)
-    scored = []
-    for snapshot_date, model in sorted(models.items()):
-        frame = snapshots[snapshot_date]
-        scored.append(
-            frame.select("patient_id", "practice_code").with_columns(
-                pl.lit(snapshot_date).alias("snapshot_date"),
-                pl.Series("risk", model.predict(spec, frame)),
-                pl.lit(model.trained_on).alias("model_trained_on"),
-            )
-        )
-    return pl.concat(scored)
+
+def score_snapshot(
+    frame: pl.DataFrame, snapshot_date: date, spec: FeatureSpec, model: FittedModel
+) -> pl.DataFrame:
+    """patient_id, practice_code, snapshot_date, risk and model_trained_on for one snapshot."""
+    return frame.select("patient_id", "practice_code").with_columns(
+        pl.lit(snapshot_date).alias("snapshot_date"),
+        pl.Series("risk", model.predict(spec, frame)),
+        pl.lit(model.trained_on).alias("model_trained_on"),
+    )
 
 
 def evaluation_table(

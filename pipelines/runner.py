@@ -14,6 +14,9 @@ from pathlib import Path
 import dagster as dg
 
 from phm.errors import DataContractError, PhmError
+from phm.extract import read_partial, snapshot_dates_in
+from phm.sources import locate_extract
+from pipelines.partitions import SNAPSHOTS, key, run_tags
 from pipelines.resources import PhmSettings
 
 
@@ -57,14 +60,20 @@ def run_pipeline(
         warehouse_path=str(warehouse) if warehouse else None,
         outputs_dir=str(outputs) if outputs else None,
     )
-    settings.load()  # a configuration error is reported before anything runs
+    config = settings.load()  # a configuration error is reported before anything runs
     _quiet_dagster(log_level)
+    try:
+        keys = snapshot_partitions(locate_extract(config), config.ltc_columns)
+    except PhmError as error:
+        return RunOutcome(success=False, error=error)
     instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(SNAPSHOTS.name, keys)
     result = dg.materialize(
         graph(),
         instance=instance,
         resources={"settings": settings, "io_manager": dg.mem_io_manager},
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        tags=run_tags(keys),  # one run, every snapshot partition
         raise_on_error=False,
     )
     return RunOutcome(
@@ -74,6 +83,15 @@ def run_pipeline(
         error=_user_error(result),
         metadata=_metadata(result),
     )
+
+
+def snapshot_partitions(folder: Path, ltc_columns) -> list[str]:
+    """The partition keys an extract folder offers: one per well-named snapshot file. With
+    none, the folder's problems (no snapshot, misnamed files) are raised as a contract error."""
+    keys = [key(d) for d in snapshot_dates_in(folder)]
+    if not keys:
+        raise DataContractError(read_partial(folder, ltc_columns).problems, extract=str(folder))
+    return keys
 
 
 def _quiet_dagster(level: str) -> None:

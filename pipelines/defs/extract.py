@@ -1,4 +1,7 @@
-"""The extract, read against the data contract, with the blocking checks that guard it."""
+"""The extract, read against the data contract, with the blocking check that guards it.
+
+Partitioned by snapshot: a run reads and validates the snapshot files of its partitions (and
+the folder's practices and deaths files, which every snapshot needs)."""
 
 
 import shutil
@@ -7,44 +10,56 @@ from pathlib import Path
 import dagster as dg
 
 from phm.config import PipelineConfig
-from phm.extract import Extract, read_extract
+from phm.extract import Extract, combine_extracts, read_extract
 from phm.sources import locate_extract
 from phm.validation import validate_extract
 from pipelines.metadata import column_schema, problems_metadata
+from pipelines.partitions import ONE_RUN, SNAPSHOTS, key, snapshot_of
 from pipelines.resources import PhmSettings
 
 
-@dg.asset(group_name="extract")
-def patient_extract(context: dg.AssetExecutionContext, settings: PhmSettings) -> dg.Output[Extract]:
-    """The extract: practices, patient snapshots and deaths, read and type-checked."""
+@dg.asset(group_name="extract", partitions_def=SNAPSHOTS, backfill_policy=ONE_RUN)
+def patient_extract(context: dg.AssetExecutionContext, settings: PhmSettings
+                    ) -> dict[str, Extract]:
+    """One patient snapshot per partition, with the practices and deaths files, read and
+    type-checked against the data contract."""
     config = settings.load()
     folder = locate_extract(config, progress=context.log.info)
-    extract = read_extract(folder, config.ltc_columns)
-    rows = {"practices": extract.practices.height} | {
-        f"patients_{d}": frame.height for d, frame in extract.snapshots.items()
-    }
-    if extract.deaths is not None:
-        rows["deaths"] = extract.deaths.height
-    return dg.Output(
-        extract,
-        metadata={
-            "folder": dg.MetadataValue.path(str(folder)),
-            "synthetic_default": config.uses_synthetic_default,
-            "snapshots": dg.MetadataValue.json([str(d) for d in extract.snapshots]),
-            "rows_per_file": dg.MetadataValue.json(rows),
-            "dagster/column_schema": column_schema(extract.patients),
-        },
-    )
+    wanted = [snapshot_of(k) for k in context.partition_keys]
+    extract = read_extract(folder, config.ltc_columns, snapshots=wanted)
+    for when, frame in extract.snapshots.items():
+        context.add_asset_metadata(
+            {
+                "folder": dg.MetadataValue.path(str(folder)),
+                "file": extract.files[f"patients_{when}"],
+                "synthetic_default": config.uses_synthetic_default,
+                "dagster/row_count": frame.height,
+                "practices": extract.practices.height,
+                "deaths": extract.deaths.height if extract.deaths is not None else 0,
+                "dagster/column_schema": column_schema(extract.patients),
+            },
+            partition_key=key(when),
+        )
+    return {key(when): _one_snapshot(extract, when) for when in extract.snapshots}
 
 
-@dg.asset_check(asset=patient_extract, blocking=True)
-def extract_meets_contract(patient_extract: Extract, settings: PhmSettings
+def _one_snapshot(extract: Extract, when) -> Extract:
+    name = f"patients_{when}"
+    files = {k: v for k, v in extract.files.items() if not k.startswith("patients_") or k == name}
+    return Extract(extract.folder, extract.practices, {when: extract.snapshots[when]},
+                   extract.deaths, files, extract.ltc_columns)
+
+
+@dg.asset_check(asset=patient_extract, blocking=True, partitions_def=SNAPSHOTS)
+def extract_meets_contract(patient_extract: dict[str, Extract], settings: PhmSettings
                            ) -> dg.AssetCheckResult:
-    """The Great Expectations suite derived from the contract, on every file, and the
-    cross-file rules (practices exist, ltc_count sums the flags). Blocking: nothing
-    downstream runs, and nothing is published, from an extract that fails it."""
+    """The Great Expectations suite derived from the contract, on each snapshot file of the
+    run and the practices and deaths files, and the cross-file rules (practices exist,
+    ltc_count sums the flags). Blocking: nothing downstream runs, and nothing is published,
+    from an extract that fails it."""
     docs = data_docs_dir(settings.load())
-    report = validate_extract(patient_extract, data_docs_dir=docs)
+    extract = combine_extracts(patient_extract[k] for k in sorted(patient_extract))
+    report = validate_extract(extract, data_docs_dir=docs)
     return dg.AssetCheckResult(
         passed=report.ok,
         severity=dg.AssetCheckSeverity.ERROR,

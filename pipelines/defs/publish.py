@@ -5,7 +5,6 @@ import dagster as dg
 import polars as pl
 
 from phm.disclosure import DisclosurePolicy
-from phm.extract import Extract
 from phm.profiles import pcn_profile
 from phm.cost import CostPrediction, cost_evaluation_table
 from phm.risk import RiskEvaluation, decision_curve_table, evaluation_table, subgroup_table
@@ -24,6 +23,7 @@ from phm.warehouse.tables import (
     PROFILE_TABLES,
 )
 from pipelines.metadata import column_schema
+from pipelines.partitions import Partitions, scored_rows, whole
 from pipelines.resources import PhmSettings
 
 
@@ -34,10 +34,12 @@ def _policy(settings: PhmSettings) -> DisclosurePolicy:
 
 @dg.asset(group_name="publish")
 def pcn_profiles(
-    kaiser_tiers: pl.DataFrame, patient_extract: Extract, settings: PhmSettings
+    kaiser_tiers: dict[str, pl.DataFrame], patient_extract: Partitions, settings: PhmSettings
 ) -> dg.Output[pl.DataFrame]:
-    """published.pcn_profile: each PCN's population, tiers and multimorbidity, disclosure-controlled."""
-    profile = pcn_profile(kaiser_tiers, patient_extract.practices, _policy(settings))
+    """published.pcn_profile: each PCN's population, tiers and multimorbidity, disclosure-
+    controlled, for every scored snapshot partition."""
+    profile = pcn_profile(scored_rows(kaiser_tiers), whole(patient_extract).practices,
+                          _policy(settings))
     return dg.Output(
         profile,
         metadata={
@@ -49,7 +51,7 @@ def pcn_profiles(
 
 @dg.asset(group_name="publish")
 def warehouse(
-    kaiser_tiers: pl.DataFrame,
+    kaiser_tiers: dict[str, pl.DataFrame],
     pcn_profiles: pl.DataFrame,
     risk_model_evaluation: RiskEvaluation,
     case_finding: pl.DataFrame,
@@ -58,8 +60,11 @@ def warehouse(
     pcn_profile_tables: dict[str, pl.DataFrame],
     settings: PhmSettings,
 ) -> dg.MaterializeResult:
-    """The DuckDB warehouse: `restricted` patient rows and `published` aggregates, swapped in atomically."""
+    """The DuckDB warehouse: `restricted` patient rows and `published` aggregates, swapped in
+    atomically. Rebuilt from every snapshot partition as stored, so re-running one snapshot
+    replaces exactly its own rows."""
     config = settings.load()
+    patient_risk = scored_rows(kaiser_tiers)
     evaluation = evaluation_table(
         risk_model_evaluation, config.model.tiering_model, _policy(settings)
     )
@@ -76,7 +81,7 @@ def warehouse(
     fingerprint = inputs_fingerprint(locate_extract(config), config)
     path = publish_warehouse(
         config.warehouse.path,
-        {PATIENT_RISK: kaiser_tiers, PCN_PROFILE: pcn_profiles, MODEL_EVALUATION: evaluation}
+        {PATIENT_RISK: patient_risk, PCN_PROFILE: pcn_profiles, MODEL_EVALUATION: evaluation}
         | risk_tables,
         fingerprint=fingerprint,
     )
@@ -84,7 +89,7 @@ def warehouse(
         metadata={
             "path": dg.MetadataValue.path(str(path)),
             "inputs_fingerprint": fingerprint,
-            "restricted.patient_risk rows": kaiser_tiers.height,
+            "restricted.patient_risk rows": patient_risk.height,
             "published.pcn_profile rows": pcn_profiles.height,
             "published.model_evaluation rows": evaluation.height,
         }

@@ -6,17 +6,18 @@ import polars as pl
 
 from phm.cost import CostPrediction
 from phm.disclosure import DisclosurePolicy
-from phm.extract import Extract
 from phm.profiles import case_finding_rows, profile_inputs, profile_tables
 from phm.reports import write_profiles
 from phm.reports.case_finding import write_case_finding_csvs
 from phm.warehouse.tables import PROFILE_TABLES
+from pipelines.partitions import Partitions, scored_rows, whole
 from pipelines.resources import PhmSettings
 
 
 def _inputs(kaiser_tiers, patient_extract, next_year_cost, integrated_locality_cohort):
     """Use the cost model's predictions and ILT cohort only where they describe the newest
     scored snapshot (the one the profiles describe)."""
+    kaiser_tiers, patient_extract = scored_rows(kaiser_tiers), whole(patient_extract)
     newest = kaiser_tiers["snapshot_date"].max()
     same = next_year_cost is not None and next_year_cost.scored_snapshot == newest
     cohort = integrated_locality_cohort.filter(pl.col("snapshot_date") == newest)
@@ -30,8 +31,8 @@ def _inputs(kaiser_tiers, patient_extract, next_year_cost, integrated_locality_c
 
 @dg.asset(group_name="reports")
 def pcn_profile_tables(
-    kaiser_tiers: pl.DataFrame,
-    patient_extract: Extract,
+    kaiser_tiers: dict[str, pl.DataFrame],
+    patient_extract: Partitions,
     next_year_cost: CostPrediction | None,
     integrated_locality_cohort: pl.DataFrame,
     settings: PhmSettings,
@@ -55,12 +56,12 @@ def pcn_profile_tables(
 @dg.asset(group_name="reports")
 def case_finding_lists(
     case_finding: pl.DataFrame,
-    patient_extract: Extract,
+    patient_extract: Partitions,
     settings: PhmSettings,
 ) -> dg.MaterializeResult:
     """Restricted CSVs, one per PCN, of its level-3 patients and their main reasons, for MDT review."""
     config = settings.load()
-    rows = case_finding_rows(case_finding, patient_extract)
+    rows = case_finding_rows(case_finding, whole(patient_extract))
     folder = config.outputs.dir / "restricted" / "case_finding"
     written = write_case_finding_csvs(rows, folder)
     return dg.MaterializeResult(
@@ -74,11 +75,12 @@ def case_finding_lists(
 
 @dg.asset(group_name="reports")
 def pcn_profile_reports(
-    pcn_profile_tables: dict[str, pl.DataFrame], patient_extract: Extract, settings: PhmSettings
+    pcn_profile_tables: dict[str, pl.DataFrame], patient_extract: Partitions,
+    settings: PhmSettings,
 ) -> dg.MaterializeResult:
     """The neighbourhood profiles: self-contained HTML per PCN and place, an overview and an index."""
     folder = settings.load().outputs.dir / "profiles"
-    files = write_profiles(pcn_profile_tables, folder, practices=patient_extract.practices)
+    files = write_profiles(pcn_profile_tables, folder, practices=whole(patient_extract).practices)
     return dg.MaterializeResult(
         metadata={
             "index": dg.MetadataValue.path(str(folder / "index.html")),

@@ -1,4 +1,9 @@
-"""Features, honest evaluation, scores and Kaiser tiers."""
+"""Features, honest evaluation, scores and Kaiser tiers.
+
+The model, the scores and the tiers are per snapshot partition: each snapshot is scored by
+the model fitted on the latest earlier snapshot whose 12-month outcomes it could see. The
+labelled features, the evaluation and everything about the newest snapshot use them all.
+"""
 
 from pathlib import Path
 
@@ -9,23 +14,32 @@ from phm.cost import CostPrediction, predict_cost
 from phm.cost import integrated_locality_cohort as cohort_of
 from phm.disclosure import DisclosurePolicy
 from phm.explain import risk_reasons
-from phm.extract import Extract
 from phm.features import feature_spec
 from phm.model_card import write_model_card
 from phm.outcomes import PatientFeatures, label_extract
-from phm.risk import RiskEvaluation, evaluate_models, score_snapshots, tiering_models
+from phm.risk import (
+    FittedModel,
+    RiskEvaluation,
+    evaluate_models,
+    outcome_source,
+    score_snapshot,
+    tiering_models,
+)
 from phm.sources import synthetic_truth_dir
 from phm.tiering import patient_risk_table
 from phm.warehouse.tables import INTEGRATED_LOCALITY_COHORT, PATIENT_RISK
 from pipelines.metadata import column_schema
+from pipelines.partitions import ONE_RUN, SNAPSHOTS, Partitions, key, snapshot_of, whole
 from pipelines.resources import PhmSettings
 
 
 @dg.asset(group_name="risk")
-def patient_features(patient_extract: Extract, settings: PhmSettings) -> dg.Output[PatientFeatures]:
-    """Patient snapshots with their next-12-month outcome (emergency admission or death)."""
+def patient_features(patient_extract: Partitions, settings: PhmSettings
+                     ) -> dg.Output[PatientFeatures]:
+    """Patient snapshots with their next-12-month outcome (emergency admission or death), read
+    from the following snapshot: every snapshot partition but the newest gets labelled."""
     config = settings.load()
-    features = label_extract(patient_extract, feature_spec(config.ltc_columns))
+    features = label_extract(whole(patient_extract), feature_spec(config.ltc_columns))
     return dg.Output(
         features,
         metadata={
@@ -53,20 +67,21 @@ def _truth(config, folder: Path) -> pl.DataFrame | None:
 
 @dg.asset(group_name="risk")
 def risk_model_evaluation(
-    patient_features: PatientFeatures, patient_extract: Extract, settings: PhmSettings
+    patient_features: PatientFeatures, patient_extract: Partitions, settings: PhmSettings
 ) -> dg.Output[RiskEvaluation]:
     """Each candidate model's performance on patients and outcomes it never saw."""
     config = settings.load()
     m = config.model
+    extract = whole(patient_extract)
     evaluation = evaluate_models(
         patient_features.labelled,
         patient_features.spec,
         list(m.candidates),
         m.seed,
-        practices=patient_extract.practices,
+        practices=extract.practices,
         recalibrate=m.recalibrate,
         recalibrate_to_latest_rate=m.recalibrate_to_latest_rate,
-        truth=_truth(config, patient_extract.folder),
+        truth=_truth(config, extract.folder),
     )
     chosen = evaluation.metrics.filter(pl.col("model") == m.tiering_model).row(0, named=True)
     best = evaluation.metrics.sort("auroc", descending=True).row(0, named=True)
@@ -97,18 +112,20 @@ def risk_model_evaluation(
     )
 
 
-@dg.asset(group_name="risk")
+@dg.asset(group_name="risk", partitions_def=SNAPSHOTS, backfill_policy=ONE_RUN)
 def tiering_model(
-    patient_extract: Extract,
+    context: dg.AssetExecutionContext,
     patient_features: PatientFeatures,
     risk_model_evaluation: RiskEvaluation,
     settings: PhmSettings,
-) -> dg.Output[dict]:
-    """The configured tiering model, fitted for each snapshot it scores (the evaluated fit
-    reused for the evaluation snapshot; a refit on the latest labelled pair for the newest)."""
+) -> dict[str, FittedModel | None]:
+    """For each snapshot partition, the configured tiering model that scores it, fitted on the
+    latest earlier snapshot whose outcomes the partition's own history supplies (the fit
+    evaluated above is reused where it is that one). The oldest snapshot has none."""
     m = settings.load().model
+    dates = [snapshot_of(k) for k in context.partition_keys]
     models = tiering_models(
-        patient_extract.snapshots,
+        dates,
         patient_features.labelled,
         patient_features.spec,
         m.tiering_model,
@@ -117,83 +134,91 @@ def tiering_model(
         recalibrate=m.tiering_model in m.recalibrate,
         recalibrate_to_latest_rate=m.recalibrate_to_latest_rate,
     )
-    return dg.Output(
-        models,
-        metadata={
-            "model": m.tiering_model,
-            "trained_on": dg.MetadataValue.json(
-                {str(d): str(f.trained_on) for d, f in models.items()}
-            ),
-            "recalibration": next(iter(models.values())).describe() if models else "none",
-        },
-    )
+    for when, model in models.items():
+        context.add_asset_metadata(_model_metadata(m.tiering_model, when, model, patient_features),
+                                   partition_key=key(when))
+    return {key(when): model for when, model in models.items()}
 
 
-@dg.asset(group_name="risk")
+def _model_metadata(name: str, when, model: FittedModel | None, features: PatientFeatures):
+    if model is None:
+        return {"model": name, "trained_on": "none: no earlier snapshot with known outcomes, "
+                "so this snapshot is not scored"}
+    source = outcome_source(when, features.labelled)
+    return {
+        "model": name,
+        "trained_on": str(model.trained_on),
+        "outcomes_observed_in": f"the {source.outcome_date} snapshot's last 12 months",
+        "recalibration": model.describe(),
+    }
+
+
+@dg.asset(group_name="risk", partitions_def=SNAPSHOTS, backfill_policy=ONE_RUN)
 def emergency_admission_risk(
-    patient_extract: Extract,
-    patient_features: PatientFeatures,
-    tiering_model: dict,
+    context: dg.AssetExecutionContext,
+    patient_extract: Partitions,
+    tiering_model: dict[str, FittedModel | None],
     settings: PhmSettings,
-) -> dg.Output[pl.DataFrame]:
+) -> dict[str, pl.DataFrame]:
     """Each patient's predicted risk of an emergency admission in the next 12 months."""
-    config = settings.load()
-    scored = score_snapshots(
-        patient_extract.snapshots,
-        patient_features.labelled,
-        patient_features.spec,
-        config.model.tiering_model,
-        config.model.seed,
-        models=tiering_model,
-    )
-    return dg.Output(
-        scored,
-        metadata={
-            "dagster/row_count": scored.height,
-            "scored_snapshots": dg.MetadataValue.json(
-                sorted({str(d) for d in scored["snapshot_date"].unique().to_list()})
-            ),
-        },
-    )
+    spec = feature_spec(settings.load().ltc_columns)
+    scored = {}
+    for k in context.partition_keys:
+        when, model = snapshot_of(k), tiering_model[k]
+        frame = patient_extract[k].snapshots[when]
+        scored[k] = (score_snapshot(frame, when, spec, model) if model is not None
+                     else frame.select("patient_id", "practice_code").clear())
+        context.add_asset_metadata({"dagster/row_count": scored[k].height}, partition_key=k)
+    return scored
 
 
-@dg.asset(group_name="risk")
+@dg.asset(group_name="risk", partitions_def=SNAPSHOTS, backfill_policy=ONE_RUN)
 def kaiser_tiers(
-    emergency_admission_risk: pl.DataFrame, patient_extract: Extract, settings: PhmSettings
-) -> dg.Output[pl.DataFrame]:
+    context: dg.AssetExecutionContext,
+    emergency_admission_risk: dict[str, pl.DataFrame],
+    patient_extract: Partitions,
+    settings: PhmSettings,
+) -> dict[str, pl.DataFrame]:
     """restricted.patient_risk: each patient's risk and Kaiser tier (3: top 5%, 2: next 15%)."""
     config = settings.load()
     t = config.tiering
-    tiers = patient_risk_table(
-        emergency_admission_risk,
-        patient_extract.snapshots,
-        patient_extract.practices,
-        model=config.model.tiering_model,
-        scope=t.scope,
-        level3_share=t.level3_share,
-        level2_share=t.level2_share,
-    )
-    shares = tiers.group_by("kaiser_tier").len().sort("kaiser_tier")
-    return dg.Output(
-        tiers,
-        metadata={
-            "dagster/row_count": tiers.height,
-            "dagster/column_schema": column_schema(PATIENT_RISK),
-            "tiering_scope": t.scope,
-            "patients_per_tier": dg.MetadataValue.json(
-                {f"level_{r['kaiser_tier']}": r["len"] for r in shares.to_dicts()}
-            ),
-        },
-    )
+    tiers = {}
+    for k in context.partition_keys:
+        scored, part = emergency_admission_risk[k], patient_extract[k]
+        tiers[k] = pl.DataFrame(schema=PATIENT_RISK.polars_schema()) if not scored.height else (
+            patient_risk_table(
+                scored,
+                part.snapshots,
+                part.practices,
+                model=config.model.tiering_model,
+                scope=t.scope,
+                level3_share=t.level3_share,
+                level2_share=t.level2_share,
+            )
+        )
+        shares = tiers[k].group_by("kaiser_tier").len().sort("kaiser_tier")
+        context.add_asset_metadata(
+            {
+                "dagster/row_count": tiers[k].height,
+                "dagster/column_schema": column_schema(PATIENT_RISK),
+                "tiering_scope": t.scope,
+                "patients_per_tier": dg.MetadataValue.json(
+                    {f"level_{r['kaiser_tier']}": r["len"] for r in shares.to_dicts()}
+                ),
+            },
+            partition_key=k,
+        )
+    return tiers
 
 
 @dg.asset(group_name="risk")
 def next_year_cost(
-    patient_extract: Extract, patient_features: PatientFeatures, settings: PhmSettings
+    patient_extract: Partitions, patient_features: PatientFeatures, settings: PhmSettings
 ) -> dg.Output[CostPrediction | None]:
     """Each patient's predicted secondary-care cost in the 12 months after the newest snapshot."""
     config = settings.load()
-    result = predict_cost(patient_extract.snapshots, patient_features.spec, config.model.seed)
+    extract = whole(patient_extract)
+    result = predict_cost(extract.snapshots, patient_features.spec, config.model.seed)
     if result is None:
         return dg.Output(None, metadata={"cost_model": "not fitted: no snapshot pair"})
     return dg.Output(
@@ -210,7 +235,7 @@ def next_year_cost(
 
 @dg.asset(group_name="risk")
 def integrated_locality_cohort(
-    next_year_cost: CostPrediction | None, patient_extract: Extract
+    next_year_cost: CostPrediction | None, patient_extract: Partitions
 ) -> dg.Output[pl.DataFrame]:
     """restricted.integrated_locality_cohort: adults with 5+ LTCs and eFI > 0.24, or
     predicted next-year cost at least three times the average."""
@@ -218,8 +243,8 @@ def integrated_locality_cohort(
         cohort = pl.DataFrame(schema=INTEGRATED_LOCALITY_COHORT.polars_schema())
     else:
         d = next_year_cost.scored_snapshot
-        cohort = cohort_of(patient_extract.snapshots[d], d, next_year_cost.predicted,
-                           patient_extract.practices)
+        part = patient_extract[key(d)]
+        cohort = cohort_of(part.snapshots[d], d, next_year_cost.predicted, part.practices)
     return dg.Output(
         cohort,
         metadata={
@@ -232,20 +257,21 @@ def integrated_locality_cohort(
 
 @dg.asset(group_name="risk")
 def case_finding(
-    kaiser_tiers: pl.DataFrame,
-    tiering_model: dict,
-    patient_extract: Extract,
+    kaiser_tiers: dict[str, pl.DataFrame],
+    tiering_model: dict[str, FittedModel | None],
+    patient_extract: Partitions,
     patient_features: PatientFeatures,
     next_year_cost: CostPrediction | None,
     integrated_locality_cohort: pl.DataFrame,
 ) -> dg.Output[pl.DataFrame]:
     """restricted.case_finding: level-3 patients at the newest snapshot, with the factors that
     add most to their risk in clinical words, and their predicted cost."""
-    newest = max(tiering_model)
-    level3 = kaiser_tiers.filter(
-        (pl.col("snapshot_date") == newest) & (pl.col("kaiser_tier") == 3)
-    ).select("patient_id", "snapshot_date", "practice_code", "pcn_code", "risk", "risk_rank")
-    rows = patient_extract.snapshots[newest].join(level3.select("patient_id"), on="patient_id")
+    newest = max(k for k, model in tiering_model.items() if model is not None)
+    when = snapshot_of(newest)
+    level3 = kaiser_tiers[newest].filter(pl.col("kaiser_tier") == 3).select(
+        "patient_id", "snapshot_date", "practice_code", "pcn_code", "risk", "risk_rank")
+    rows = patient_extract[newest].snapshots[when].join(level3.select("patient_id"),
+                                                         on="patient_id")
     reasons = risk_reasons(tiering_model[newest].estimator, patient_features.spec, rows)
     listed = level3.join(reasons, on="patient_id", how="left")
     cost = (next_year_cost.predicted if next_year_cost is not None
@@ -258,7 +284,7 @@ def case_finding(
         listed,
         metadata={
             "dagster/row_count": listed.height,
-            "snapshot": str(newest),
+            "snapshot": newest,
             "patients_with_a_reason": int(listed["reason_1"].is_not_null().sum()),
         },
     )
@@ -268,15 +294,16 @@ def case_finding(
 def model_card(
     risk_model_evaluation: RiskEvaluation,
     next_year_cost: CostPrediction | None,
-    patient_extract: Extract,
+    patient_extract: Partitions,
     settings: PhmSettings,
 ) -> dg.MaterializeResult:
     """The model card (Markdown with ROC, calibration and decision-curve plots), rewritten on
     every run under <outputs>/model_card/."""
     config = settings.load()
     d = config.disclosure
+    folder = whole(patient_extract).folder
     source = ("the synthetic LLR population" if config.uses_synthetic_default
-              else f"the extract in {patient_extract.folder.name}/")
+              else f"the extract in {folder.name}/")
     path = write_model_card(
         config.outputs.dir / "model_card",
         risk_model_evaluation,

@@ -8,8 +8,8 @@ EXPECTED_GRAPH = {
     "patient_extract": set(),
     "patient_features": {"patient_extract"},
     "risk_model_evaluation": {"patient_features", "patient_extract"},
-    "tiering_model": {"patient_extract", "patient_features", "risk_model_evaluation"},
-    "emergency_admission_risk": {"patient_extract", "patient_features", "tiering_model"},
+    "tiering_model": {"patient_features", "risk_model_evaluation"},
+    "emergency_admission_risk": {"patient_extract", "tiering_model"},
     "kaiser_tiers": {"emergency_admission_risk", "patient_extract"},
     "next_year_cost": {"patient_extract", "patient_features"},
     "integrated_locality_cohort": {"next_year_cost", "patient_extract"},
@@ -24,6 +24,9 @@ EXPECTED_GRAPH = {
     "warehouse": {"kaiser_tiers", "pcn_profiles", "risk_model_evaluation", "case_finding",
                   "integrated_locality_cohort", "next_year_cost", "pcn_profile_tables"},
 }
+
+# Per snapshot: read, validate, model, score, tier. Everything else uses every snapshot.
+PARTITIONED = {"patient_extract", "tiering_model", "emergency_admission_risk", "kaiser_tiers"}
 
 
 def test_definitions_load_and_validate():
@@ -50,3 +53,17 @@ def test_every_asset_has_a_description_and_the_extract_a_blocking_check():
     assert {(s.asset_key.to_user_string(), s.name, s.blocking) for s in specs} == {
         ("patient_extract", "extract_meets_contract", True)
     }
+
+
+def test_the_per_snapshot_assets_and_the_check_are_partitioned_by_snapshot():
+    d = defs()
+    graph = d.resolve_asset_graph()
+    partitioned = {
+        key.to_user_string(): graph.get(key).partitions_def
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).partitions_def is not None
+    }
+    assert set(partitioned) == PARTITIONED
+    assert {p.name for p in partitioned.values()} == {"snapshots"}
+    check = next(c for c in d.asset_checks if c.check_specs)
+    assert all(s.partitions_def.name == "snapshots" for s in check.check_specs)

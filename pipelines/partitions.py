@@ -1,0 +1,68 @@
+"""Snapshots as partitions: each extract snapshot is a Dagster partition keyed by its date.
+
+The keys are dynamic: they are the `patients_<YYYY-MM-DD>` files an extract offers, added
+when the pipeline first sees them (`phm run`, the landing sensor, the schedule, or the
+`snapshot_partitions` sensor the UI runs). Per-snapshot assets take every partition of a run
+in one step (a single-run backfill policy), so a whole extract is one run and one process,
+while a single snapshot can still be re-run or backfilled on its own.
+
+A partitioned asset's value is a dict from partition key to that snapshot's value;
+`pipelines.storage.SnapshotIOManager` stores each key in its own file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import TypeVar
+
+import dagster as dg
+import polars as pl
+
+from phm.extract import Extract, combine_extracts
+
+SNAPSHOTS = dg.DynamicPartitionsDefinition(name="snapshots")
+ONE_RUN = dg.BackfillPolicy.single_run()
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+
+T = TypeVar("T")
+Partitions = dict[str, Extract]  # a partitioned input: partition key -> that snapshot's value
+
+
+def key(snapshot: date) -> str:
+    return snapshot.isoformat()
+
+
+def snapshot_of(partition_key: str) -> date:
+    return date.fromisoformat(partition_key)
+
+
+def run_tags(keys: Iterable[str]) -> dict[str, str]:
+    """Tags that make one run cover every given snapshot partition (and the unpartitioned
+    assets downstream of them)."""
+    ordered = sorted(keys)
+    return {RANGE_START: ordered[0], RANGE_END: ordered[-1]}
+
+
+def add_request(keys: Iterable[str], instance: dg.DagsterInstance | None = None):
+    """The keys not yet registered, as a request for a sensor to return (or [] if none)."""
+    known = set(instance.get_dynamic_partitions(SNAPSHOTS.name)) if instance else set()
+    new = sorted(set(keys) - known)
+    return [SNAPSHOTS.build_add_request(new)] if new else []
+
+
+def by_snapshot(values: Mapping[str, T]) -> dict[date, T]:
+    """A partitioned input (partition key -> value) keyed by snapshot date, oldest first."""
+    return {snapshot_of(k): values[k] for k in sorted(values)}
+
+
+def whole(patient_extract: Partitions) -> Extract:
+    """Every snapshot partition's read, as one extract."""
+    return combine_extracts(by_snapshot(patient_extract).values())
+
+
+def scored_rows(per_snapshot: Mapping[str, pl.DataFrame]) -> pl.DataFrame | None:
+    """The rows of every snapshot that has any (the oldest is not scored), oldest first."""
+    frames = [f for f in by_snapshot(per_snapshot).values() if f.height]
+    return pl.concat(frames) if frames else None
