@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 from phm.config import PipelineConfig
+from phm.extract import snapshot_dates_in
 from phm.errors import ConfigError
 
 
@@ -26,6 +28,17 @@ def locate_extract(config: PipelineConfig, progress: Callable[[str], None] | Non
             )
         return folder
     return ensure_synthetic_extract(config, progress)
+
+
+def offered_snapshots(config: PipelineConfig) -> list[date]:
+    """The snapshot dates the configured extract offers, without reading or generating it:
+    the configured folder's snapshot file names, or the synthetic default's annual dates."""
+    if config.uses_synthetic_default:
+        from phm.synth.generate import snapshot_dates
+
+        s = config.synthetic
+        return list(snapshot_dates(s.first_snapshot, s.n_snapshots))
+    return snapshot_dates_in(config.extract.path)
 
 
 def synthetic_truth_dir(config: PipelineConfig) -> Path:

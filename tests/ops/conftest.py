@@ -5,12 +5,15 @@ warehouse to start from."""
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from phm.synth import generate_extract
+from phm.warehouse.tables import WAREHOUSE_TABLES
 from pipelines.runner import run_pipeline
 
 SCALE = 0.005  # ~6k patients per snapshot: every PCN present, a run in ~10 s
@@ -72,3 +75,19 @@ def copy_warehouse(source: Path, folder: Path) -> Path:
     target = folder / source.name
     shutil.copyfile(source, target)
     return target
+
+
+def contents(warehouse: Path) -> dict:
+    """Per table: row count and SHA-256 of its rows sorted, as CSV bytes."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        out = {}
+        for table in WAREHOUSE_TABLES:
+            frame = con.sql(f"SELECT * FROM {table.name} ORDER BY ALL").pl()
+            out[table.name] = (frame.height,
+                               hashlib.sha256(frame.write_csv().encode()).hexdigest())
+        out["fingerprint"] = con.execute(
+            "SELECT DISTINCT fingerprint FROM published.publication").fetchall()
+        return out
+    finally:
+        con.close()

@@ -11,7 +11,7 @@ import pytest
 
 from phm.config import load_config
 from phm.landing import REPORT_NAME, ready_extracts
-from pipelines.defs.automation import automation, landing_sensor
+from pipelines.defs.automation import automation, landing_sensor, snapshot_partitions
 from pipelines.resources import PhmSettings
 
 SNAPSHOT = "patients_2023-04-01.parquet"
@@ -107,8 +107,57 @@ def test_an_invalid_extract_is_quarantined_with_its_report_and_no_run(extract_a,
 def test_sensor_and_schedule_ship_stopped():
     assert not load_config().landing.sensor_enabled
     definitions = automation()
-    [sensor] = definitions.sensors
+    sensors = {s.name: s for s in definitions.sensors}
     [schedule] = definitions.schedules
-    assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
+    assert sensors["landing_sensor"].default_status == dg.DefaultSensorStatus.STOPPED
     assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
     assert schedule.cron_schedule == "0 6 2 * *"
+    # registering partition keys launches nothing, so it runs from the start
+    assert sensors["snapshot_partitions"].default_status == dg.DefaultSensorStatus.RUNNING
+
+
+def test_the_sensor_registers_the_extracts_snapshots_and_runs_them_all_at_once(extract_a,
+                                                                                landing):
+    landing_dir, settings = landing
+    _drop(extract_a, landing_dir, "llr_2023-04")
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("snapshots", ["2021-04-01"])  # seen in an earlier extract
+    context = dg.build_sensor_context(resources={"settings": settings}, instance=instance)
+
+    result = landing_sensor.evaluate_tick(context)
+
+    dates = sorted(p.name[len("patients_"):-len(".parquet")] for p in extract_a.iterdir()
+                   if p.name.startswith("patients_"))
+    [request] = result.run_requests
+    assert request.tags["dagster/asset_partition_range_start"] == dates[0]
+    assert request.tags["dagster/asset_partition_range_end"] == dates[-1]
+    [added] = result.dynamic_partitions_requests
+    assert added.partitions_def_name == "snapshots"
+    assert sorted(added.partition_keys) == dates[1:]  # only the new ones
+
+
+def test_the_partitions_sensor_registers_the_configured_extracts_snapshots(extract_a,
+                                                                         landing):
+    _, settings = landing
+    settings = PhmSettings(config_path=settings.config_path, extract_path=str(extract_a))
+    instance = dg.DagsterInstance.ephemeral()
+    context = dg.build_sensor_context(resources={"settings": settings}, instance=instance)
+    [added] = snapshot_partitions.evaluate_tick(context).dynamic_partitions_requests
+    assert len(added.partition_keys) == len(list(extract_a.glob("patients_*")))
+    instance.add_dynamic_partitions("snapshots", list(added.partition_keys))
+    again = snapshot_partitions.evaluate_tick(context)
+    assert again.dynamic_partitions_requests == [] and again.skip_message
+
+
+def test_the_monthly_schedule_runs_every_snapshot_of_the_configured_extract(extract_a,
+                                                                           landing, tmp_path):
+    _, settings = landing
+    settings = PhmSettings(config_path=settings.config_path, extract_path=str(extract_a))
+    instance = dg.DagsterInstance.local_temp(tempdir=str(tmp_path))
+    [schedule] = automation().schedules
+    context = dg.build_schedule_context(instance=instance, resources={"settings": settings})
+    [request] = schedule.evaluate_tick(context).run_requests
+    keys = instance.get_dynamic_partitions("snapshots")
+    assert len(keys) == len(list(extract_a.glob("patients_*")))
+    assert request.tags["dagster/asset_partition_range_start"] == min(keys)
+    assert request.tags["dagster/asset_partition_range_end"] == max(keys)

@@ -11,38 +11,19 @@ contents do not.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from phm.warehouse.tables import WAREHOUSE_TABLES
 from pipelines.runner import run_pipeline
-from tests.ops.conftest import copy_warehouse
+from tests.ops.conftest import contents, copy_warehouse
 
 pytestmark = pytest.mark.slow
 
 READER = Path(__file__).with_name("reader.py")
-
-
-def contents(warehouse: Path) -> dict:
-    """Per table: row count and SHA-256 of its rows sorted, as CSV bytes."""
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        out = {}
-        for table in WAREHOUSE_TABLES:
-            frame = con.sql(f"SELECT * FROM {table.name} ORDER BY ALL").pl()
-            out[table.name] = (frame.height,
-                               hashlib.sha256(frame.write_csv().encode()).hexdigest())
-        out["fingerprint"] = con.execute(
-            "SELECT DISTINCT fingerprint FROM published.publication").fetchall()
-        return out
-    finally:
-        con.close()
 
 
 @pytest.fixture(scope="module")

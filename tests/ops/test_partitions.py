@@ -1,0 +1,126 @@
+"""Snapshot partitions as the UI, sensors and schedule run them: a persistent instance and
+the SnapshotIOManager (one file per snapshot partition), not `phm run`'s in-memory run.
+
+The whole extract is run once (every snapshot partition in one run), then the newest
+snapshot is re-run on its own, twice, then once more after its file changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import polars as pl
+import pytest
+
+from pipelines.partitions import SNAPSHOTS, run_tags
+from pipelines.resources import PhmSettings
+from pipelines.runner import graph, snapshot_partitions
+from pipelines.storage import SnapshotIOManager
+from tests.ops.conftest import contents
+
+pytestmark = pytest.mark.slow
+
+PER_SNAPSHOT = ("restricted.patient_risk", "published.pcn_profile")
+
+
+def snapshot_rows(warehouse: Path, table: str, snapshot: str) -> tuple[int, str]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        frame = con.sql(f"SELECT * FROM {table} WHERE snapshot_date = DATE '{snapshot}' "
+                        "ORDER BY ALL").pl()
+    finally:
+        con.close()
+    return frame.height, hashlib.sha256(frame.write_csv().encode()).hexdigest()
+
+
+def materialised(result: dg.ExecuteInProcessResult) -> dict[str, set[str | None]]:
+    out: dict[str, set[str | None]] = {}
+    for event in result.get_asset_materialization_events():
+        m = event.materialization
+        out.setdefault(m.asset_key.to_user_string(), set()).add(m.partition)
+    return out
+
+
+@pytest.fixture(scope="module")
+def runs(extract_a, quick_config, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("partitions")
+    extract = folder / "extract"
+    shutil.copytree(extract_a, extract)
+    warehouse = folder / "llr.duckdb"
+    settings = PhmSettings(config_path=str(quick_config), extract_path=str(extract),
+                           warehouse_path=str(warehouse), outputs_dir=str(folder / "outputs"))
+    resources = {"settings": settings,
+                 "io_manager": SnapshotIOManager(base_dir=str(folder / "io"))}
+    keys = snapshot_partitions(extract, settings.load().ltc_columns)
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(SNAPSHOTS.name, keys)
+
+    def run(**how) -> dg.ExecuteInProcessResult:
+        result = dg.materialize(graph(), instance=instance, resources=resources,
+                                raise_on_error=False, **how)
+        assert result.success
+        return result
+
+    everything = run(tags=run_tags(keys))
+    states = [contents(warehouse)]
+    per_snapshot = [{(t, k): snapshot_rows(warehouse, t, k) for t in PER_SNAPSHOT for k in keys}]
+    reruns = []
+    for _ in range(2):
+        reruns.append(run(partition_key=keys[-1]))
+        states.append(contents(warehouse))
+
+    # The newest snapshot is re-issued with 2% fewer patients; only its partition is re-run.
+    newest_file = extract / f"patients_{keys[-1]}.parquet"
+    reissued = pl.read_parquet(newest_file)
+    reissued = reissued.head(int(reissued.height * 0.98))
+    reissued.write_parquet(newest_file)
+    reruns.append(run(partition_key=keys[-1]))
+    per_snapshot.append({(t, k): snapshot_rows(warehouse, t, k)
+                         for t in PER_SNAPSHOT for k in keys})
+    return keys, everything, reruns, states, per_snapshot, reissued.height
+
+
+def test_one_run_materialises_every_snapshot_partition(runs):
+    keys, everything, *_ = runs
+    done = materialised(everything)
+    for asset in ("patient_extract", "tiering_model", "emergency_admission_risk",
+                  "kaiser_tiers"):
+        assert done[asset] == set(keys), asset
+    assert done["warehouse"] == {None}
+
+
+def test_the_model_step_names_the_snapshot_that_supplies_its_outcomes(runs):
+    keys, everything, *_ = runs
+    trained = {e.materialization.partition: e.materialization.metadata
+               for e in everything.get_asset_materialization_events()
+               if e.materialization.asset_key.to_user_string() == "tiering_model"}
+    oldest, middle, newest = keys
+    assert trained[oldest]["trained_on"].value.startswith("none")
+    assert trained[middle]["trained_on"].value == oldest
+    assert trained[newest]["trained_on"].value == middle
+    assert newest in trained[newest]["outcomes_observed_in"].value
+
+
+def test_rerunning_a_partition_twice_gives_identical_counts_and_published_bytes(runs):
+    keys, _, reruns, states, *_ = runs
+    for rerun in reruns[:2]:
+        done = materialised(rerun)
+        assert done["kaiser_tiers"] == {keys[-1]}  # only the newest snapshot was redone
+        assert done["patient_extract"] == {keys[-1]}
+    first, again, third = states
+    assert again == third  # the same partition twice: identical counts and bytes
+    assert again == first  # and the same as when the whole extract ran
+
+
+def test_a_rerun_partition_replaces_exactly_its_own_rows(runs):
+    keys, *_, per_snapshot, reissued_rows = runs
+    before, after = per_snapshot
+    for table in PER_SNAPSHOT:
+        for k in keys[:-1]:
+            assert after[(table, k)] == before[(table, k)], (table, k)  # untouched
+        assert after[(table, keys[-1])] != before[(table, keys[-1])], table  # replaced
+    assert after[("restricted.patient_risk", keys[-1])][0] == reissued_rows
