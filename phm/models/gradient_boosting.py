@@ -1,8 +1,11 @@
 """Histogram gradient boosting: learns interactions (conditions x age x frailty) by itself.
 
-Shallow trees (15 leaves), large leaves (1,000 patients) and 63 bins: on a million patients
-this ranks as well as deeper settings at about half the cost (measured on the synthetic LLR
-population; a fixed budget keeps runs deterministic and timed).
+Shallow trees (15 leaves), leaves of at least 300 patients and 63 bins, fitted on a stratified
+300,000-row sample with 60 rounds at learning rate 0.2. On the synthetic LLR population under
+temporal validation this ranked as well as 120 rounds at 0.1 on every training row (AUROC
+0.7743 against 0.7751, oracle 0.788; calibration slope 1.00 after the Platt step) at a fifth of
+the fitting cost and half the prediction cost (every patient crosses half as many trees). A
+fixed budget (no early stopping) keeps runs deterministic and timed.
 """
 
 from __future__ import annotations
@@ -12,6 +15,9 @@ from sklearn.pipeline import Pipeline
 
 from phm.features import FeatureSpec
 from phm.models.registry import register
+from phm.models.sampled import FitOnStratifiedSample
+
+TRAINING_ROWS = 300_000
 
 
 @register("gradient_boosting")
@@ -20,14 +26,18 @@ def gradient_boosting(spec: FeatureSpec, seed: int) -> Pipeline:
         [
             (
                 "classifier",
-                HistGradientBoostingClassifier(
-                    max_iter=120,
-                    learning_rate=0.1,
-                    max_leaf_nodes=15,
-                    min_samples_leaf=1000,
-                    max_bins=63,
-                    l2_regularization=1.0,
-                    early_stopping=False,
+                FitOnStratifiedSample(
+                    HistGradientBoostingClassifier(
+                        max_iter=60,
+                        learning_rate=0.2,
+                        max_leaf_nodes=15,
+                        min_samples_leaf=300,
+                        max_bins=63,
+                        l2_regularization=1.0,
+                        early_stopping=False,
+                        random_state=seed,
+                    ),
+                    max_rows=TRAINING_ROWS,
                     random_state=seed,
                 ),
             )

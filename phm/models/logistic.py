@@ -1,4 +1,9 @@
-"""Regularised logistic regression, with a spline on age (risk is not linear in age)."""
+"""Regularised logistic regression, with a spline on age (risk is not linear in age).
+
+Fitted on a stratified 300,000-row sample of the training snapshot: some 25,000 events for
+about 45 coefficients is far more than enough, and a fit on a million rows cost ~11 s of CPU
+on the 2-core machine (its slow BLAS makes every pass over the data count).
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,13 @@ from sklearn.preprocessing import SplineTransformer, StandardScaler
 
 from phm.features import FeatureSpec
 from phm.models.registry import register
+from phm.models.sampled import FitOnStratifiedSample
+
+TRAINING_ROWS = 300_000
 
 
 @register("logistic")
-def logistic(spec: FeatureSpec, seed: int) -> Pipeline:
+def logistic(spec: FeatureSpec, seed: int) -> FitOnStratifiedSample:
     age = [spec.names.index("age")]
     rest = [i for i in range(len(spec.names)) if i not in age]
     features = ColumnTransformer(
@@ -21,6 +29,7 @@ def logistic(spec: FeatureSpec, seed: int) -> Pipeline:
             ("scaled", StandardScaler(), rest),
         ]
     )
-    return Pipeline(
+    model = Pipeline(
         [("features", features), ("classifier", LogisticRegression(C=1.0, max_iter=1000))]
     )
+    return FitOnStratifiedSample(model, max_rows=TRAINING_ROWS, random_state=seed)

@@ -10,6 +10,7 @@ from phm.features import feature_spec
 from phm.models import MODELS, build_model
 from phm.models.ltc_count_lookup import LtcCountLookup
 from phm.models.recalibrated import PlattRecalibrated
+from phm.models.sampled import FitOnStratifiedSample, stratified_sample
 
 
 def _contract_checks(estimators):
@@ -21,7 +22,8 @@ def _contract_checks(estimators):
     return pytest.mark.parametrize(names, kept)
 
 
-@_contract_checks([LtcCountLookup(), PlattRecalibrated(LtcCountLookup())])
+@_contract_checks([LtcCountLookup(), PlattRecalibrated(LtcCountLookup()),
+                   FitOnStratifiedSample(LtcCountLookup(), max_rows=20)])
 def test_custom_estimators_follow_the_sklearn_contract(estimator, check):
     check(estimator)
 
@@ -81,3 +83,21 @@ def test_build_model_wraps_when_asked_and_names_unknown_models():
     assert isinstance(build_model("logistic", spec, 0, recalibrate=True), PlattRecalibrated)
     with pytest.raises(ConfigError, match="Unknown model 'nope'.*known models: .*logistic"):
         build_model("nope", spec, 0)
+
+
+def test_a_stratified_sample_keeps_the_event_rate_and_is_fixed_by_the_seed():
+    y = np.array([1] * 100 + [0] * 900)
+    rows = stratified_sample(y, 200, seed=7)
+    assert len(rows) == 200 and y[rows].sum() == 20
+    assert np.array_equal(rows, np.sort(rows)) and len(np.unique(rows)) == 200
+    assert np.array_equal(rows, stratified_sample(y, 200, seed=7))
+    assert not np.array_equal(rows, stratified_sample(y, 200, seed=8))
+    assert np.array_equal(stratified_sample(y, 5000, seed=7), np.arange(1000))  # small: all
+
+
+def test_fit_on_a_sample_fits_the_wrapped_model_on_that_many_rows():
+    X = np.arange(1000, dtype=float).reshape(-1, 1) % 9
+    y = (np.arange(1000) % 10 == 0).astype(int)
+    model = FitOnStratifiedSample(LtcCountLookup(), max_rows=200, random_state=0).fit(X, y)
+    assert model.n_rows_fitted_ == 200
+    assert model.predict_proba(X).shape == (1000, 2)
