@@ -328,13 +328,22 @@ def wilson(x: pl.Expr, n: pl.Expr, z: float = Z95) -> tuple[pl.Expr, pl.Expr]:
 def prevalence_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
     """Recorded prevalence of each register, 95% CI, and whether it differs from LLR."""
 
-    parts = []
-    for col in inp.ltc_columns:
-        eligible = inp.current.filter(pl.col("age") >= REGISTER_MIN_AGE.get(col, 0))
-        agg = by_area(eligible, [], [pl.col(col).sum().alias("_x"), pl.len().alias("_n")])
-        parts.append(agg.with_columns(pl.lit(col).alias("register"),
-                                      pl.lit(ltc_label(col)).alias("register_label")))
-    raw = pl.concat(parts, how="vertical_relaxed")
+    # One pass over the patients for all registers (not one per register), then one row each.
+    aggs = []
+    for i, col in enumerate(inp.ltc_columns):
+        eligible = pl.col("age") >= REGISTER_MIN_AGE.get(col, 0)
+        aggs += [(pl.col(col) & eligible).sum().cast(pl.UInt32).alias(f"_x{i}"),
+                 eligible.sum().cast(pl.UInt32).alias(f"_n{i}")]
+    wide = by_area(inp.current, [], aggs)
+    raw = pl.concat(
+        [
+            wide.select(*AREA_KEYS, pl.col(f"_x{i}").alias("_x"), pl.col(f"_n{i}").alias("_n"),
+                        pl.lit(col).alias("register"),
+                        pl.lit(ltc_label(col)).alias("register_label"))
+            for i, col in enumerate(inp.ltc_columns)
+        ],
+        how="vertical_relaxed",
+    )
     low, high = wilson(pl.col("_x"), pl.col("_n"))
     shown = (pl.col("_x") >= policy.suppress_below) & (pl.col("_n") >= policy.suppress_below)
     if not policy.enabled:
@@ -428,33 +437,38 @@ def emergency_admissions_table(inp: ProfileInputs, policy: DisclosurePolicy) -> 
 
 
 def cost_concentration_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
-    """Share of last year's secondary-care cost in the top 0.5%, next 4.5%, 15% and 80%."""
-    parts = []
+    """Share of last year's secondary-care cost in the top 0.5%, next 4.5%, 15% and 80%.
+
+    One sort of the cost column, not of every patient column per area level: a patient's band
+    is its rank within its area, and which of two equal costs ranks first changes no band's
+    count or cost, so no tie-breaker is needed.
+    """
     cost = pl.col("secondary_care_cost_12m")
+    ranked = inp.current.select(
+        "snapshot_date", "place_code", "place_name", "pcn_code", "pcn_name", cost
+    ).sort(cost, descending=True, maintain_order=True)
+    parts = []
     for kind, keys, code, name in (
         ("ics", [], pl.lit(ICS_CODE), pl.lit(ICS_NAME)),
         ("place", ["place_code"], pl.col("place_code"), pl.col("place_name")),
         ("pcn", ["pcn_code"], pl.col("pcn_code"), pl.col("pcn_name")),
     ):
-        over = keys or None
-        rank = pl.int_range(1, pl.len() + 1)
-        n = pl.len()
-        if over:
-            rank, n = rank.over(over), n.over(over)
+        rank, n = pl.int_range(1, pl.len() + 1), pl.len()
+        if keys:  # over() keeps each area's rows in cost order
+            rank, n = rank.over(keys), n.over(keys)
         share = rank / n
         band = pl.lit(COST_BANDS[-1][0])
         for label, upto in reversed(COST_BANDS[:-1]):
             band = pl.when(share <= upto).then(pl.lit(label)).otherwise(band)
-        ranked = inp.current.sort([*keys, "secondary_care_cost_12m", "patient_id"],
-                                  descending=[*([False] * len(keys)), True, False])
         parts.append(
-            ranked.with_columns(band.alias("population_band"),
-                                pl.lit(kind).alias("area_type"),
-                                code.alias("area_code"), name.alias("area_name"))
+            ranked.lazy()
+            .with_columns(band.alias("population_band"), pl.lit(kind).alias("area_type"),
+                          code.alias("area_code"), name.alias("area_name"))
             .group_by(["area_type", "area_code", "area_name", "snapshot_date", "population_band"])
             .agg(pl.len().alias("patients"), cost.sum().alias("_cost"))
         )
-    raw = pl.concat(parts).with_columns(pl.col("_cost").sum().over(list(AREA_KEYS)).alias("_all"))
+    raw = pl.concat(pl.collect_all(parts)).with_columns(
+        pl.col("_cost").sum().over(list(AREA_KEYS)).alias("_all"))
     out = raw.with_columns(
         pl.when(pl.col("patients") >= policy.suppress_below if policy.enabled else True)
         .then(pl.col("_cost") / pl.col("_all") * 100).round(1).alias("cost_share_pct"),
