@@ -101,6 +101,9 @@ def _run(args: argparse.Namespace) -> int:
     if not extract:
         source += f"{config.synthetic.seed}, scale {config.synthetic.scale:g})"
     print(f"phm run: {source}")
+    if not extract and config.uses_synthetic_default and not config.synthetic_extract_dir.is_dir():
+        print(f"  generating it first (once per seed and scale) into "
+              f"{config.synthetic_extract_dir.parent}")
     outcome = run_pipeline(
         config_path=args.config,
         extract=extract,
