@@ -73,7 +73,11 @@ class FittedModel:
     rate_anchored: bool
 
     def predict(self, spec: FeatureSpec, frame: pl.DataFrame) -> np.ndarray:
-        risk = self.estimator.predict_proba(spec.matrix(frame))[:, 1]
+        return self.predict_matrix(spec.matrix(frame))
+
+    def predict_matrix(self, X: np.ndarray) -> np.ndarray:
+        """Risk for a feature matrix already built (one matrix shared by every candidate)."""
+        risk = self.estimator.predict_proba(X)[:, 1]
         if self.rate_anchored and len(risk):
             risk = recalibrate_to_rate(risk, self.training_event_rate)
         return risk
@@ -137,9 +141,11 @@ def fit_model(
     *,
     recalibrate: bool = False,
     anchor_rate: bool = True,
+    xy: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> FittedModel:
-    """Fit one registered model on labelled rows."""
-    X, y = _xy(spec, frame)
+    """Fit one registered model on labelled rows (`xy`: their features and outcomes, if
+    already built)."""
+    X, y = xy if xy is not None else _xy(spec, frame)
     estimator = build_model(name, spec, seed, recalibrate=recalibrate).fit(X, y)
     return FittedModel(name, estimator, trained_on, float(y.mean()), recalibrate, anchor_rate)
 
@@ -196,11 +202,13 @@ def evaluate_models(
     y_test = test[OUTCOME].cast(pl.Int64).to_numpy()
     groups = subgroup_keys(test, practices)
     rows, predictions, subgroups, curves, fitted = [], [], [], [], {}
+    train_xy, x_test = _xy(spec, train), spec.matrix(test)  # once, not once per candidate
     for name in candidates:
         model = fit_model(name, spec, train, plan.train_snapshot, seed,
-                          recalibrate=name in recalibrate, anchor_rate=recalibrate_to_latest_rate)
+                          recalibrate=name in recalibrate, anchor_rate=recalibrate_to_latest_rate,
+                          xy=train_xy)
         fitted[name] = model
-        risk = model.predict(spec, test)
+        risk = model.predict_matrix(x_test)
         rows.append({"model": name, "recalibration": model.describe(),
                      **evaluate_scores(y_test, risk)})
         subgroups.append(subgroup_metrics(y_test, risk, groups).insert_column(
