@@ -44,8 +44,9 @@ PRACTICES = Table(
     row="GP practice",
     description="The GP practices of the extract, with their PCN and place (sub-ICB).",
     columns=(
-        Column("practice_code", "string", "ODS practice code.", unique=True,
-               pattern=r"^[A-Z][0-9]{5}$"),
+        Column(
+            "practice_code", "string", "ODS practice code.", unique=True, pattern=r"^[A-Z][0-9]{5}$"
+        ),
         Column("practice_name", "string", "Practice name.", pattern=r"\S"),
         Column("pcn_code", "string", "ODS Primary Care Network code.", pattern=r"^U[0-9]{5}$"),
         Column("pcn_name", "string", "Primary Care Network name.", pattern=r"\S"),
@@ -70,9 +71,14 @@ _ACTIVITY = "in the 12 months up to the snapshot date"
 def ltc_label(ltc_column: str) -> str:
     """`ltc_heart_failure` -> `heart failure`: the clinical words used in reports."""
     words = ltc_column.removeprefix("ltc_").replace("_", " ")
-    return {"smi": "serious mental illness", "pad": "peripheral arterial disease",
-            "chd": "coronary heart disease", "copd": "COPD", "ckd": "chronic kidney disease",
-            "stroke tia": "stroke / TIA"}.get(words, words)
+    return {
+        "smi": "serious mental illness",
+        "pad": "peripheral arterial disease",
+        "chd": "coronary heart disease",
+        "copd": "COPD",
+        "ckd": "chronic kidney disease",
+        "stroke tia": "stroke / TIA",
+    }.get(words, words)
 
 
 def patients_table(ltc_columns: Sequence[str] = DEFAULT_LTCS) -> Table:
@@ -85,31 +91,67 @@ def patients_table(ltc_columns: Sequence[str] = DEFAULT_LTCS) -> Table:
         row="registered patient at the snapshot date",
         description="One snapshot of the registered population; activity counts the prior year.",
         columns=(
-            Column("patient_id", "string", "Pseudonymised identifier, stable across snapshots; "
-                   "never an NHS number.", unique=True),
+            Column(
+                "patient_id",
+                "string",
+                "Pseudonymised identifier, stable across snapshots; never an NHS number.",
+                unique=True,
+            ),
             Column("practice_code", "string", "Registered practice; must exist in practices.csv."),
             Column("age", "integer", "Age in whole years at the snapshot date.", min=0, max=115),
             Column("sex", "string", "F, M or U (unknown / indeterminate).", allowed=SEXES),
             Column("ethnicity", "string", "ONS high-level ethnic group.", allowed=ETHNIC_GROUPS),
-            Column("imd_decile", "integer", "National IMD 2019 decile of the residence LSOA, "
-                   "1 = most deprived; null if unknown.", nullable=True, min=1, max=10),
+            Column(
+                "imd_decile",
+                "integer",
+                "National IMD 2019 decile of the residence LSOA, "
+                "1 = most deprived; null if unknown.",
+                nullable=True,
+                min=1,
+                max=10,
+            ),
             Column("care_home", "boolean", "Lives in a care home."),
-            Column("efi_score", "float", "Electronic frailty index; null where not recorded.",
-                   nullable=True, min=0, max=1),
+            Column(
+                "efi_score",
+                "float",
+                "Electronic frailty index; null where not recorded.",
+                nullable=True,
+                min=0,
+                max=1,
+            ),
             *ltcs,
-            Column("ltc_count", "integer", "Number of long-term conditions: the sum of the "
-                   "ltc_ flags.", min=0, max=len(ltcs)),
-            Column("emergency_admissions_12m", "integer", f"Emergency admissions {_ACTIVITY}.",
-                   min=0),
-            Column("elective_admissions_12m", "integer", f"Elective admissions {_ACTIVITY}.",
-                   min=0),
+            Column(
+                "ltc_count",
+                "integer",
+                "Number of long-term conditions: the sum of the ltc_ flags.",
+                min=0,
+                max=len(ltcs),
+            ),
+            Column(
+                "emergency_admissions_12m", "integer", f"Emergency admissions {_ACTIVITY}.", min=0
+            ),
+            Column(
+                "elective_admissions_12m", "integer", f"Elective admissions {_ACTIVITY}.", min=0
+            ),
             Column("ae_attendances_12m", "integer", f"A&E attendances {_ACTIVITY}.", min=0),
-            Column("outpatient_attendances_12m", "integer", f"Outpatient attendances {_ACTIVITY}.",
-                   min=0),
-            Column("prescription_types_12m", "integer", f"Distinct prescription types {_ACTIVITY}.",
-                   min=0),
-            Column("secondary_care_cost_12m", "float", f"Admitted patient care cost, pounds, "
-                   f"{_ACTIVITY}.", min=0),
+            Column(
+                "outpatient_attendances_12m",
+                "integer",
+                f"Outpatient attendances {_ACTIVITY}.",
+                min=0,
+            ),
+            Column(
+                "prescription_types_12m",
+                "integer",
+                f"Distinct prescription types {_ACTIVITY}.",
+                min=0,
+            ),
+            Column(
+                "secondary_care_cost_12m",
+                "float",
+                f"Admitted patient care cost, pounds, {_ACTIVITY}.",
+                min=0,
+            ),
         ),
     )
 

@@ -47,11 +47,23 @@ def _in_sample(patient_ids: pl.Series, seed: int) -> np.ndarray:
 
 
 def cost_model(seed: int) -> Pipeline:
-    return Pipeline([
-        ("regressor", HistGradientBoostingRegressor(
-            loss="poisson", max_iter=40, learning_rate=0.2, max_leaf_nodes=15,
-            min_samples_leaf=1000, max_bins=63, early_stopping=False, random_state=seed)),
-    ])
+    return Pipeline(
+        [
+            (
+                "regressor",
+                HistGradientBoostingRegressor(
+                    loss="poisson",
+                    max_iter=40,
+                    learning_rate=0.2,
+                    max_leaf_nodes=15,
+                    min_samples_leaf=1000,
+                    max_bins=63,
+                    early_stopping=False,
+                    random_state=seed,
+                ),
+            ),
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -71,7 +83,8 @@ def cost_pairs(snapshots: dict[date, pl.DataFrame]) -> list[tuple[date, pl.DataF
         later = one_year_after(d)
         if later in snapshots:
             cost = snapshots[later].select(
-                "patient_id", pl.col("secondary_care_cost_12m").alias(NEXT_COST))
+                "patient_id", pl.col("secondary_care_cost_12m").alias(NEXT_COST)
+            )
             out.append((d, snapshots[d].join(cost, on="patient_id", how="inner")))
     return out
 
@@ -86,8 +99,9 @@ def cost_metrics(observed: np.ndarray, predicted: np.ndarray) -> dict[str, float
         "mean_predicted_cost": float(predicted.mean()),
         "observed_predicted": float(total / predicted.sum()),
         "mean_absolute_error": float(np.abs(observed - predicted).mean()),
-        "r_squared": float(1 - ((observed - predicted) ** 2).sum()
-                           / ((observed - observed.mean()) ** 2).sum()),
+        "r_squared": float(
+            1 - ((observed - predicted) ** 2).sum() / ((observed - observed.mean()) ** 2).sum()
+        ),
         "cost_share_top5pct": float(observed[top].sum() / total) if total else float("nan"),
     }
 
@@ -110,7 +124,7 @@ def predict_cost(
         (train_date, train), (eval_date, test) = pairs[-2], pairs[-1]
         design = "temporal"
     else:
-        (train_date, frame), = pairs
+        ((train_date, frame),) = pairs
         eval_date, design = train_date, "held_out_patients"
         mask = pl.Series(held_out(frame["patient_id"], seed))
         train, test = frame.filter(~mask), frame.filter(mask)
@@ -120,22 +134,29 @@ def predict_cost(
     latest = fit(pairs[-1][1])  # the latest pair, all patients
     scored = snapshots[newest]
     predicted = scored.select("patient_id").with_columns(
-        pl.Series("predicted_cost", np.maximum(latest.predict(spec.matrix(scored)), 0.0)))
+        pl.Series("predicted_cost", np.maximum(latest.predict(spec.matrix(scored)), 0.0))
+    )
     return CostPrediction(design, train_date, eval_date, metrics, newest, predicted)
 
 
 def integrated_locality_cohort(
-    snapshot: pl.DataFrame, snapshot_date: date, predicted: pl.DataFrame,
+    snapshot: pl.DataFrame,
+    snapshot_date: date,
+    predicted: pl.DataFrame,
     practices: pl.DataFrame,
 ) -> pl.DataFrame:
     """Adults with 5+ LTCs and eFI > 0.24, or predicted cost >= 3x the average."""
     average = predicted["predicted_cost"].mean()
-    frame = snapshot.select("patient_id", "practice_code", "age", "ltc_count", "efi_score").join(
-        predicted, on="patient_id", how="inner"
-    ).join(practices.select("practice_code", "pcn_code"), on="practice_code", how="left")
+    frame = (
+        snapshot.select("patient_id", "practice_code", "age", "ltc_count", "efi_score")
+        .join(predicted, on="patient_id", how="inner")
+        .join(practices.select("practice_code", "pcn_code"), on="practice_code", how="left")
+    )
     flagged = frame.with_columns(
-        ((pl.col("ltc_count") >= ILT_MIN_LTCS) & (pl.col("efi_score").fill_null(0) > EFI_MODERATE))
-        .alias("frail_multimorbid"),
+        (
+            (pl.col("ltc_count") >= ILT_MIN_LTCS)
+            & (pl.col("efi_score").fill_null(0) > EFI_MODERATE)
+        ).alias("frail_multimorbid"),
         (pl.col("predicted_cost") >= ILT_COST_MULTIPLE * average).alias("high_predicted_cost"),
         pl.lit(snapshot_date).alias("snapshot_date"),
     )
@@ -146,8 +167,14 @@ def integrated_locality_cohort(
 
 def cost_evaluation_table(result: CostPrediction, policy: DisclosurePolicy) -> pl.DataFrame:
     """published.cost_model_evaluation: one row, the count disclosure-controlled."""
-    return pl.DataFrame([{"model": COST_MODEL, "validation_design": result.design,
-                          "train_snapshot": result.train_snapshot,
-                          "evaluation_snapshot": result.evaluation_snapshot,
-                          **result.metrics}]).with_columns(
-        policy.count(pl.col("patients")).alias("patients"))
+    return pl.DataFrame(
+        [
+            {
+                "model": COST_MODEL,
+                "validation_design": result.design,
+                "train_snapshot": result.train_snapshot,
+                "evaluation_snapshot": result.evaluation_snapshot,
+                **result.metrics,
+            }
+        ]
+    ).with_columns(policy.count(pl.col("patients")).alias("patients"))

@@ -49,7 +49,8 @@ class DataContractError(PhmError):
     def _message(self) -> str:
         head = f"The extract {self.extract} " if self.extract else "The extract "
         lines = [
-            head + f"breaks the data contract ({len(self.problems)} problem"
+            head
+            + f"breaks the data contract ({len(self.problems)} problem"
             + ("" if len(self.problems) == 1 else "s")
             + "); nothing was published:"
         ]

@@ -83,9 +83,7 @@ def auroc_interval(auroc: float, events: int, non_events: int) -> tuple[float, f
     q1 = auroc / (2 - auroc)
     q2 = 2 * auroc**2 / (1 + auroc)
     var = (
-        auroc * (1 - auroc)
-        + (events - 1) * (q1 - auroc**2)
-        + (non_events - 1) * (q2 - auroc**2)
+        auroc * (1 - auroc) + (events - 1) * (q1 - auroc**2) + (non_events - 1) * (q2 - auroc**2)
     ) / (events * non_events)
     half = 1.959964 * np.sqrt(max(var, 0.0))
     return float(max(0.0, auroc - half)), float(min(1.0, auroc + half))
@@ -164,7 +162,8 @@ def subgroup_metrics(
         rank_sum = _event_rank_sums(y, p, codes, by_group, bounds)
         patients = np.bincount(codes, minlength=len(labels))
         events, expected, squared_error = (
-            np.bincount(codes, weights=w, minlength=len(labels)) for w in (y, p, (p - y) ** 2))
+            np.bincount(codes, weights=w, minlength=len(labels)) for w in (y, p, (p - y) ** 2)
+        )
         fls = [np.bincount(codes[f], minlength=len(labels)) for f in flagged]
         tps = [np.bincount(codes[f], weights=y[f], minlength=len(labels)) for f in flagged]
         for k, label in enumerate(labels):
@@ -173,12 +172,17 @@ def subgroup_metrics(
             out = {"dimension": dimension, "subgroup": label, "patients": n_k, "events": e_k}
             shown = min(n_k, e_k, non_events) >= min_count
             metrics: dict[str, float | None] = dict.fromkeys(
-                ["auroc", "brier", "calibration_slope", "calibration_intercept",
-                 "observed_expected"]
+                [
+                    "auroc",
+                    "brier",
+                    "calibration_slope",
+                    "calibration_intercept",
+                    "observed_expected",
+                ]
                 + [f"{m}_{share_key(s)}" for s in TOP_SHARES for m in ("ppv", "sensitivity")]
             )
             if shown:
-                members = by_group[bounds[k]:bounds[k + 1]]
+                members = by_group[bounds[k] : bounds[k + 1]]
                 slope, intercept = calibration_slope_intercept(y[members], p[members])
                 metrics |= {
                     "auroc": (rank_sum[k] - e_k * (e_k + 1) / 2) / (e_k * non_events),
@@ -194,15 +198,18 @@ def subgroup_metrics(
                         metrics[f"ppv_{share_key(s)}"] = tp / fl
                         metrics[f"sensitivity_{share_key(s)}"] = tp / e_k
             rows.append(out | metrics)
-    schema = {"dimension": pl.String, "subgroup": pl.String, "patients": pl.Int64,
-              "events": pl.Int64} | {k: pl.Float64 for k in rows[0] if k not in
-                                     {"dimension", "subgroup", "patients", "events"}}
+    schema = {
+        "dimension": pl.String,
+        "subgroup": pl.String,
+        "patients": pl.Int64,
+        "events": pl.Int64,
+    } | {k: pl.Float64 for k in rows[0] if k not in {"dimension", "subgroup", "patients", "events"}}
     return pl.DataFrame(rows, schema=schema)
 
 
 def _group_codes(values: np.ndarray | pl.Series) -> tuple[np.ndarray, list[str]]:
     """Each row's subgroup as an integer (nulls are "unknown"), and the sorted labels."""
-    text = (values if isinstance(values, pl.Series) else pl.Series(values))
+    text = values if isinstance(values, pl.Series) else pl.Series(values)
     text = text.cast(pl.String).fill_null("unknown")
     labels = text.unique().sort().to_list()
     codes = text.cast(pl.Enum(labels)).to_physical().to_numpy()
@@ -210,8 +217,9 @@ def _group_codes(values: np.ndarray | pl.Series) -> tuple[np.ndarray, list[str]]
     return codes.astype(np.int16 if len(labels) < 2**15 else np.int64), labels
 
 
-def _event_rank_sums(y: np.ndarray, p: np.ndarray, codes: np.ndarray, by_group: np.ndarray,
-                     bounds: np.ndarray) -> np.ndarray:
+def _event_rank_sums(
+    y: np.ndarray, p: np.ndarray, codes: np.ndarray, by_group: np.ndarray, bounds: np.ndarray
+) -> np.ndarray:
     """Per subgroup, the sum of its events' ranks by score within the subgroup (tied scores
     share their average rank): the Mann-Whitney statistic behind each subgroup's AUROC.
 
@@ -245,11 +253,13 @@ def net_benefit(
         tp = int(cum_events[k - 1]) if k else 0
         fp = k - tp
         odds = t / (1 - t)
-        rows.append({
-            "threshold": float(t),
-            "net_benefit": tp / n - fp / n * odds,
-            "net_benefit_treat_all": prevalence - (1 - prevalence) * odds,
-        })
+        rows.append(
+            {
+                "threshold": float(t),
+                "net_benefit": tp / n - fp / n * odds,
+                "net_benefit_treat_all": prevalence - (1 - prevalence) * odds,
+            }
+        )
     return pl.DataFrame(rows)
 
 

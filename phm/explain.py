@@ -50,29 +50,64 @@ def _factors(spec: FeatureSpec) -> list[tuple[str, Callable, Callable, Callable]
             X[:, c] = np.maximum(X[:, c] - 1, 0)
             return X
 
-        out.append((ltc, lambda X, i=i: X[:, i] >= 0.5, drop,
-                    lambda row, ltc=ltc: feature_label(ltc)))
+        out.append(
+            (ltc, lambda X, i=i: X[:, i] >= 0.5, drop, lambda row, ltc=ltc: feature_label(ltc))
+        )
     for name, (one, many) in _COUNTS.items():
         i = idx[name]
-        out.append((name, lambda X, i=i: X[:, i] >= 1,
-                    lambda X, i=i: _set(X, i, 0.0),
-                    lambda row, i=i, one=one, many=many: _count_words(row[i], one, many)))
-    i = idx["care_home"]
-    out.append(("care_home", lambda X, i=i: X[:, i] >= 0.5, lambda X, i=i: _set(X, i, 0.0),
-                lambda row: feature_label("care_home")))
-    i = idx["efi_score"]
-    out.append(("efi_score", lambda X, i=i: X[:, i] > EFI_MODERATE,
-                lambda X, i=i: _set(X, i, REFERENCE_EFI), lambda row, i=i: _efi_words(row[i])))
-    i = idx["prescription_types_12m"]
-    out.append(("prescription_types_12m", lambda X, i=i: X[:, i] >= 10,
+        out.append(
+            (
+                name,
+                lambda X, i=i: X[:, i] >= 1,
                 lambda X, i=i: _set(X, i, 0.0),
-                lambda row, i=i: f"{int(row[i])} prescription types last year"))
+                lambda row, i=i, one=one, many=many: _count_words(row[i], one, many),
+            )
+        )
+    i = idx["care_home"]
+    out.append(
+        (
+            "care_home",
+            lambda X, i=i: X[:, i] >= 0.5,
+            lambda X, i=i: _set(X, i, 0.0),
+            lambda row: feature_label("care_home"),
+        )
+    )
+    i = idx["efi_score"]
+    out.append(
+        (
+            "efi_score",
+            lambda X, i=i: X[:, i] > EFI_MODERATE,
+            lambda X, i=i: _set(X, i, REFERENCE_EFI),
+            lambda row, i=i: _efi_words(row[i]),
+        )
+    )
+    i = idx["prescription_types_12m"]
+    out.append(
+        (
+            "prescription_types_12m",
+            lambda X, i=i: X[:, i] >= 10,
+            lambda X, i=i: _set(X, i, 0.0),
+            lambda row, i=i: f"{int(row[i])} prescription types last year",
+        )
+    )
     i = idx["log_cost_12m"]
-    out.append(("log_cost_12m", lambda X, i=i: X[:, i] > 0, lambda X, i=i: _set(X, i, 0.0),
-                lambda row, i=i: f"£{np.expm1(row[i]):,.0f} hospital cost last year"))
+    out.append(
+        (
+            "log_cost_12m",
+            lambda X, i=i: X[:, i] > 0,
+            lambda X, i=i: _set(X, i, 0.0),
+            lambda row, i=i: f"£{np.expm1(row[i]):,.0f} hospital cost last year",
+        )
+    )
     i = idx["age"]
-    out.append(("age", lambda X, i=i: X[:, i] >= 65, lambda X, i=i: _set(X, i, REFERENCE_AGE),
-                lambda row, i=i: f"age {int(row[i])}"))
+    out.append(
+        (
+            "age",
+            lambda X, i=i: X[:, i] >= 65,
+            lambda X, i=i: _set(X, i, REFERENCE_AGE),
+            lambda row, i=i: f"age {int(row[i])}",
+        )
+    )
     return out
 
 

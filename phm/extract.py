@@ -149,8 +149,9 @@ def read_partial(
     wanted: list[tuple[str, Table, str | None]] = []  # (logical name, table, file name)
     practices = _pick(names, "practices", read.problems)
     if practices is None:
-        read.problems.append(Problem(
-            "practices.csv", None, "required file is missing from the extract folder", 0))
+        read.problems.append(
+            Problem("practices.csv", None, "required file is missing from the extract folder", 0)
+        )
     else:
         wanted.append(("practices", PRACTICES, practices))
 
@@ -164,17 +165,22 @@ def read_partial(
             rule = (
                 "snapshot file name has a date that does not exist; expected "
                 "patients_<YYYY-MM-DD>.parquet or .csv"
-                if m else
-                "looks like a snapshot but is misnamed; expected "
+                if m
+                else "looks like a snapshot but is misnamed; expected "
                 "patients_<YYYY-MM-DD>.parquet or .csv"
             )
             read.problems.append(Problem(name, None, rule, 0))
             continue
         by_date.setdefault(when, []).append(name)
     if not by_date:
-        read.problems.append(Problem(
-            str(folder), None,
-            "no snapshot file: expected at least one patients_<YYYY-MM-DD>.parquet or .csv", 0))
+        read.problems.append(
+            Problem(
+                str(folder),
+                None,
+                "no snapshot file: expected at least one patients_<YYYY-MM-DD>.parquet or .csv",
+                0,
+            )
+        )
     for when in sorted(by_date):
         found = by_date[when]
         if snapshots is not None and when not in snapshots:
@@ -187,9 +193,14 @@ def read_partial(
         wanted.append((logical, patients, found[0]))
 
     for when in sorted(set(snapshots or ()) - set(by_date)):
-        read.problems.append(Problem(
-            f"patients_{when.isoformat()}", None,
-            "snapshot requested (a partition) but no such file in the extract folder", 0))
+        read.problems.append(
+            Problem(
+                f"patients_{when.isoformat()}",
+                None,
+                "snapshot requested (a partition) but no such file in the extract folder",
+                0,
+            )
+        )
 
     deaths = _pick(names, "deaths", read.problems)
     if deaths is not None:
@@ -220,7 +231,8 @@ def read_table(path: Path, table: Table) -> tuple[pl.DataFrame | None, list[Prob
         return None, [Problem(name, None, "no data rows (only a header)", 0)]
     problems = [
         Problem(name, c.name, "required column is missing", raw.height)
-        for c in table.columns if c.name not in raw.columns
+        for c in table.columns
+        if c.name not in raw.columns
     ]
     present = [c for c in table.columns if c.name in raw.columns]
     frame, type_problems = _conform(raw, present, name)
@@ -240,8 +252,11 @@ def _pick(names: list[str], stem: str, problems: list[Problem]) -> str | None:
 
 def _ambiguous(found: list[str]) -> Problem:
     return Problem(
-        " and ".join(found), None,
-        "ambiguous: the same file is given in two formats; keep exactly one", 0)
+        " and ".join(found),
+        None,
+        "ambiguous: the same file is given in two formats; keep exactly one",
+        0,
+    )
 
 
 def _read_parquet(path: Path, table: Table) -> tuple[pl.DataFrame | None, Problem | None]:
@@ -266,16 +281,20 @@ def _read_csv(path: Path, table: Table) -> tuple[pl.DataFrame | None, Problem | 
         return None, Problem(name, None, "no data rows (the file is empty)", 0)
     except (pl.exceptions.PolarsError, OSError, ValueError):
         return None, Problem(
-            name, None,
+            name,
+            None,
             "unreadable CSV file: expected UTF-8 text, a header row and the same number of "
-            "comma-separated fields on every line", 0)
+            "comma-separated fields on every line",
+            0,
+        )
     frame = frame.rename({c: c.strip().lstrip("\ufeff") for c in frame.columns})
     if frame.width == 1 and len(table.columns) > 1:
         header = frame.columns[0]
         guess = next((d for d in _DELIMITERS if d in header), None)
         hint = f", is the delimiter {guess!r}?" if guess else ""
         return None, Problem(
-            name, None, f"expected comma-separated columns; found 1 column{hint}", frame.height)
+            name, None, f"expected comma-separated columns; found 1 column{hint}", frame.height
+        )
     return frame, None
 
 
@@ -286,17 +305,18 @@ def _conform(
     if not columns:
         return raw.select([]), []
     cast = raw.select([_cast(raw.schema[c.name], c).alias(c.name) for c in columns])
-    failed = {
-        c.name: raw[c.name].is_not_null() & cast[c.name].is_null() for c in columns
-    }
+    failed = {c.name: raw[c.name].is_not_null() & cast[c.name].is_null() for c in columns}
     counts = pl.DataFrame(failed).sum().row(0, named=True)
     problems = []
     for c in columns:
         n = int(counts[c.name])
         if n:
             rows = failed[c.name].arg_true().head(EXAMPLE_ROWS) + 1
-            problems.append(Problem(file, c.name, _type_rule(c, raw.schema[c.name]), n,
-                                    tuple(int(r) for r in rows)))
+            problems.append(
+                Problem(
+                    file, c.name, _type_rule(c, raw.schema[c.name]), n, tuple(int(r) for r in rows)
+                )
+            )
     return cast, problems
 
 
@@ -324,9 +344,14 @@ def _cast(source: pl.DataType, column: Column) -> pl.Expr:
             return pl.when(col.str.len_bytes() > 0).then(col)  # an empty field is null
         if kind == "boolean":
             # Exact spellings, not lower-casing: that is 15 times slower on 1M rows.
-            return (pl.when(col.is_in(_TRUE)).then(True)
-                    .when(col.is_in(_FALSE)).then(False)
-                    .otherwise(None).cast(pl.Boolean))
+            return (
+                pl.when(col.is_in(_TRUE))
+                .then(True)
+                .when(col.is_in(_FALSE))
+                .then(False)
+                .otherwise(None)
+                .cast(pl.Boolean)
+            )
         text = col.str.strip_chars()
         text = pl.when(text.str.len_bytes() > 0).then(text)
         if kind == "date":

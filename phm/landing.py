@@ -55,7 +55,8 @@ def ready_extracts(landing: LandingConfig) -> list[Path]:
     if not landing.dir.is_dir():
         return []
     return sorted(
-        p for p in landing.dir.iterdir()
+        p
+        for p in landing.dir.iterdir()
         if p.is_dir() and not p.name.startswith(".") and (p / landing.ready_marker).is_file()
     )
 
@@ -77,8 +78,9 @@ def process_one(folder: Path, landing: LandingConfig, ltc_columns: Sequence[str]
     else:
         _move(folder, target)
     if not report.ok:
-        (target / REPORT_NAME).write_text(report_markdown(folder.name, fingerprint, report),
-                                          encoding="utf-8")
+        (target / REPORT_NAME).write_text(
+            report_markdown(folder.name, fingerprint, report), encoding="utf-8"
+        )
     return Landed(folder.name, fingerprint, report.ok, target, len(report.problems))
 
 
@@ -112,13 +114,21 @@ def report_markdown(name: str, fingerprint: str, report: ValidationReport) -> st
     ]
     for p in report.problems:
         rows = ", ".join(str(r) for r in p.example_rows)
-        lines.append(f"| {_cell(p.file)} | {_cell(p.column)} | {_cell(p.rule)} | {p.count} "
-                     f"| {rows} |")
+        lines.append(
+            f"| {_cell(p.file)} | {_cell(p.column)} | {_cell(p.rule)} | {p.count} | {rows} |"
+        )
     if report.warnings:
-        lines += ["", "## Warnings (reported, not failing)", "",
-                  "| file | column | rule | rows |", "|---|---|---|---|"]
-        lines += [f"| {_cell(w.file)} | {_cell(w.column)} | {_cell(w.rule)} | {w.count} |"
-                  for w in report.warnings]
+        lines += [
+            "",
+            "## Warnings (reported, not failing)",
+            "",
+            "| file | column | rule | rows |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {_cell(w.file)} | {_cell(w.column)} | {_cell(w.rule)} | {w.count} |"
+            for w in report.warnings
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -59,13 +59,18 @@ def _plots(evaluation: RiskEvaluation, folder: Path) -> None:
         p = preds.filter(pl.col("model") == name)
         bins = (
             p.with_columns((pl.col("risk").rank("ordinal") * 20 / pl.len()).ceil().alias("bin"))
-            .group_by("bin").agg(pl.col("risk").mean(), pl.col("outcome").mean()).sort("bin")
+            .group_by("bin")
+            .agg(pl.col("risk").mean(), pl.col("outcome").mean())
+            .sort("bin")
         )
         ax.plot(bins["risk"], bins["outcome"], "o-", ms=3, label=name)
         top = max(top, bins["risk"].max(), bins["outcome"].max())
     ax.plot([0, top], [0, top], "k:", lw=0.8)
-    ax.set(xlabel="predicted risk (mean of twentieth)", ylabel="observed event rate",
-           title="Calibration by twentieth of risk")
+    ax.set(
+        xlabel="predicted risk (mean of twentieth)",
+        ylabel="observed event rate",
+        title="Calibration by twentieth of risk",
+    )
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     fig.savefig(folder / "calibration.png", dpi=100)
@@ -79,8 +84,12 @@ def _plots(evaluation: RiskEvaluation, folder: Path) -> None:
     c = curve.filter(pl.col("model") == models[0])
     ax.plot(c["threshold"], c["net_benefit_treat_all"], "k--", lw=0.8, label="offer to all")
     ax.axhline(0, color="k", lw=0.8)
-    ax.set(xlabel="threshold probability", ylabel="net benefit", title="Decision curve",
-           ylim=(-0.01, max(0.01, float(c["net_benefit_treat_all"].max()) * 1.1)))
+    ax.set(
+        xlabel="threshold probability",
+        ylabel="net benefit",
+        title="Decision curve",
+        ylim=(-0.01, max(0.01, float(c["net_benefit_treat_all"].max()) * 1.1)),
+    )
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(folder / "decision_curve.png", dpi=100)
@@ -120,70 +129,113 @@ def render(
         ]
     else:
         lines += ["**Oracle:** not available (no generator truth for this extract).", ""]
-    head = ["model", "AUROC (95% CI)", "AUPRC", "Brier", "slope", "intercept", "O/E",
-            *[f"PPV / sens. top {s * 100:g}%" for s in TOP_SHARES], "recalibration"]
-    lines += ["## Headline metrics", "", "| " + " | ".join(head) + " |",
-              "|" + "---|" * len(head)]
+    head = [
+        "model",
+        "AUROC (95% CI)",
+        "AUPRC",
+        "Brier",
+        "slope",
+        "intercept",
+        "O/E",
+        *[f"PPV / sens. top {s * 100:g}%" for s in TOP_SHARES],
+        "recalibration",
+    ]
+    lines += ["## Headline metrics", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in m.to_dicts():
         cells = [
             f"`{r['model']}`" + (" (tiers)" if r["model"] == tiering_model else ""),
             f"{_f(r['auroc'])} ({_f(r['auroc_ci_low'])}-{_f(r['auroc_ci_high'])})",
-            _f(r["auprc"]), _f(r["brier"], 4), _f(r["calibration_slope"]),
-            _f(r["calibration_intercept"]), _f(r["observed_expected"]),
-            *[f"{_f(r['ppv_' + share_key(s)])} / {_f(r['sensitivity_' + share_key(s)])}"
-              for s in TOP_SHARES],
+            _f(r["auprc"]),
+            _f(r["brier"], 4),
+            _f(r["calibration_slope"]),
+            _f(r["calibration_intercept"]),
+            _f(r["observed_expected"]),
+            *[
+                f"{_f(r['ppv_' + share_key(s)])} / {_f(r['sensitivity_' + share_key(s)])}"
+                for s in TOP_SHARES
+            ],
             r["recalibration"],
         ]
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "![ROC curves](roc.png) ![Calibration](calibration.png)", "",
-              "![Decision curve](decision_curve.png)", ""]
+    lines += [
+        "",
+        "![ROC curves](roc.png) ![Calibration](calibration.png)",
+        "",
+        "![Decision curve](decision_curve.png)",
+        "",
+    ]
     sub = subgroup_table(evaluation, policy)
-    lines += ["## Calibration and discrimination by subgroup", "",
-              "Worst observed/expected (furthest from 1) per dimension, each model:", "",
-              "| model | " + " | ".join(CARD_DIMENSIONS) + " |",
-              "|---|" + "---|" * len(CARD_DIMENSIONS)]
+    lines += [
+        "## Calibration and discrimination by subgroup",
+        "",
+        "Worst observed/expected (furthest from 1) per dimension, each model:",
+        "",
+        "| model | " + " | ".join(CARD_DIMENSIONS) + " |",
+        "|---|" + "---|" * len(CARD_DIMENSIONS),
+    ]
     for name in m["model"].to_list():
         cells = []
         for d in CARD_DIMENSIONS:
-            g = sub.filter((pl.col("model") == name) & (pl.col("dimension") == d)
-                           & pl.col("observed_expected").is_not_null())
+            g = sub.filter(
+                (pl.col("model") == name)
+                & (pl.col("dimension") == d)
+                & pl.col("observed_expected").is_not_null()
+            )
             if g.height == 0:
                 cells.append("–")
                 continue
             worst = g.sort((pl.col("observed_expected") - 1).abs(), descending=True).row(
-                0, named=True)
+                0, named=True
+            )
             cells.append(f"{_f(worst['observed_expected'])} ({worst['subgroup']})")
         lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
-    lines += ["", f"Every subgroup, model `{tiering_model}` (counts rounded to 5, 1-7 shown as "
-              "<8; metrics withheld (–) below 8 patients, events or non-events):", "",
-              "| dimension | subgroup | patients | events | AUROC | slope | O/E | PPV top 5% "
-              "| sens. top 5% |", "|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        f"Every subgroup, model `{tiering_model}` (counts rounded to 5, 1-7 shown as "
+        "<8; metrics withheld (–) below 8 patients, events or non-events):",
+        "",
+        "| dimension | subgroup | patients | events | AUROC | slope | O/E | PPV top 5% "
+        "| sens. top 5% |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in sub.filter(pl.col("model") == tiering_model).to_dicts():
         lines.append(
             f"| {r['dimension']} | {r['subgroup']} | {_count(r['patients'])} | "
             f"{_count(r['events'])} | {_f(r['auroc'])} | {_f(r['calibration_slope'])} | "
             f"{_f(r['observed_expected'])} | {_f(r['ppv_top5pct'])} | "
-            f"{_f(r['sensitivity_top5pct'])} |")
+            f"{_f(r['sensitivity_top5pct'])} |"
+        )
     if cost is not None:
         c = cost.metrics
-        lines += ["", "## Next-year secondary-care cost", "",
-                  f"Poisson gradient boosting, {cost.design} validation (fitted on "
-                  f"{cost.train_snapshot}, evaluated on {cost.evaluation_snapshot}).", "",
-                  "| mean observed £ | mean predicted £ | observed/predicted | MAE £ | R² "
-                  "| cost share of top 5% |", "|---|---|---|---|---|---|",
-                  f"| {c['mean_observed_cost']:,.0f} | {c['mean_predicted_cost']:,.0f} | "
-                  f"{_f(c['observed_predicted'])} | {c['mean_absolute_error']:,.0f} | "
-                  f"{_f(c['r_squared'])} | {_f(c['cost_share_top5pct'])} |"]
-    lines += ["", "## How to read this", "",
-              "- AUROC: chance a patient with an event is ranked above one without; the "
-              "interval is Hanley & McNeil's.",
-              "- Calibration slope 1 and intercept 0, observed/expected 1: predicted risks "
-              "mean what they say.",
-              "- PPV / sensitivity top k%: of the k% flagged, the share who had an event; of "
-              "all events, the share flagged.",
-              "- Net benefit: true positives per patient minus false positives weighted by "
-              "the threshold odds; above 'offer to all' and 0, the model helps.",
-              "- Add a model: docs/extending-models.md.", ""]
+        lines += [
+            "",
+            "## Next-year secondary-care cost",
+            "",
+            f"Poisson gradient boosting, {cost.design} validation (fitted on "
+            f"{cost.train_snapshot}, evaluated on {cost.evaluation_snapshot}).",
+            "",
+            "| mean observed £ | mean predicted £ | observed/predicted | MAE £ | R² "
+            "| cost share of top 5% |",
+            "|---|---|---|---|---|---|",
+            f"| {c['mean_observed_cost']:,.0f} | {c['mean_predicted_cost']:,.0f} | "
+            f"{_f(c['observed_predicted'])} | {c['mean_absolute_error']:,.0f} | "
+            f"{_f(c['r_squared'])} | {_f(c['cost_share_top5pct'])} |",
+        ]
+    lines += [
+        "",
+        "## How to read this",
+        "",
+        "- AUROC: chance a patient with an event is ranked above one without; the "
+        "interval is Hanley & McNeil's.",
+        "- Calibration slope 1 and intercept 0, observed/expected 1: predicted risks "
+        "mean what they say.",
+        "- PPV / sensitivity top k%: of the k% flagged, the share who had an event; of "
+        "all events, the share flagged.",
+        "- Net benefit: true positives per patient minus false positives weighted by "
+        "the threshold odds; above 'offer to all' and 0, the model helps.",
+        "- Add a model: docs/extending-models.md.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -202,7 +254,8 @@ def write_model_card(
     try:
         _plots(evaluation, staging)
         (staging / "index.md").write_text(
-            render(evaluation, tiering_model, policy, cost, source), encoding="utf-8")
+            render(evaluation, tiering_model, policy, cost, source), encoding="utf-8"
+        )
         old = folder.with_name(folder.name + ".old")
         shutil.rmtree(old, ignore_errors=True)
         if folder.exists():

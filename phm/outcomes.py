@@ -89,9 +89,7 @@ class PatientFeatures:
 def label_extract(extract, spec: FeatureSpec) -> PatientFeatures:
     """Label every snapshot that has a snapshot 12 months later in the extract."""
     labelled = [
-        label_snapshot(
-            extract.snapshots[s], extract.snapshots[later], extract.deaths, s, later
-        )
+        label_snapshot(extract.snapshots[s], extract.snapshots[later], extract.deaths, s, later)
         for s, later in outcome_pairs(list(extract.snapshots))
     ]
     return PatientFeatures(spec, labelled)

@@ -71,8 +71,13 @@ IMD_QUINTILES = ("1 most deprived", "2", "3", "4", "5 least deprived", "unknown"
 COST_BANDS = (("top 0.5%", 0.005), ("next 4.5%", 0.05), ("next 15%", 0.20), ("remaining 80%", 1.0))
 # QOF register denominators: the youngest age counted (all ages where not listed).
 REGISTER_MIN_AGE = {
-    "ltc_diabetes": 17, "ltc_ckd": 18, "ltc_depression": 18, "ltc_epilepsy": 18,
-    "ltc_osteoporosis": 50, "ltc_rheumatoid_arthritis": 16, "ltc_obesity": 18,
+    "ltc_diabetes": 17,
+    "ltc_ckd": 18,
+    "ltc_depression": 18,
+    "ltc_epilepsy": 18,
+    "ltc_osteoporosis": 50,
+    "ltc_rheumatoid_arthritis": 16,
+    "ltc_obesity": 18,
 }
 Z95, Z998 = 1.959964, 3.090232
 
@@ -166,16 +171,25 @@ def profile_inputs(
     if previous is not None:
         before = patient_risk.filter(pl.col("snapshot_date") == previous)
         movement = current.select(
-            "patient_id", "pcn_code", "pcn_name", "place_code", "place_name", "snapshot_date",
+            "patient_id",
+            "pcn_code",
+            "pcn_name",
+            "place_code",
+            "place_name",
+            "snapshot_date",
             pl.col("kaiser_tier").alias("to_level"),
         ).join(
             before.select("patient_id", pl.col("kaiser_tier").alias("from_level")),
-            on="patient_id", how="left",
+            on="patient_id",
+            how="left",
         )
         if latest in extract.snapshots and previous in extract.snapshots:
             labelled = label_snapshot(
                 extract.snapshots[previous].select("patient_id", "practice_code"),
-                extract.snapshots[latest], extract.deaths, previous, latest,
+                extract.snapshots[latest],
+                extract.deaths,
+                previous,
+                latest,
             )
             outcomes = (
                 labelled.frame.join(before.select("patient_id", "risk"), on="patient_id")
@@ -263,8 +277,9 @@ def kaiser_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
     raw = by_area(inp.current, ["kaiser_tier"], aggs).with_columns(_totals(None))
     adm = policy.count(pl.col("_adm").round())
     cost = (
-        pl.when(pl.col("patients") >= policy.suppress_below)
-        .then((pl.col("_cost") / 1000).round() * 1000)
+        pl.when(pl.col("patients") >= policy.suppress_below).then(
+            (pl.col("_cost") / 1000).round() * 1000
+        )
         if has_cost
         else adm.cast(pl.Float64) * COST_PER_ADMISSION_GBP
     )
@@ -303,13 +318,19 @@ def ltc_count_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFram
             by_area(banded.with_columns(pl.lit("all").alias("ltc_band")), ["ltc_band"], aggs),
         ],
         how="vertical_relaxed",
-    ).with_columns((pl.col("patients") * (pl.col("ltc_band") != "all")).sum().over(
-        list(AREA_KEYS)).alias("_total"))
+    ).with_columns(
+        (pl.col("patients") * (pl.col("ltc_band") != "all"))
+        .sum()
+        .over(list(AREA_KEYS))
+        .alias("_total")
+    )
     n = pl.col("patients")
     out = raw.with_columns(
         _pct(policy, "patients", "_total").alias("percent"),
-        *(policy.mean(pl.col(f"_{name}"), n).round(2 if "cost" not in name else 0).alias(name)
-          for name in _LTC_MEANS),
+        *(
+            policy.mean(pl.col(f"_{name}"), n).round(2 if "cost" not in name else 0).alias(name)
+            for name in _LTC_MEANS
+        ),
         (policy.ratio(pl.col("_admitted"), n) * 100).round(1).alias("emergency_admission_pct"),
         (policy.mean(pl.col("_risk"), n) * 100).round(1).alias("mean_predicted_risk_pct"),
         policy.count(n).alias("patients"),
@@ -332,14 +353,20 @@ def prevalence_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFra
     aggs = []
     for i, col in enumerate(inp.ltc_columns):
         eligible = pl.col("age") >= REGISTER_MIN_AGE.get(col, 0)
-        aggs += [(pl.col(col) & eligible).sum().cast(pl.UInt32).alias(f"_x{i}"),
-                 eligible.sum().cast(pl.UInt32).alias(f"_n{i}")]
+        aggs += [
+            (pl.col(col) & eligible).sum().cast(pl.UInt32).alias(f"_x{i}"),
+            eligible.sum().cast(pl.UInt32).alias(f"_n{i}"),
+        ]
     wide = by_area(inp.current, [], aggs)
     raw = pl.concat(
         [
-            wide.select(*AREA_KEYS, pl.col(f"_x{i}").alias("_x"), pl.col(f"_n{i}").alias("_n"),
-                        pl.lit(col).alias("register"),
-                        pl.lit(ltc_label(col)).alias("register_label"))
+            wide.select(
+                *AREA_KEYS,
+                pl.col(f"_x{i}").alias("_x"),
+                pl.col(f"_n{i}").alias("_n"),
+                pl.lit(col).alias("register"),
+                pl.lit(ltc_label(col)).alias("register_label"),
+            )
             for i, col in enumerate(inp.ltc_columns)
         ],
         how="vertical_relaxed",
@@ -348,29 +375,37 @@ def prevalence_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFra
     shown = (pl.col("_x") >= policy.suppress_below) & (pl.col("_n") >= policy.suppress_below)
     if not policy.enabled:
         shown = pl.lit(True)
-    llr = (
-        raw.filter(pl.col("area_type") == "ics")
-        .select("register", (pl.col("_x") / pl.col("_n")).alias("_llr"))
+    llr = raw.filter(pl.col("area_type") == "ics").select(
+        "register", (pl.col("_x") / pl.col("_n")).alias("_llr")
     )
     raw = raw.join(llr, on="register", how="left").with_columns(
         low.alias("_low"), high.alias("_high")
     )
     compared = (
-        pl.when(pl.col("area_type") == "ics").then(None)
-        .when(pl.col("_low") > pl.col("_llr")).then(pl.lit("higher"))
-        .when(pl.col("_high") < pl.col("_llr")).then(pl.lit("lower"))
+        pl.when(pl.col("area_type") == "ics")
+        .then(None)
+        .when(pl.col("_low") > pl.col("_llr"))
+        .then(pl.lit("higher"))
+        .when(pl.col("_high") < pl.col("_llr"))
+        .then(pl.lit("lower"))
         .otherwise(pl.lit("similar"))
     )
-    out = raw.with_columns(
-        pl.when(shown).then(pl.col("_x") / pl.col("_n") * 100).round(2).alias("prevalence_pct"),
-        pl.when(shown).then(pl.col("_low") * 100).round(2).alias("ci_low_pct"),
-        pl.when(shown).then(pl.col("_high") * 100).round(2).alias("ci_high_pct"),
-        pl.when(shown).then(compared).alias("compared_with_llr"),
-        policy.count(pl.col("_x")).alias("register_patients"),
-        policy.count(pl.col("_n")).alias("denominator_patients"),
-    ).with_columns(
-        pl.col("register").replace_strict(REGISTER_MIN_AGE, default=0).alias("denominator_min_age")
-    ).drop("_x", "_n", "_llr", "_low", "_high")
+    out = (
+        raw.with_columns(
+            pl.when(shown).then(pl.col("_x") / pl.col("_n") * 100).round(2).alias("prevalence_pct"),
+            pl.when(shown).then(pl.col("_low") * 100).round(2).alias("ci_low_pct"),
+            pl.when(shown).then(pl.col("_high") * 100).round(2).alias("ci_high_pct"),
+            pl.when(shown).then(compared).alias("compared_with_llr"),
+            policy.count(pl.col("_x")).alias("register_patients"),
+            policy.count(pl.col("_n")).alias("denominator_patients"),
+        )
+        .with_columns(
+            pl.col("register")
+            .replace_strict(REGISTER_MIN_AGE, default=0)
+            .alias("denominator_min_age")
+        )
+        .drop("_x", "_n", "_llr", "_low", "_high")
+    )
     return _sort(out, {"register": inp.ltc_columns})
 
 
@@ -379,11 +414,14 @@ def multimorbidity_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.Dat
     aggs = [pl.len().alias("patients"), (pl.col("ltc_count") >= 2).sum().alias("_mm")]
     f = inp.current.with_columns(multimorbidity_band(pl.col("age")).alias("age_band"))
     over = f.with_columns(
-        pl.when(pl.col("age") >= 65).then(pl.lit(OVER_65)).otherwise(pl.lit(UNDER_65))
+        pl.when(pl.col("age") >= 65)
+        .then(pl.lit(OVER_65))
+        .otherwise(pl.lit(UNDER_65))
         .alias("age_band")
     )
-    raw = pl.concat([by_area(f, ["age_band"], aggs), by_area(over, ["age_band"], aggs)],
-                    how="vertical_relaxed")
+    raw = pl.concat(
+        [by_area(f, ["age_band"], aggs), by_area(over, ["age_band"], aggs)], how="vertical_relaxed"
+    )
     out = raw.with_columns(
         _pct(policy, "_mm", "patients").alias("multimorbid_pct"),
         policy.count(pl.col("_mm")).alias("multimorbid_patients"),
@@ -401,26 +439,34 @@ def emergency_admissions_table(inp: ProfileInputs, policy: DisclosurePolicy) -> 
     if inp.outcomes is None:
         return pl.DataFrame()
 
-
     raw = by_area(
         inp.outcomes,
         [],
         [pl.len().alias("_n"), pl.col(OUTCOME).sum().alias("_o"), pl.col("risk").sum().alias("_e")],
     )
-    target = raw.filter(pl.col("area_type") == "ics").select(
-        (pl.col("_o") / pl.col("_e")).alias("_t")
-    ).item()
+    target = (
+        raw.filter(pl.col("area_type") == "ics")
+        .select((pl.col("_o") / pl.col("_e")).alias("_t"))
+        .item()
+    )
     e = pl.col("_e")
-    limit = {f"{name}_{side}": (pl.lit(target) * (1 + sign * z / e.sqrt())).clip(0).round(3)
-             for name, z in (("limit95", Z95), ("limit998", Z998))
-             for side, sign in (("low", -1), ("high", 1))}
+    limit = {
+        f"{name}_{side}": (pl.lit(target) * (1 + sign * z / e.sqrt())).clip(0).round(3)
+        for name, z in (("limit95", Z95), ("limit998", Z998))
+        for side, sign in (("low", -1), ("high", 1))
+    }
     ratio = policy.ratio(pl.col("_o"), e)
     position = (
-        pl.when(ratio.is_null()).then(None)
-        .when(ratio > limit["limit998_high"]).then(pl.lit("above 99.8% limit"))
-        .when(ratio > limit["limit95_high"]).then(pl.lit("above 95% limit"))
-        .when(ratio < limit["limit998_low"]).then(pl.lit("below 99.8% limit"))
-        .when(ratio < limit["limit95_low"]).then(pl.lit("below 95% limit"))
+        pl.when(ratio.is_null())
+        .then(None)
+        .when(ratio > limit["limit998_high"])
+        .then(pl.lit("above 99.8% limit"))
+        .when(ratio > limit["limit95_high"])
+        .then(pl.lit("above 95% limit"))
+        .when(ratio < limit["limit998_low"])
+        .then(pl.lit("below 99.8% limit"))
+        .when(ratio < limit["limit95_low"])
+        .then(pl.lit("below 95% limit"))
         .otherwise(pl.lit("within limits"))
     )
     out = raw.with_columns(
@@ -462,22 +508,32 @@ def cost_concentration_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl
             band = pl.when(share <= upto).then(pl.lit(label)).otherwise(band)
         parts.append(
             ranked.lazy()
-            .with_columns(band.alias("population_band"), pl.lit(kind).alias("area_type"),
-                          code.alias("area_code"), name.alias("area_name"))
+            .with_columns(
+                band.alias("population_band"),
+                pl.lit(kind).alias("area_type"),
+                code.alias("area_code"),
+                name.alias("area_name"),
+            )
             .group_by(["area_type", "area_code", "area_name", "snapshot_date", "population_band"])
             .agg(pl.len().alias("patients"), cost.sum().alias("_cost"))
         )
     raw = pl.concat(pl.collect_all(parts)).with_columns(
-        pl.col("_cost").sum().over(list(AREA_KEYS)).alias("_all"))
+        pl.col("_cost").sum().over(list(AREA_KEYS)).alias("_all")
+    )
     out = raw.with_columns(
         pl.when(pl.col("patients") >= policy.suppress_below if policy.enabled else True)
-        .then(pl.col("_cost") / pl.col("_all") * 100).round(1).alias("cost_share_pct"),
+        .then(pl.col("_cost") / pl.col("_all") * 100)
+        .round(1)
+        .alias("cost_share_pct"),
         policy.count(pl.col("patients")).alias("patients"),
     ).drop("_cost", "_all")
     out = _sort(out, {"population_band": tuple(b for b, _ in COST_BANDS)})
     return out.with_columns(
-        pl.col("cost_share_pct").cum_sum().over(["area_type", "area_code"])
-        .round(1).alias("cumulative_cost_share_pct")
+        pl.col("cost_share_pct")
+        .cum_sum()
+        .over(["area_type", "area_code"])
+        .round(1)
+        .alias("cumulative_cost_share_pct")
     )
 
 
@@ -492,11 +548,21 @@ def inequalities_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataF
     f = inp.current.with_columns(imd_quintile(pl.col("imd_decile")).alias("_q"))
     raw = pl.concat(
         [
-            by_area(f.with_columns(pl.lit("deprivation").alias("dimension"),
-                                   pl.col("_q").alias("group_name")), ["dimension", "group_name"], aggs),
-            by_area(f.with_columns(pl.lit("ethnic group").alias("dimension"),
-                                   pl.col("ethnicity").alias("group_name")), ["dimension", "group_name"],
-                    aggs),
+            by_area(
+                f.with_columns(
+                    pl.lit("deprivation").alias("dimension"), pl.col("_q").alias("group_name")
+                ),
+                ["dimension", "group_name"],
+                aggs,
+            ),
+            by_area(
+                f.with_columns(
+                    pl.lit("ethnic group").alias("dimension"),
+                    pl.col("ethnicity").alias("group_name"),
+                ),
+                ["dimension", "group_name"],
+                aggs,
+            ),
         ],
         how="vertical_relaxed",
     )
@@ -507,8 +573,13 @@ def inequalities_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataF
         policy.count(pl.col("_admitted")).alias("admitted_patients"),
         policy.count(n).alias("patients"),
     ).drop("_admitted", "_risk")
-    return _sort(out, {"dimension": ("deprivation", "ethnic group"),
-                       "group_name": (*IMD_QUINTILES, *ETHNIC_GROUPS)})
+    return _sort(
+        out,
+        {
+            "dimension": ("deprivation", "ethnic group"),
+            "group_name": (*IMD_QUINTILES, *ETHNIC_GROUPS),
+        },
+    )
 
 
 def tier_movement_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
@@ -533,8 +604,11 @@ def summary_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
     if inp.movement is not None:
         up = inp.movement.select(
             "patient_id",
-            ((pl.col("from_level").is_not_null()) & (pl.col("to_level") > pl.col("from_level"))
-             & (pl.col("to_level") >= 2)).alias("_up"),
+            (
+                (pl.col("from_level").is_not_null())
+                & (pl.col("to_level") > pl.col("from_level"))
+                & (pl.col("to_level") >= 2)
+            ).alias("_up"),
         )
         f = f.join(up, on="patient_id", how="left")
     else:
@@ -596,14 +670,24 @@ def case_finding_rows(case_finding: pl.DataFrame, extract) -> pl.DataFrame:
     """The level-3 list for MDT review (restricted): restricted.case_finding with practice
     name, age band, sex and conditions added from the snapshot it was scored on."""
     ltcs = tuple(extract.ltc_columns)
-    conditions = pl.concat_list(
-        [pl.when(pl.col(c)).then(pl.lit(ltc_label(c))) for c in ltcs]
-    ).list.drop_nulls().list.join("; ")
+    conditions = (
+        pl.concat_list([pl.when(pl.col(c)).then(pl.lit(ltc_label(c))) for c in ltcs])
+        .list.drop_nulls()
+        .list.join("; ")
+    )
     scored_on = case_finding["snapshot_date"].unique().to_list()
-    listed = pl.concat(  # only the listed patients' rows: a few thousand, not the population
-        [extract.snapshots[d].join(case_finding.select("patient_id"), on="patient_id",
-                                   how="semi") for d in scored_on]
-    ) if scored_on else extract.snapshots[max(extract.snapshots)].clear()
+    listed = (
+        pl.concat(  # only the listed patients' rows: a few thousand, not the population
+            [
+                extract.snapshots[d].join(
+                    case_finding.select("patient_id"), on="patient_id", how="semi"
+                )
+                for d in scored_on
+            ]
+        )
+        if scored_on
+        else extract.snapshots[max(extract.snapshots)].clear()
+    )
     about = listed.select(
         "patient_id",
         pyramid_band(pl.col("age")).alias("age_band"),
@@ -613,15 +697,23 @@ def case_finding_rows(case_finding: pl.DataFrame, extract) -> pl.DataFrame:
     )
     practices = extract.practices
     reasons = [c for c in ("reason_1", "reason_2", "reason_3") if c in case_finding.columns]
-    extra = [c for c in ("predicted_cost", "integrated_locality_team")
-             if c in case_finding.columns]
+    extra = [c for c in ("predicted_cost", "integrated_locality_team") if c in case_finding.columns]
     return (
         case_finding.join(about, on="patient_id", how="left")
         .join(practices.select("practice_code", "practice_name"), on="practice_code", how="left")
         .select(
-            "snapshot_date", "pcn_code", "practice_code", "practice_name", "patient_id",
-            "age_band", "sex", "ltc_count", "conditions",
-            pl.col("risk").round(4), "risk_rank", *reasons,
+            "snapshot_date",
+            "pcn_code",
+            "practice_code",
+            "practice_name",
+            "patient_id",
+            "age_band",
+            "sex",
+            "ltc_count",
+            "conditions",
+            pl.col("risk").round(4),
+            "risk_rank",
+            *reasons,
             *(pl.col(c).round(0) if c == "predicted_cost" else pl.col(c) for c in extra),
         )
         .sort("pcn_code", "risk_rank")

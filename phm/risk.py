@@ -37,8 +37,14 @@ from phm.outcomes import OUTCOME, LabelledSnapshot
 
 Design = Literal["temporal", "held_out_patients"]
 HELD_OUT_SHARE = 0.3
-AGE_BANDS = ((0, 17, "0-17"), (18, 39, "18-39"), (40, 64, "40-64"), (65, 74, "65-74"),
-             (75, 84, "75-84"), (85, 200, "85+"))
+AGE_BANDS = (
+    (0, 17, "0-17"),
+    (18, 39, "18-39"),
+    (40, 64, "40-64"),
+    (65, 74, "65-74"),
+    (75, 84, "75-84"),
+    (85, 200, "85+"),
+)
 SUBGROUP_DIMENSIONS = ("imd_quintile", "ethnicity", "sex", "age_band", "place", "pcn")
 
 
@@ -157,7 +163,8 @@ def subgroup_keys(frame: pl.DataFrame, practices: pl.DataFrame | None) -> dict[s
     for lo, hi, label in reversed(AGE_BANDS):
         band = pl.when((age >= lo) & (age <= hi)).then(pl.lit(label)).otherwise(band)
     keys = frame.select(
-        (((pl.col("imd_decile") + 1) // 2).cast(pl.String)).fill_null("unknown")
+        (((pl.col("imd_decile") + 1) // 2).cast(pl.String))
+        .fill_null("unknown")
         .alias("imd_quintile"),
         pl.col("ethnicity"),
         pl.col("sex"),
@@ -166,13 +173,19 @@ def subgroup_keys(frame: pl.DataFrame, practices: pl.DataFrame | None) -> dict[s
     )
     if practices is not None:
         keys = keys.join(
-            practices.select("practice_code", pl.col("place_name").alias("place"),
-                             pl.col("pcn_code").alias("pcn")),
-            on="practice_code", how="left", maintain_order="left",
+            practices.select(
+                "practice_code",
+                pl.col("place_name").alias("place"),
+                pl.col("pcn_code").alias("pcn"),
+            ),
+            on="practice_code",
+            how="left",
+            maintain_order="left",
         )
     else:
-        keys = keys.with_columns(pl.lit(None, pl.String).alias("place"),
-                                 pl.lit(None, pl.String).alias("pcn"))
+        keys = keys.with_columns(
+            pl.lit(None, pl.String).alias("place"), pl.lit(None, pl.String).alias("pcn")
+        )
     return {d: keys[d] for d in SUBGROUP_DIMENSIONS}
 
 
@@ -204,20 +217,33 @@ def evaluate_models(
     rows, predictions, subgroups, curves, fitted = [], [], [], [], {}
     train_xy, x_test = _xy(spec, train), spec.matrix(test)  # once, not once per candidate
     for name in candidates:
-        model = fit_model(name, spec, train, plan.train_snapshot, seed,
-                          recalibrate=name in recalibrate, anchor_rate=recalibrate_to_latest_rate,
-                          xy=train_xy)
+        model = fit_model(
+            name,
+            spec,
+            train,
+            plan.train_snapshot,
+            seed,
+            recalibrate=name in recalibrate,
+            anchor_rate=recalibrate_to_latest_rate,
+            xy=train_xy,
+        )
         fitted[name] = model
         risk = model.predict_matrix(x_test)
-        rows.append({"model": name, "recalibration": model.describe(),
-                     **evaluate_scores(y_test, risk)})
-        subgroups.append(subgroup_metrics(y_test, risk, groups).insert_column(
-            0, pl.lit(name).alias("model")))
+        rows.append(
+            {"model": name, "recalibration": model.describe(), **evaluate_scores(y_test, risk)}
+        )
+        subgroups.append(
+            subgroup_metrics(y_test, risk, groups).insert_column(0, pl.lit(name).alias("model"))
+        )
         curves.append(net_benefit(y_test, risk).insert_column(0, pl.lit(name).alias("model")))
         predictions.append(
             pl.DataFrame(
-                {"patient_id": test["patient_id"], "model": name, "risk": risk,
-                 "outcome": y_test.astype(bool)}
+                {
+                    "patient_id": test["patient_id"],
+                    "model": name,
+                    "risk": risk,
+                    "outcome": y_test.astype(bool),
+                }
             )
         )
     oracle = oracle_auroc(truth, test, plan.evaluation_snapshot) if truth is not None else None
@@ -239,7 +265,8 @@ def oracle_auroc(truth: pl.DataFrame, test: pl.DataFrame, snapshot: date) -> flo
 
     joined = test.select("patient_id", OUTCOME).join(
         truth.filter(pl.col("snapshot_date") == snapshot).select("patient_id", "true_risk"),
-        on="patient_id", how="inner",
+        on="patient_id",
+        how="inner",
     )
     if joined.height < test.height * 0.99 or joined[OUTCOME].n_unique() < 2:
         return None  # not this extract's truth
@@ -273,8 +300,14 @@ def tiering_models(
                 by_source[source.snapshot_date] = reusable
             else:
                 by_source[source.snapshot_date] = fit_model(
-                    model_name, spec, source.frame, source.snapshot_date, seed,
-                    recalibrate=recalibrate, anchor_rate=recalibrate_to_latest_rate)
+                    model_name,
+                    spec,
+                    source.frame,
+                    source.snapshot_date,
+                    seed,
+                    recalibrate=recalibrate,
+                    anchor_rate=recalibrate_to_latest_rate,
+                )
         chosen[snapshot_date] = by_source[source.snapshot_date]
     return chosen
 
@@ -332,7 +365,8 @@ def subgroup_table(evaluation: RiskEvaluation, policy: DisclosurePolicy) -> pl.D
 def decision_curve_table(evaluation: RiskEvaluation, policy: DisclosurePolicy) -> pl.DataFrame:
     """published.decision_curve: net benefit by threshold, per model."""
     patients = evaluation.predictions.filter(
-        pl.col("model") == evaluation.predictions["model"][0]).height
+        pl.col("model") == evaluation.predictions["model"][0]
+    ).height
     return evaluation.decision_curve.with_columns(
         pl.lit(evaluation.plan.evaluation_snapshot).alias("evaluation_snapshot"),
         policy.count(pl.lit(patients)).alias("patients"),

@@ -13,8 +13,8 @@ from datetime import date
 from pathlib import Path
 
 from phm.config import PipelineConfig
-from phm.extract import snapshot_dates_in
 from phm.errors import ConfigError
+from phm.extract import snapshot_dates_in
 
 
 def locate_extract(config: PipelineConfig, progress: Callable[[str], None] | None = None) -> Path:

@@ -72,13 +72,18 @@ def benchmark(scale: float = 1.0, seed: int = 42) -> None:
 def _report(config: PipelineConfig, sampler: RssSampler, t0, t1, t2, outcome) -> None:
     mib = 1024 * 1024
     print(f"  {'stage':<34}{'seconds':>9}{'peak RSS MiB':>15}")
-    print(f"  {'synthetic extract (generate)':<34}{t1 - t0:>9.1f}"
-          f"{sampler.peak(t0, t1) / mib:>15.0f}")
+    print(
+        f"  {'synthetic extract (generate)':<34}{t1 - t0:>9.1f}{sampler.peak(t0, t1) / mib:>15.0f}"
+    )
     for stage in outcome.stages:
-        print(f"  {stage.stage:<34}{stage.seconds:>9.1f}"
-              f"{sampler.peak(stage.start, stage.end) / mib:>15.0f}")
-    print(f"  {'pipeline total (incl. Dagster)':<34}{t2 - t1:>9.1f}"
-          f"{sampler.peak(t1, t2) / mib:>15.0f}")
+        print(
+            f"  {stage.stage:<34}{stage.seconds:>9.1f}"
+            f"{sampler.peak(stage.start, stage.end) / mib:>15.0f}"
+        )
+    print(
+        f"  {'pipeline total (incl. Dagster)':<34}{t2 - t1:>9.1f}"
+        f"{sampler.peak(t1, t2) / mib:>15.0f}"
+    )
     print(f"  {'end to end':<34}{t2 - t0:>9.1f}{sampler.peak(t0, t2) / mib:>15.0f}")
     if not outcome.success:
         print("  (the run did not succeed: figures cover the stages that ran)")

@@ -1,12 +1,12 @@
 """`phm`: the command line for people who are not Dagster experts.
 
-    phm run [--extract DIR] [--warehouse FILE] [--config FILE]   the whole pipeline
-    phm validate DIR [--config FILE]                             check an extract, list every problem
+    phm run [--extract DIR] [--warehouse FILE] [--config FILE]  the whole pipeline
+    phm validate DIR [--config FILE]                  check an extract, list every problem
     phm synth --out DIR [--scale X] [--seed N] [--format parquet|csv]
-    phm bench [--scale X]                                        per-stage time and peak memory
-    phm restore [--warehouse FILE]                               bring back the previous publication
-    phm calibrate [--scale X] [--seed N]                         synthetic population vs LLR figures
-    phm docs                                                     regenerate docs/data-dictionary.md
+    phm bench [--scale X]                             per-stage time and peak memory
+    phm restore [--warehouse FILE]                    bring back the previous publication
+    phm calibrate [--scale X] [--seed N]              synthetic population vs LLR figures
+    phm docs                                          regenerate docs/data-dictionary.md
 
 A mistake in the user's own input or configuration is reported in plain words with exit
 status 1, never as a traceback.
@@ -49,7 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the whole pipeline and publish the warehouse")
     run.add_argument("--extract", type=Path, help="extract folder (default: synthetic LLR)")
     run.add_argument("--warehouse", type=Path, help="DuckDB file to publish to")
-    run.add_argument("--config", type=Path, help="YAML configuration (default: configs/default.yaml)")
+    run.add_argument(
+        "--config", type=Path, help="YAML configuration (default: configs/default.yaml)"
+    )
     run.add_argument("--verbose", action="store_true", help="show Dagster's step logs")
     run.set_defaults(handler=_run)
 
@@ -96,14 +98,16 @@ def _run(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     extract = args.extract.resolve() if args.extract else None
-    warehouse = (args.warehouse.resolve() if args.warehouse else config.warehouse.path)
+    warehouse = args.warehouse.resolve() if args.warehouse else config.warehouse.path
     source = str(extract) if extract else "the synthetic LLR population (seed "
     if not extract:
         source += f"{config.synthetic.seed}, scale {config.synthetic.scale:g})"
     print(f"phm run: {source}")
     if not extract and config.uses_synthetic_default and not config.synthetic_extract_dir.is_dir():
-        print(f"  generating it first (once per seed and scale) into "
-              f"{config.synthetic_extract_dir.parent}")
+        print(
+            f"  generating it first (once per seed and scale) into "
+            f"{config.synthetic_extract_dir.parent}"
+        )
     outcome = run_pipeline(
         config_path=args.config,
         extract=extract,
@@ -113,8 +117,9 @@ def _run(args: argparse.Namespace) -> int:
     for stage in outcome.stages:
         print(f"  {stage.stage:<32} {stage.seconds:7.1f} s")
     if outcome.failed_checks:
-        print("phm run: the extract breaks the data contract; nothing was published:",
-              file=sys.stderr)
+        print(
+            "phm run: the extract breaks the data contract; nothing was published:", file=sys.stderr
+        )
         for check, problems in outcome.failed_checks.items():
             for problem in problems or [f"check {check} failed"]:
                 print(f"  - {problem}", file=sys.stderr)
@@ -122,15 +127,19 @@ def _run(args: argparse.Namespace) -> int:
     if outcome.error is not None:
         raise outcome.error
     if not outcome.success:
-        print("phm run: the run failed; nothing was published. Re-run with --verbose.",
-              file=sys.stderr)
+        print(
+            "phm run: the run failed; nothing was published. Re-run with --verbose.",
+            file=sys.stderr,
+        )
         return EXIT_USER_ERROR
     headline = outcome.metadata.get("risk_model_evaluation", {})
     if headline:
         print(f"Risk model: {headline.get('tiering_model')}, {headline.get('validation_design')}")
-        print(f"  AUROC {headline.get('auroc')}, Brier {headline.get('brier')}, calibration "
-              f"slope {headline.get('calibration_slope')}, observed/expected "
-              f"{headline.get('observed_expected')}, PPV in top 5% {headline.get('ppv_top5pct')}")
+        print(
+            f"  AUROC {headline.get('auroc')}, Brier {headline.get('brier')}, calibration "
+            f"slope {headline.get('calibration_slope')}, observed/expected "
+            f"{headline.get('observed_expected')}, PPV in top 5% {headline.get('ppv_top5pct')}"
+        )
     outputs = config.outputs.dir
     print("Outputs:")
     print(f"  warehouse        {warehouse}")
@@ -150,8 +159,9 @@ def _validate(args: argparse.Namespace) -> int:
     if report.ok:
         print(f"phm validate: {args.extract} meets the data contract.")
         return EXIT_OK
-    print(f"phm validate: {args.extract} breaks the data contract "
-          f"({len(report.problems)} problems):")
+    print(
+        f"phm validate: {args.extract} breaks the data contract ({len(report.problems)} problems):"
+    )
     for problem in report.problems:
         print(f"  - {problem}")
     return EXIT_USER_ERROR
@@ -182,11 +192,14 @@ def _bench(args: argparse.Namespace) -> int:
 def _restore(args: argparse.Namespace) -> int:
     from phm.warehouse.publish import restore_previous
 
-    warehouse = args.warehouse.resolve() if args.warehouse else load_config(
-        args.config).warehouse.path
+    warehouse = (
+        args.warehouse.resolve() if args.warehouse else load_config(args.config).warehouse.path
+    )
     restore_previous(warehouse)
-    print(f"phm restore: {warehouse} is the previous version again "
-          "(the version it replaced is kept as .previous; run again to undo).")
+    print(
+        f"phm restore: {warehouse} is the previous version again "
+        "(the version it replaced is kept as .previous; run again to undo)."
+    )
     return EXIT_OK
 
 
@@ -203,8 +216,10 @@ def _calibrate(args: argparse.Namespace) -> int:
     duckdb_path.parent.mkdir(parents=True, exist_ok=True)
     write_calibration_report(report, args.out, duckdb_path, seed=args.seed, scale=args.scale)
     missed = report.filter(~report["within"]).height
-    print(f"phm calibrate: {report.height - missed} of {report.height} targets within tolerance; "
-          f"wrote {args.out} and the table calibration_report in {duckdb_path}")
+    print(
+        f"phm calibrate: {report.height - missed} of {report.height} targets within tolerance; "
+        f"wrote {args.out} and the table calibration_report in {duckdb_path}"
+    )
     return EXIT_OK
 
 

@@ -40,8 +40,10 @@ class SnapshotIOManager(dg.ConfigurableIOManager):
     def load_input(self, context: dg.InputContext) -> Any:
         asset_key = context.asset_key
         if context.has_asset_partitions:
-            return {p: _read(self._path(asset_key, p), asset_key, p)
-                    for p in context.asset_partition_keys}
+            return {
+                p: _read(self._path(asset_key, p), asset_key, p)
+                for p in context.asset_partition_keys
+            }
         return _read(self._path(asset_key), asset_key, None)
 
 

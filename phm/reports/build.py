@@ -64,11 +64,11 @@ def _areas(tables: Mapping[str, pl.DataFrame]) -> dict[str, Area]:
     out = {}
     for s in short["summary"].iter_rows(named=True):
         frames = {
-            name: parts.get((s["area_code"],), short[name].clear())
-            for name, parts in split.items()
+            name: parts.get((s["area_code"],), short[name].clear()) for name, parts in split.items()
         }
-        out[s["area_code"]] = Area(s["area_type"], s["area_code"], s["area_name"],
-                                   s["place_code"], frames)
+        out[s["area_code"]] = Area(
+            s["area_type"], s["area_code"], s["area_name"], s["place_code"], frames
+        )
     return out
 
 
@@ -79,133 +79,267 @@ def _label(area: Area) -> str:
 COUNT, PCT = "count", "pct"
 SECTIONS: list[tuple[str, str, str, list[Col], str]] = [
     # (key, table, title, columns, note)
-    ("population", "age_sex", "Who is registered: age and sex",
-     [Col("area_name", "area"), Col("age_band", "age band"), Col("sex", "sex"),
-      Col("patients", "patients", COUNT)], ""),
-    ("ethnicity", "ethnicity", "Ethnicity",
-     [Col("area_name", "area"), Col("ethnic_group", "ethnic group"),
-      Col("patients", "patients", COUNT), Col("percent", "% of patients", PCT)], ""),
-    ("deprivation", "deprivation", "Deprivation: patients by national IMD 2019 quintile",
-     [Col("area_name", "area"), Col("imd_quintile", "IMD quintile"),
-      Col("patients", "patients", COUNT), Col("percent", "% of patients", PCT)],
-     "Quintile of the national Index of Multiple Deprivation 2019 of each patient's home area."),
-    ("kaiser", "kaiser", "The Kaiser triangle: who is at risk next year",
-     [Col("area_name", "area"), Col("kaiser_level", "level"), Col("patients", "patients", COUNT),
-      Col("percent", "% of patients", PCT),
-      Col("predicted_emergency_admissions", "predicted emergency admissions", COUNT),
-      Col("predicted_bed_days", "predicted bed days", COUNT),
-      Col("predicted_cost_gbp", "predicted cost", "gbp")],
-     "Level 3: the 5% of LLR patients at highest predicted risk (case management); level 2: "
-     "the next 15% (disease and care management); level 1: the rest (supported self-care). "
-     "Predicted admissions are the sum of predicted risk; bed days assume about 6 per "
-     "emergency admission (NAO). Cost is the cost model's predicted secondary-care cost where "
-     "it ran, otherwise about £2,400 per predicted emergency admission (NAO)."),
-    ("ltc_count", "ltc_count", "Multimorbidity: patients by number of long-term conditions",
-     [Col("area_name", "area"), Col("ltc_band", "conditions"), Col("patients", "patients", COUNT),
-      Col("percent", "%", PCT), Col("mean_emergency_admissions", "mean emergency adm.", "num"),
-      Col("mean_elective_admissions", "mean elective adm.", "num"),
-      Col("mean_ae_attendances", "mean A&E", "num"),
-      Col("mean_outpatient_attendances", "mean outpatient", "num"),
-      Col("mean_secondary_care_cost_gbp", "mean hospital cost", "gbp"),
-      Col("emergency_admission_pct", "admitted last year", PCT),
-      Col("mean_predicted_risk_pct", "mean predicted risk", PCT)],
-     "The same shape as the LLR five-year plan's table (chapter 3); activity is the 12 months "
-     "before the snapshot."),
-    ("prevalence", "prevalence", "Recorded prevalence of the 19 registers",
-     [Col("area_name", "area"), Col("register_label", "register"),
-      Col("register_patients", "on register", COUNT),
-      Col("denominator_patients", "denominator", COUNT),
-      Col("prevalence_pct", "prevalence", PCT), Col("ci_low_pct", "95% CI low", PCT),
-      Col("ci_high_pct", "95% CI high", PCT), Col("compared_with_llr", "compared with LLR")],
-     "Crude recorded prevalence with Wilson 95% confidence intervals; denominators follow QOF "
-     "(e.g. diabetes 17+, depression 18+, osteoporosis 50+). Dark pink: significantly higher "
-     "than LLR; blue: significantly lower; grey: similar. The black tick is the LLR value."),
-    ("multimorbidity", "multimorbidity", "Multimorbidity by age: living with two or more conditions",
-     [Col("area_name", "area"), Col("age_band", "age band"), Col("patients", "patients", COUNT),
-      Col("multimorbid_patients", "with 2+ conditions", COUNT),
-      Col("multimorbid_pct", "% with 2+", PCT)], ""),
-    ("emergency_admissions", "emergency_admissions",
-     "Emergency admissions: observed against expected",
-     [Col("area_name", "area"), Col("patients", "patients", COUNT),
-      Col("observed_patients", "observed", COUNT), Col("expected_patients", "expected", COUNT),
-      Col("observed_expected_ratio", "observed / expected", "ratio"),
-      Col("limit95_low", "95% low", "ratio"), Col("limit95_high", "95% high", "ratio"),
-      Col("limit998_low", "99.8% low", "ratio"), Col("limit998_high", "99.8% high", "ratio"),
-      Col("funnel_position", "position")],
-     "Patients scored a year earlier who had an emergency admission or died in the following "
-     "12 months (observed), against the sum of their predicted risk (expected). Each dot is a "
-     "PCN; the lines are control limits around the LLR ratio: a PCN outside the 99.8% lines "
-     "is unlikely to differ by chance alone."),
-    ("cost_concentration", "cost_concentration", "Cost concentration",
-     [Col("area_name", "area"), Col("population_band", "patients ranked by cost"),
-      Col("patients", "patients", COUNT), Col("cost_share_pct", "share of cost", PCT),
-      Col("cumulative_cost_share_pct", "cumulative share", PCT)],
-     "Secondary-care (admitted patient care) cost in the 12 months before the snapshot."),
-    ("inequalities", "inequalities", "Inequalities: risk and admissions by deprivation and ethnicity",
-     [Col("area_name", "area"), Col("dimension", "by"), Col("group_name", "group"),
-      Col("patients", "patients", COUNT),
-      Col("mean_predicted_risk_pct", "mean predicted risk", PCT),
-      Col("admitted_patients", "admitted last year", COUNT),
-      Col("emergency_admission_pct", "% admitted last year", PCT)],
-     "Crude rates, not standardised for age: part of a difference can be age."),
-    ("tier_movement", "tier_movement", "Rising risk: movement between Kaiser levels",
-     [Col("area_name", "area"), Col("from_level", "level before"), Col("to_level", "level now"),
-      Col("patients", "patients", COUNT)],
-     "Yellow cells: patients who moved up into level 2 or 3 since the previous snapshot."),
+    (
+        "population",
+        "age_sex",
+        "Who is registered: age and sex",
+        [
+            Col("area_name", "area"),
+            Col("age_band", "age band"),
+            Col("sex", "sex"),
+            Col("patients", "patients", COUNT),
+        ],
+        "",
+    ),
+    (
+        "ethnicity",
+        "ethnicity",
+        "Ethnicity",
+        [
+            Col("area_name", "area"),
+            Col("ethnic_group", "ethnic group"),
+            Col("patients", "patients", COUNT),
+            Col("percent", "% of patients", PCT),
+        ],
+        "",
+    ),
+    (
+        "deprivation",
+        "deprivation",
+        "Deprivation: patients by national IMD 2019 quintile",
+        [
+            Col("area_name", "area"),
+            Col("imd_quintile", "IMD quintile"),
+            Col("patients", "patients", COUNT),
+            Col("percent", "% of patients", PCT),
+        ],
+        "Quintile of the national Index of Multiple Deprivation 2019 of each patient's home area.",
+    ),
+    (
+        "kaiser",
+        "kaiser",
+        "The Kaiser triangle: who is at risk next year",
+        [
+            Col("area_name", "area"),
+            Col("kaiser_level", "level"),
+            Col("patients", "patients", COUNT),
+            Col("percent", "% of patients", PCT),
+            Col("predicted_emergency_admissions", "predicted emergency admissions", COUNT),
+            Col("predicted_bed_days", "predicted bed days", COUNT),
+            Col("predicted_cost_gbp", "predicted cost", "gbp"),
+        ],
+        "Level 3: the 5% of LLR patients at highest predicted risk (case management); level 2: "
+        "the next 15% (disease and care management); level 1: the rest (supported self-care). "
+        "Predicted admissions are the sum of predicted risk; bed days assume about 6 per "
+        "emergency admission (NAO). Cost is the cost model's predicted secondary-care cost where "
+        "it ran, otherwise about £2,400 per predicted emergency admission (NAO).",
+    ),
+    (
+        "ltc_count",
+        "ltc_count",
+        "Multimorbidity: patients by number of long-term conditions",
+        [
+            Col("area_name", "area"),
+            Col("ltc_band", "conditions"),
+            Col("patients", "patients", COUNT),
+            Col("percent", "%", PCT),
+            Col("mean_emergency_admissions", "mean emergency adm.", "num"),
+            Col("mean_elective_admissions", "mean elective adm.", "num"),
+            Col("mean_ae_attendances", "mean A&E", "num"),
+            Col("mean_outpatient_attendances", "mean outpatient", "num"),
+            Col("mean_secondary_care_cost_gbp", "mean hospital cost", "gbp"),
+            Col("emergency_admission_pct", "admitted last year", PCT),
+            Col("mean_predicted_risk_pct", "mean predicted risk", PCT),
+        ],
+        "The same shape as the LLR five-year plan's table (chapter 3); activity is the 12 months "
+        "before the snapshot.",
+    ),
+    (
+        "prevalence",
+        "prevalence",
+        "Recorded prevalence of the 19 registers",
+        [
+            Col("area_name", "area"),
+            Col("register_label", "register"),
+            Col("register_patients", "on register", COUNT),
+            Col("denominator_patients", "denominator", COUNT),
+            Col("prevalence_pct", "prevalence", PCT),
+            Col("ci_low_pct", "95% CI low", PCT),
+            Col("ci_high_pct", "95% CI high", PCT),
+            Col("compared_with_llr", "compared with LLR"),
+        ],
+        "Crude recorded prevalence with Wilson 95% confidence intervals; denominators follow QOF "
+        "(e.g. diabetes 17+, depression 18+, osteoporosis 50+). Dark pink: significantly higher "
+        "than LLR; blue: significantly lower; grey: similar. The black tick is the LLR value.",
+    ),
+    (
+        "multimorbidity",
+        "multimorbidity",
+        "Multimorbidity by age: living with two or more conditions",
+        [
+            Col("area_name", "area"),
+            Col("age_band", "age band"),
+            Col("patients", "patients", COUNT),
+            Col("multimorbid_patients", "with 2+ conditions", COUNT),
+            Col("multimorbid_pct", "% with 2+", PCT),
+        ],
+        "",
+    ),
+    (
+        "emergency_admissions",
+        "emergency_admissions",
+        "Emergency admissions: observed against expected",
+        [
+            Col("area_name", "area"),
+            Col("patients", "patients", COUNT),
+            Col("observed_patients", "observed", COUNT),
+            Col("expected_patients", "expected", COUNT),
+            Col("observed_expected_ratio", "observed / expected", "ratio"),
+            Col("limit95_low", "95% low", "ratio"),
+            Col("limit95_high", "95% high", "ratio"),
+            Col("limit998_low", "99.8% low", "ratio"),
+            Col("limit998_high", "99.8% high", "ratio"),
+            Col("funnel_position", "position"),
+        ],
+        "Patients scored a year earlier who had an emergency admission or died in the following "
+        "12 months (observed), against the sum of their predicted risk (expected). Each dot is a "
+        "PCN; the lines are control limits around the LLR ratio: a PCN outside the 99.8% lines "
+        "is unlikely to differ by chance alone.",
+    ),
+    (
+        "cost_concentration",
+        "cost_concentration",
+        "Cost concentration",
+        [
+            Col("area_name", "area"),
+            Col("population_band", "patients ranked by cost"),
+            Col("patients", "patients", COUNT),
+            Col("cost_share_pct", "share of cost", PCT),
+            Col("cumulative_cost_share_pct", "cumulative share", PCT),
+        ],
+        "Secondary-care (admitted patient care) cost in the 12 months before the snapshot.",
+    ),
+    (
+        "inequalities",
+        "inequalities",
+        "Inequalities: risk and admissions by deprivation and ethnicity",
+        [
+            Col("area_name", "area"),
+            Col("dimension", "by"),
+            Col("group_name", "group"),
+            Col("patients", "patients", COUNT),
+            Col("mean_predicted_risk_pct", "mean predicted risk", PCT),
+            Col("admitted_patients", "admitted last year", COUNT),
+            Col("emergency_admission_pct", "% admitted last year", PCT),
+        ],
+        "Crude rates, not standardised for age: part of a difference can be age.",
+    ),
+    (
+        "tier_movement",
+        "tier_movement",
+        "Rising risk: movement between Kaiser levels",
+        [
+            Col("area_name", "area"),
+            Col("from_level", "level before"),
+            Col("to_level", "level now"),
+            Col("patients", "patients", COUNT),
+        ],
+        "Yellow cells: patients who moved up into level 2 or 3 since the previous snapshot.",
+    ),
 ]
 
 
-def _chart(key: str, area: Area, llr: Area | None, pcn_rows: pl.DataFrame,
-           highlight: set[str]) -> tuple[bytes, str]:
+def _chart(
+    key: str, area: Area, llr: Area | None, pcn_rows: pl.DataFrame, highlight: set[str]
+) -> tuple[bytes, str]:
     me, them = area.frames, (llr.frames if llr else None)
     label = _label(area)
     other = lambda name: None if them is None else them[name]  # noqa: E731
     if key == "population":
-        return (charts.age_sex_pyramid(me["age_sex"], other("age_sex"), PYRAMID_BANDS, label),
-                "Population pyramid: share of patients in each five-year age band, men left, "
-                "women right" + (", with the LLR shape outlined." if them else "."))
+        return (
+            charts.age_sex_pyramid(me["age_sex"], other("age_sex"), PYRAMID_BANDS, label),
+            "Population pyramid: share of patients in each five-year age band, men left, "
+            "women right" + (", with the LLR shape outlined." if them else "."),
+        )
     if key == "ethnicity":
-        return (charts.share_bars(me["ethnicity"], other("ethnicity"), "ethnic_group",
-                                  ETHNIC_GROUPS, label, "% of patients"),
-                "Bar chart: share of patients in each ethnic group" + _beside(them))
+        return (
+            charts.share_bars(
+                me["ethnicity"],
+                other("ethnicity"),
+                "ethnic_group",
+                ETHNIC_GROUPS,
+                label,
+                "% of patients",
+            ),
+            "Bar chart: share of patients in each ethnic group" + _beside(them),
+        )
     if key == "deprivation":
-        return (charts.share_bars(me["deprivation"], other("deprivation"), "imd_quintile",
-                                  IMD_QUINTILES, label, "% of patients"),
-                "Bar chart: share of patients in each IMD quintile" + _beside(them))
+        return (
+            charts.share_bars(
+                me["deprivation"],
+                other("deprivation"),
+                "imd_quintile",
+                IMD_QUINTILES,
+                label,
+                "% of patients",
+            ),
+            "Bar chart: share of patients in each IMD quintile" + _beside(them),
+        )
     if key == "kaiser":
-        return (charts.kaiser_triangle(me["kaiser"]),
-                "Kaiser triangle: levels 3, 2 and 1 with patients and predicted admissions.")
+        return (
+            charts.kaiser_triangle(me["kaiser"]),
+            "Kaiser triangle: levels 3, 2 and 1 with patients and predicted admissions.",
+        )
     if key == "ltc_count":
-        return (charts.ltc_bars(me["ltc_count"], other("ltc_count"), LTC_BANDS, label),
-                "Bar charts: share of patients and mean predicted risk by number of long-term "
-                "conditions" + _beside(them))
+        return (
+            charts.ltc_bars(me["ltc_count"], other("ltc_count"), LTC_BANDS, label),
+            "Bar charts: share of patients and mean predicted risk by number of long-term "
+            "conditions" + _beside(them),
+        )
     if key == "prevalence":
-        return (charts.prevalence_dots(me["prevalence"], other("prevalence")),
-                "Dot plot: recorded prevalence of each register with 95% confidence intervals"
-                + (", and the LLR value as a tick." if them else "."))
+        return (
+            charts.prevalence_dots(me["prevalence"], other("prevalence")),
+            "Dot plot: recorded prevalence of each register with 95% confidence intervals"
+            + (", and the LLR value as a tick." if them else "."),
+        )
     if key == "multimorbidity":
-        return (charts.multimorbidity_bars(me["multimorbidity"], other("multimorbidity"),
-                                           MULTIMORBIDITY_BANDS, label),
-                "Bar chart: share with two or more conditions by age band" + _beside(them))
+        return (
+            charts.multimorbidity_bars(
+                me["multimorbidity"], other("multimorbidity"), MULTIMORBIDITY_BANDS, label
+            ),
+            "Bar chart: share with two or more conditions by age band" + _beside(them),
+        )
     if key == "emergency_admissions":
         target = pcn_rows["llr_ratio"][0] if pcn_rows.height else 1.0
-        return (charts.funnel_plot(pcn_rows, highlight, target),
-                "Funnel plot: observed / expected emergency admissions for every PCN against "
-                "expected, with 95% and 99.8% control limits.")
+        return (
+            charts.funnel_plot(pcn_rows, highlight, target),
+            "Funnel plot: observed / expected emergency admissions for every PCN against "
+            "expected, with 95% and 99.8% control limits.",
+        )
     if key == "cost_concentration":
-        return (charts.cost_concentration_bars(me["cost_concentration"],
-                                               other("cost_concentration"),
-                                               [b for b, _ in COST_BANDS], label),
-                "Stacked bar: share of secondary-care cost by the top 0.5%, next 4.5%, next 15% "
-                "and remaining 80% of patients" + _beside(them))
+        return (
+            charts.cost_concentration_bars(
+                me["cost_concentration"],
+                other("cost_concentration"),
+                [b for b, _ in COST_BANDS],
+                label,
+            ),
+            "Stacked bar: share of secondary-care cost by the top 0.5%, next 4.5%, next 15% "
+            "and remaining 80% of patients" + _beside(them),
+        )
     if key == "inequalities":
-        return (charts.inequality_bars(me["inequalities"], {
-                    "deprivation": IMD_QUINTILES, "ethnic group": ETHNIC_GROUPS}),
-                "Bar charts: mean predicted risk and share admitted last year by IMD quintile "
-                "and by ethnic group.")
+        return (
+            charts.inequality_bars(
+                me["inequalities"], {"deprivation": IMD_QUINTILES, "ethnic group": ETHNIC_GROUPS}
+            ),
+            "Bar charts: mean predicted risk and share admitted last year by IMD quintile "
+            "and by ethnic group.",
+        )
     if key == "tier_movement":
-        return (charts.movement_matrix(me["tier_movement"]),
-                "Grid: patients by Kaiser level at the previous snapshot and now.")
+        return (
+            charts.movement_matrix(me["tier_movement"]),
+            "Grid: patients by Kaiser level at the previous snapshot and now.",
+        )
     raise KeyError(key)
 
 
@@ -223,42 +357,62 @@ def _cards(area: Area) -> str:
         (s["rising_risk_patients"], "moved up into level 2 or 3"),
         (s["expected_emergency_admissions"], "expected emergency admissions next year"),
     ]
-    return '<div class="cards">' + "".join(
-        f'<div class="card"><b>{esc(H.fmt(v, "count"))}</b><span>{esc(t)}</span></div>'
-        for v, t in items) + "</div>"
+    return (
+        '<div class="cards">'
+        + "".join(
+            f'<div class="card"><b>{esc(H.fmt(v, "count"))}</b><span>{esc(t)}</span></div>'
+            for v, t in items
+        )
+        + "</div>"
+    )
 
 
-ILT_NOTE = ("Integrated Locality Teams cohort: adults with five or more long-term conditions and "
-            "moderate or severe frailty (eFI above 0.24). The second criterion, predicted acute "
-            "cost three times the average, is not yet included.")
-ILT_NOTE_FULL = ("Integrated Locality Teams cohort: adults with five or more long-term conditions "
-                 "and moderate or severe frailty (eFI above 0.24), or predicted next-year "
-                 "secondary-care cost at least three times the average.")
+ILT_NOTE = (
+    "Integrated Locality Teams cohort: adults with five or more long-term conditions and "
+    "moderate or severe frailty (eFI above 0.24). The second criterion, predicted acute "
+    "cost three times the average, is not yet included."
+)
+ILT_NOTE_FULL = (
+    "Integrated Locality Teams cohort: adults with five or more long-term conditions "
+    "and moderate or severe frailty (eFI above 0.24), or predicted next-year "
+    "secondary-care cost at least three times the average."
+)
 
 
-def _area_page(area: Area, llr: Area, areas: Mapping[str, Area], pcn_rows: pl.DataFrame,
-               render: Callable) -> tuple[str, int]:
+def _area_page(
+    area: Area, llr: Area, areas: Mapping[str, Area], pcn_rows: pl.DataFrame, render: Callable
+) -> tuple[str, int]:
     comparator = None if area.kind == "ics" else llr
     if area.kind == "pcn":
         highlight = {area.code}
     elif area.kind == "place":
-        highlight = {a.code for a in areas.values() if a.kind == "pcn" and a.place_code == area.code}
+        highlight = {
+            a.code for a in areas.values() if a.kind == "pcn" and a.place_code == area.code
+        }
     else:
         highlight = set()
     parts = [_cards(area)]
     summary = text.what_this_means(area.frames, comparator.frames if comparator else None)
     if area.kind == "ics":
         summary = _overview_findings(pcn_rows, areas)
-    parts.append('<div class="summary"><h2>What this means</h2>'
-                 + H.bullet_list(summary) + "</div>")
+    parts.append(
+        '<div class="summary"><h2>What this means</h2>' + H.bullet_list(summary) + "</div>"
+    )
     if area.kind == "pcn" and _WORKER.get("practices") is not None:
-        names = (_WORKER["practices"].filter(pl.col("pcn_code") == area.code)
-                 .sort("practice_name")["practice_name"].to_list())
+        names = (
+            _WORKER["practices"]
+            .filter(pl.col("pcn_code") == area.code)
+            .sort("practice_name")["practice_name"]
+            .to_list()
+        )
         if names:
             parts.append("<p><b>Member practices:</b> " + esc("; ".join(names)) + "</p>")
     if area.kind != "pcn":
-        members = [a for a in areas.values() if a.kind == "pcn"
-                   and (area.kind == "ics" or a.place_code == area.code)]
+        members = [
+            a
+            for a in areas.values()
+            if a.kind == "pcn" and (area.kind == "ics" or a.place_code == area.code)
+        ]
         parts.append("<h2>Primary Care Networks</h2>" + _pcn_table(members))
     n = 0
     for key, table_name, title, columns, note in SECTIONS:
@@ -268,24 +422,37 @@ def _area_page(area: Area, llr: Area, areas: Mapping[str, Area], pcn_rows: pl.Da
         if comparator is not None:
             rows = pl.concat([rows, comparator.frames[table_name]], how="vertical_relaxed")
         if key == "emergency_admissions" and area.kind != "pcn":
-            rows = pl.concat([rows, pcn_rows.filter(pl.col("area_code").is_in(list(highlight)
-                                                    or pcn_rows["area_code"].to_list()))],
-                             how="vertical_relaxed")
+            rows = pl.concat(
+                [
+                    rows,
+                    pcn_rows.filter(
+                        pl.col("area_code").is_in(
+                            list(highlight) or pcn_rows["area_code"].to_list()
+                        )
+                    ),
+                ],
+                how="vertical_relaxed",
+            )
         if key == "tier_movement":
             s = area.frames["summary"].row(0, named=True)
             note = note + " " + (ILT_NOTE_FULL if s["ilt_includes_cost_criterion"] else ILT_NOTE)
         takeaway = text.TAKEAWAYS[key](area.frames, comparator.frames if comparator else None)
-        parts.append(H.section(key, title, takeaway, H.image(png, alt),
-                               H.table(rows, columns, title), note))
+        parts.append(
+            H.section(key, title, takeaway, H.image(png, alt), H.table(rows, columns, title), note)
+        )
     s = area.frames["summary"].row(0, named=True)
     where = {"pcn": "Primary Care Network", "place": "Place", "ics": "Integrated Care System"}
-    subtitle = (f"{esc(where[area.kind])} profile · snapshot {s['snapshot_date']:%d %B %Y} · "
-                f"compared with the {esc('LLR')} average · {H.link('index.html', 'all profiles')}")
-    footer = ('<footer>Every count has passed disclosure control: 1-7 is shown as "&lt;8" and '
-              "other counts are rounded to the nearest 5; a rate or mean is shown only where its "
-              "numerator and denominator are at least 8 (shown as \"–\" otherwise). The tables "
-              "behind every chart are in the warehouse schema <code>published</code> "
-              "(tables <code>profile_*</code>). Synthetic data unless stated otherwise.</footer>")
+    subtitle = (
+        f"{esc(where[area.kind])} profile · snapshot {s['snapshot_date']:%d %B %Y} · "
+        f"compared with the {esc('LLR')} average · {H.link('index.html', 'all profiles')}"
+    )
+    footer = (
+        '<footer>Every count has passed disclosure control: 1-7 is shown as "&lt;8" and '
+        "other counts are rounded to the nearest 5; a rate or mean is shown only where its "
+        'numerator and denominator are at least 8 (shown as "–" otherwise). The tables '
+        "behind every chart are in the warehouse schema <code>published</code> "
+        "(tables <code>profile_*</code>). Synthetic data unless stated otherwise.</footer>"
+    )
     title = area.name if area.kind != "ics" else f"{area.name}: overview"
     return H.page(title, subtitle, "".join(parts) + footer), n
 
@@ -295,18 +462,19 @@ def _pcn_table(members: list[Area]) -> str:
     for a in sorted(members, key=lambda a: a.name):
         s = a.frames["summary"].row(0, named=True)
         rows.append(
-            f"<tr><th scope=\"row\">{H.link(a.file_name, a.name)}</th>"
+            f'<tr><th scope="row">{H.link(a.file_name, a.name)}</th>'
             f"<td>{esc(a.code)}</td>"
-            f"<td class=\"n\">{esc(H.fmt(s['registered_patients'], 'count'))}</td>"
-            f"<td class=\"n\">{esc(H.fmt(s['level3_patients'], 'count'))}</td>"
-            f"<td class=\"n\">{esc(H.fmt(s['ilt_cohort_patients'], 'count'))}</td>"
-            f"<td class=\"n\">{esc(H.fmt(s['rising_risk_patients'], 'count'))}</td></tr>"
+            f'<td class="n">{esc(H.fmt(s["registered_patients"], "count"))}</td>'
+            f'<td class="n">{esc(H.fmt(s["level3_patients"], "count"))}</td>'
+            f'<td class="n">{esc(H.fmt(s["ilt_cohort_patients"], "count"))}</td>'
+            f'<td class="n">{esc(H.fmt(s["rising_risk_patients"], "count"))}</td></tr>'
         )
-    return ("<table><caption>PCNs</caption><thead><tr><th scope=\"col\">PCN</th>"
-            "<th scope=\"col\">code</th><th scope=\"col\">patients</th>"
-            "<th scope=\"col\">level 3</th><th scope=\"col\">ILT cohort</th>"
-            "<th scope=\"col\">rising risk</th></tr></thead><tbody>"
-            + "".join(rows) + "</tbody></table>")
+    return (
+        '<table><caption>PCNs</caption><thead><tr><th scope="col">PCN</th>'
+        '<th scope="col">code</th><th scope="col">patients</th>'
+        '<th scope="col">level 3</th><th scope="col">ILT cohort</th>'
+        '<th scope="col">rising risk</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table>"
+    )
 
 
 def _overview_findings(pcn_rows: pl.DataFrame, areas: Mapping[str, Area]) -> list[str]:
@@ -315,8 +483,10 @@ def _overview_findings(pcn_rows: pl.DataFrame, areas: Mapping[str, Area]) -> lis
         pos = pcn_rows["funnel_position"].drop_nulls()
         above = int(pos.str.starts_with("above").sum())
         below = int(pos.str.starts_with("below").sum())
-        out.append(f"{above} of {pcn_rows.height} PCNs had more emergency admissions than the "
-                   f"risk model expected beyond the 95% limit, and {below} fewer.")
+        out.append(
+            f"{above} of {pcn_rows.height} PCNs had more emergency admissions than the "
+            f"risk model expected beyond the 95% limit, and {below} fewer."
+        )
     shares = []
     for a in areas.values():
         if a.kind == "pcn":
@@ -325,23 +495,28 @@ def _overview_findings(pcn_rows: pl.DataFrame, areas: Mapping[str, Area]) -> lis
                 shares.append((s["level3_patients"] / s["registered_patients"] * 100, a.name))
     if shares:
         hi, lo = max(shares), min(shares)
-        out.append(f"The share of patients in Kaiser level 3 ranges from {lo[0]:.1f}% "
-                   f"({lo[1]}) to {hi[0]:.1f}% ({hi[1]}).")
+        out.append(
+            f"The share of patients in Kaiser level 3 ranges from {lo[0]:.1f}% "
+            f"({lo[1]}) to {hi[0]:.1f}% ({hi[1]})."
+        )
     return out
 
 
 def _index_page(areas: Mapping[str, Area]) -> str:
     llr = areas[ICS_CODE]
     s = llr.frames["summary"].row(0, named=True)
-    body = [f"<p>{H.link('overview.html', 'The LLR overview')}: "
-            f"{esc(H.fmt(s['registered_patients'], 'count'))} registered patients.</p>"]
+    body = [
+        f"<p>{H.link('overview.html', 'The LLR overview')}: "
+        f"{esc(H.fmt(s['registered_patients'], 'count'))} registered patients.</p>"
+    ]
     places = sorted((a for a in areas.values() if a.kind == "place"), key=lambda a: a.name)
     for place in places:
         members = [a for a in areas.values() if a.kind == "pcn" and a.place_code == place.code]
         body.append(f"<h2>{H.link(place.file_name, place.name)}</h2>" + _pcn_table(members))
     subtitle = f"Snapshot {s['snapshot_date']:%d %B %Y} · one profile per PCN and place"
-    return H.page("Neighbourhood profiles: Leicester, Leicestershire and Rutland", subtitle,
-                  "".join(body))
+    return H.page(
+        "Neighbourhood profiles: Leicester, Leicestershire and Rutland", subtitle, "".join(body)
+    )
 
 
 def _write(path: Path, content: str) -> Path:
@@ -354,13 +529,13 @@ def _write(path: Path, content: str) -> Path:
 _WORKER: dict = {}
 
 
-def _init_worker(tables: Mapping[str, pl.DataFrame],
-                 practices: pl.DataFrame | None = None) -> None:
+def _init_worker(tables: Mapping[str, pl.DataFrame], practices: pl.DataFrame | None = None) -> None:
     areas = _areas(tables)
     _WORKER["practices"] = practices
     ea = tables.get(PREFIX + "emergency_admissions", pl.DataFrame())
-    _WORKER.update(areas=areas, pcn_rows=ea.filter(pl.col("area_type") == "pcn")
-                   if ea.height else ea)
+    _WORKER.update(
+        areas=areas, pcn_rows=ea.filter(pl.col("area_type") == "pcn") if ea.height else ea
+    )
 
 
 def _render(code: str) -> tuple[str, str, int]:
@@ -390,8 +565,12 @@ def write_profiles(
     codes = list(areas)
     if workers > 1:
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                                 initargs=(dict(tables), practices)) as pool:
+        with ProcessPoolExecutor(
+            workers,
+            mp_context=context,
+            initializer=_init_worker,
+            initargs=(dict(tables), practices),
+        ) as pool:
             rendered = list(pool.map(_render, codes))
     else:
         rendered = [_render(code) for code in codes]

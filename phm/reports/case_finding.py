@@ -17,10 +17,19 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def _as_text(column: str) -> pl.Expr:
     c = pl.col(column)
-    return pl.when(c.str.starts_with(_FORMULA_START[0]) | c.str.starts_with(_FORMULA_START[1])
-                   | c.str.starts_with(_FORMULA_START[2]) | c.str.starts_with(_FORMULA_START[3])
-                   | c.str.starts_with(_FORMULA_START[4]) | c.str.starts_with(_FORMULA_START[5])
-                   ).then(pl.lit("'") + c).otherwise(c).alias(column)
+    return (
+        pl.when(
+            c.str.starts_with(_FORMULA_START[0])
+            | c.str.starts_with(_FORMULA_START[1])
+            | c.str.starts_with(_FORMULA_START[2])
+            | c.str.starts_with(_FORMULA_START[3])
+            | c.str.starts_with(_FORMULA_START[4])
+            | c.str.starts_with(_FORMULA_START[5])
+        )
+        .then(pl.lit("'") + c)
+        .otherwise(c)
+        .alias(column)
+    )
 
 
 def write_case_finding_csvs(rows: pl.DataFrame, folder: Path) -> dict[str, Path]:

@@ -89,8 +89,9 @@ def _pct_of_total(counts: np.ndarray) -> np.ndarray:
 def _grouped_barh(ax, labels, area, llr, area_label, xlabel):
     y = np.arange(len(labels))
     h = 0.38 if llr is not None else 0.7
-    ax.barh(y - (h / 2 if llr is not None else 0), area, height=h, color=P.THIS_AREA,
-            label=area_label)
+    ax.barh(
+        y - (h / 2 if llr is not None else 0), area, height=h, color=P.THIS_AREA, label=area_label
+    )
     if llr is not None:
         ax.barh(y + h / 2, llr, height=h, color=P.COMPARATOR, label="LLR")
         ax.legend(loc="lower right")
@@ -104,10 +105,10 @@ def age_sex_pyramid(area: pl.DataFrame, llr: pl.DataFrame | None, bands, area_la
     fig, ax = _figure("age_sex", (6.0, 3.6))
 
     def shares(frame):
-        got = {(b, s): v or 0 for b, s, v in
-               frame.select("age_band", "sex", "patients").iter_rows()}
-        counts = {s: np.array([got.get((b, s), 0) for b in bands], dtype=float)
-                  for s in ("F", "M")}
+        got = {
+            (b, s): v or 0 for b, s, v in frame.select("age_band", "sex", "patients").iter_rows()
+        }
+        counts = {s: np.array([got.get((b, s), 0) for b in bands], dtype=float) for s in ("F", "M")}
         total = counts["F"].sum() + counts["M"].sum()
         return {s: v / total * 100 if total else v for s, v in counts.items()}
 
@@ -118,9 +119,14 @@ def age_sex_pyramid(area: pl.DataFrame, llr: pl.DataFrame | None, bands, area_la
     if llr is not None:
         theirs = shares(llr)
         for sign, key in ((1, "F"), (-1, "M")):
-            ax.step(sign * np.r_[theirs[key], theirs[key][-1]], np.r_[y, y[-1] + 1] - 0.5,
-                    where="post", color=P.BLACK, linewidth=1.0,
-                    label="LLR" if key == "F" else None)
+            ax.step(
+                sign * np.r_[theirs[key], theirs[key][-1]],
+                np.r_[y, y[-1] + 1] - 0.5,
+                where="post",
+                color=P.BLACK,
+                linewidth=1.0,
+                label="LLR" if key == "F" else None,
+            )
     ax.set_yticks(y[::2], [bands[i] for i in range(0, len(bands), 2)])
     lim = max(1.0, float(np.max(np.r_[mine["F"], mine["M"]])) * 1.15)
     ax.set_xlim(-lim, lim)
@@ -134,8 +140,14 @@ def age_sex_pyramid(area: pl.DataFrame, llr: pl.DataFrame | None, bands, area_la
 
 def share_bars(area, llr, column, labels, area_label, xlabel) -> bytes:
     fig, ax = _figure("share", (6.0, 0.35 * len(labels) + 1.0))
-    _grouped_barh(ax, labels, _by_key(area, column, labels, "percent"),
-                  _by_key(llr, column, labels, "percent"), area_label, xlabel)
+    _grouped_barh(
+        ax,
+        labels,
+        _by_key(area, column, labels, "percent"),
+        _by_key(llr, column, labels, "percent"),
+        area_label,
+        xlabel,
+    )
     return png(fig)
 
 
@@ -147,15 +159,34 @@ def kaiser_triangle(area: pl.DataFrame) -> bytes:
     admissions = _cells(area, ["kaiser_level"], "predicted_emergency_admissions")
     for level, lo, hi in bands:
         half = lambda h: 1.5 * (1 - h / 3)  # noqa: E731
-        ax.add_patch(Polygon([(-half(lo), lo), (half(lo), lo), (half(hi), hi), (-half(hi), hi)],
-                             closed=True, facecolor=P.KAISER[level], edgecolor="white",
-                             linewidth=2))
+        ax.add_patch(
+            Polygon(
+                [(-half(lo), lo), (half(lo), lo), (half(hi), hi), (-half(hi), hi)],
+                closed=True,
+                facecolor=P.KAISER[level],
+                edgecolor="white",
+                linewidth=2,
+            )
+        )
         patients, adm = counts.get(level), admissions.get(level)
-        ax.text(0, (lo + hi) / 2 - (0.12 if level == 3 else 0), f"Level {level}",
-                ha="center", va="center", color="white", fontweight="bold")
-        ax.text(1.75, (lo + hi) / 2,
-                f"{_n(patients)} patients\n{_n(adm)} predicted emergency admissions",
-                ha="left", va="center", fontsize=8, color=P.BLACK)
+        ax.text(
+            0,
+            (lo + hi) / 2 - (0.12 if level == 3 else 0),
+            f"Level {level}",
+            ha="center",
+            va="center",
+            color="white",
+            fontweight="bold",
+        )
+        ax.text(
+            1.75,
+            (lo + hi) / 2,
+            f"{_n(patients)} patients\n{_n(adm)} predicted emergency admissions",
+            ha="left",
+            va="center",
+            fontsize=8,
+            color=P.BLACK,
+        )
     ax.set_xlim(-1.6, 3.9)
     ax.set_ylim(0, 3.05)
     ax.set_axis_off()
@@ -166,8 +197,9 @@ def _grouped_bar(ax, labels, area, llr, area_label):
     """Vertical bars for this area, beside LLR's when there is a comparator."""
     x = np.arange(len(labels))
     w = 0.4 if llr is not None else 0.7
-    ax.bar(x - (w / 2 if llr is not None else 0), area, width=w, color=P.THIS_AREA,
-           label=area_label)
+    ax.bar(
+        x - (w / 2 if llr is not None else 0), area, width=w, color=P.THIS_AREA, label=area_label
+    )
     if llr is not None:
         ax.bar(x + w / 2, llr, width=w, color=P.COMPARATOR, label="LLR")
     ax.set_xticks(x, labels)
@@ -186,8 +218,7 @@ def _by_key(frame: pl.DataFrame | None, key: str, keys, value: str) -> np.ndarra
 def _cells(frame: pl.DataFrame, keys: list[str], value: str) -> dict:
     """`value` by its row's `keys` (None where suppressed): one pass over a few rows, where a
     filter per cell would run a polars query each (thousands per run)."""
-    return {tuple(k) if len(k) > 1 else k[0]: v
-            for *k, v in frame.select(*keys, value).iter_rows()}
+    return {tuple(k) if len(k) > 1 else k[0]: v for *k, v in frame.select(*keys, value).iter_rows()}
 
 
 def _n(v) -> str:
@@ -198,10 +229,17 @@ def ltc_bars(area, llr, bands, area_label) -> bytes:
     """Patients by number of conditions (left) and mean predicted risk (right)."""
     fig, (left, right) = _figure("ltc", (7.0, 2.8), ncols=2)
     labels = [b.replace("plus", "+") for b in bands]
-    for ax, col, ylabel in ((left, "percent", "% of patients"),
-                            (right, "mean_predicted_risk_pct", "mean predicted risk, %")):
-        _grouped_bar(ax, labels, _by_key(area, "ltc_band", bands, col),
-                     _by_key(llr, "ltc_band", bands, col), area_label)
+    for ax, col, ylabel in (
+        (left, "percent", "% of patients"),
+        (right, "mean_predicted_risk_pct", "mean predicted risk, %"),
+    ):
+        _grouped_bar(
+            ax,
+            labels,
+            _by_key(area, "ltc_band", bands, col),
+            _by_key(llr, "ltc_band", bands, col),
+            area_label,
+        )
         ax.set_xlabel("long-term conditions")
         ax.set_ylabel(ylabel)
     left.legend(loc="upper right")
@@ -211,8 +249,9 @@ def ltc_bars(area, llr, bands, area_label) -> bytes:
 def prevalence_dots(area: pl.DataFrame, llr: pl.DataFrame | None) -> bytes:
     """Each register's prevalence with its 95% CI; the LLR value as a black tick."""
     n = area.height
-    fig, ax = _figure("prevalence", (6.5, 0.24 * n + 0.9),
-                      margins={"left": 0.3})  # long register names
+    fig, ax = _figure(
+        "prevalence", (6.5, 0.24 * n + 0.9), margins={"left": 0.3}
+    )  # long register names
     y = np.arange(n)
     p = _values(area, "prevalence_pct")
     lo = p - _values(area, "ci_low_pct")
@@ -223,8 +262,15 @@ def prevalence_dots(area: pl.DataFrame, llr: pl.DataFrame | None) -> bytes:
     ax.scatter(p, y, color=colours, s=18, zorder=3)
     if llr is not None:
         ref = dict(zip(llr["register"], llr["prevalence_pct"], strict=True))
-        ax.scatter([ref.get(r) or np.nan for r in area["register"]], y, marker="|", s=120,
-                   color=P.BLACK, label="LLR", zorder=4)
+        ax.scatter(
+            [ref.get(r) or np.nan for r in area["register"]],
+            y,
+            marker="|",
+            s=120,
+            color=P.BLACK,
+            label="LLR",
+            zorder=4,
+        )
         ax.legend(loc="lower right")
     ax.set_yticks(y, area["register_label"].to_list())
     ax.invert_yaxis()
@@ -236,8 +282,13 @@ def prevalence_dots(area: pl.DataFrame, llr: pl.DataFrame | None) -> bytes:
 
 def multimorbidity_bars(area, llr, bands, area_label) -> bytes:
     fig, ax = _figure("multimorbidity", (6.0, 2.6))
-    _grouped_bar(ax, bands, _by_key(area, "age_band", bands, "multimorbid_pct"),
-                 _by_key(llr, "age_band", bands, "multimorbid_pct"), area_label)
+    _grouped_bar(
+        ax,
+        bands,
+        _by_key(area, "age_band", bands, "multimorbid_pct"),
+        _by_key(llr, "age_band", bands, "multimorbid_pct"),
+        area_label,
+    )
     ax.set_xlabel("age band")
     ax.set_ylabel("% with 2+ conditions")
     ax.legend(loc="upper left")
@@ -247,23 +298,42 @@ def multimorbidity_bars(area, llr, bands, area_label) -> bytes:
 def funnel_plot(pcns: pl.DataFrame, highlight: set[str], target: float) -> bytes:
     """Observed / expected for every PCN against expected, with 95% and 99.8% limits."""
     fig, ax = _figure("funnel", (6.0, 3.4))
-    shown = pcns.filter(pl.col("observed_expected_ratio").is_not_null()
-                        & pl.col("expected_patients").is_not_null())
+    shown = pcns.filter(
+        pl.col("observed_expected_ratio").is_not_null() & pl.col("expected_patients").is_not_null()
+    )
     e = _values(shown, "expected_patients")
     r = _values(shown, "observed_expected_ratio")
     top = max(float(e.max()) if e.size else 10.0, 10.0) * 1.1
     grid = np.linspace(max(top / 200, 1.0), top, 200)
     for z, style, label in ((1.959964, "--", "95% limits"), (3.090232, "-", "99.8% limits")):
-        ax.plot(grid, target * (1 + z / np.sqrt(grid)), style, color=P.NHS_DARK_GREY,
-                linewidth=0.9, label=label)
-        ax.plot(grid, np.clip(target * (1 - z / np.sqrt(grid)), 0, None), style,
-                color=P.NHS_DARK_GREY, linewidth=0.9)
+        ax.plot(
+            grid,
+            target * (1 + z / np.sqrt(grid)),
+            style,
+            color=P.NHS_DARK_GREY,
+            linewidth=0.9,
+            label=label,
+        )
+        ax.plot(
+            grid,
+            np.clip(target * (1 - z / np.sqrt(grid)), 0, None),
+            style,
+            color=P.NHS_DARK_GREY,
+            linewidth=0.9,
+        )
     ax.axhline(target, color=P.BLACK, linewidth=0.8, label="LLR ratio")
     mine = np.array([c in highlight for c in shown["area_code"]], dtype=bool)
     ax.scatter(e[~mine], r[~mine], s=16, color=P.COMPARATOR, label="other PCNs", zorder=3)
     if mine.any():
-        ax.scatter(e[mine], r[mine], s=40, color=P.THIS_AREA, edgecolor=P.BLACK,
-                   label="this area" if mine.sum() > 1 else "this PCN", zorder=4)
+        ax.scatter(
+            e[mine],
+            r[mine],
+            s=40,
+            color=P.THIS_AREA,
+            edgecolor=P.BLACK,
+            label="this area" if mine.sum() > 1 else "this PCN",
+            zorder=4,
+        )
     lo = float(min(r.min() if r.size else 1, target * 0.6))
     hi = float(max(r.max() if r.size else 1, target * 1.4))
     ax.set_ylim(max(0.0, lo - 0.05), hi + 0.05)
@@ -282,11 +352,25 @@ def cost_concentration_bars(area, llr, bands, area_label) -> bytes:
         left = 0.0
         shares = _by_key(frame, "population_band", bands, "cost_share_pct")
         for band, colour, v in zip(bands, P.COST_BANDS, shares, strict=True):
-            ax.barh(i, v, left=left, color=colour, edgecolor="white",
-                    label=band if i == 0 else None, height=0.6)
+            ax.barh(
+                i,
+                v,
+                left=left,
+                color=colour,
+                edgecolor="white",
+                label=band if i == 0 else None,
+                height=0.6,
+            )
             if v >= 8:
-                ax.text(left + v / 2, i, f"{v:.0f}%", ha="center", va="center", fontsize=8,
-                        color="white" if colour != P.NHS_PALE_GREY else P.BLACK)
+                ax.text(
+                    left + v / 2,
+                    i,
+                    f"{v:.0f}%",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if colour != P.NHS_PALE_GREY else P.BLACK,
+                )
             left += v
     ax.set_yticks(range(len(rows)), [label for label, _ in rows])
     ax.invert_yaxis()
@@ -303,10 +387,20 @@ def inequality_bars(area: pl.DataFrame, groups_by_dim: dict[str, tuple]) -> byte
         f = area.filter(pl.col("dimension") == dim)
         present = [g for g in groups if g in set(f["group_name"])]
         y = np.arange(len(present))
-        ax.barh(y - 0.2, _by_key(f, "group_name", present, "mean_predicted_risk_pct"),
-                height=0.4, color=P.THIS_AREA, label="predicted risk, next year")
-        ax.barh(y + 0.2, _by_key(f, "group_name", present, "emergency_admission_pct"),
-                height=0.4, color=P.NHS_ORANGE, label="admitted, last year")
+        ax.barh(
+            y - 0.2,
+            _by_key(f, "group_name", present, "mean_predicted_risk_pct"),
+            height=0.4,
+            color=P.THIS_AREA,
+            label="predicted risk, next year",
+        )
+        ax.barh(
+            y + 0.2,
+            _by_key(f, "group_name", present, "emergency_admission_pct"),
+            height=0.4,
+            color=P.NHS_ORANGE,
+            label="admitted, last year",
+        )
         ax.set_yticks(y, present)
         ax.invert_yaxis()
         ax.set_title(dim)
@@ -335,8 +429,10 @@ def movement_matrix(area: pl.DataFrame) -> bytes:
         for j in range(len(cols)):
             ax.text(j, i, text[i][j], ha="center", va="center", fontsize=9)
     ax.set_xticks(range(len(cols)), [f"level {c} now" for c in cols])
-    ax.set_yticks(range(len(rows)), [f"level {r} before" if r[0].isdigit() else "new / not scored"
-                                     for r in rows])
+    ax.set_yticks(
+        range(len(rows)),
+        [f"level {r} before" if r[0].isdigit() else "new / not scored" for r in rows],
+    )
     ax.tick_params(length=0)
     for s in ax.spines.values():
         s.set_visible(False)

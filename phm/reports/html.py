@@ -73,8 +73,9 @@ def image(png: bytes, alt: str) -> str:
     return f'<img src="data:image/png;base64,{data}" alt="{esc(alt)}">'
 
 
-def section(anchor: str, title: str, takeaway: str, chart_html: str, table_html: str,
-            note: str = "") -> str:
+def section(
+    anchor: str, title: str, takeaway: str, chart_html: str, table_html: str, note: str = ""
+) -> str:
     note_html = f'<p class="note">{esc(note)}</p>' if note else ""
     return (
         f'<section id="{esc(anchor)}"><h2>{esc(title)}</h2>'
@@ -129,7 +130,8 @@ footer {{ font-size: .8rem; color: var(--grey); margin-top: 2rem; }}
 @page {{ size: A4; margin: 12mm; }}
 @media print {{
   body {{ background: white; font-size: 10pt; }}
-  header {{ background: white; color: black; border-bottom: 3px solid var(--blue); padding: 0 0 .4rem; }}
+  header {{ background: white; color: black; border-bottom: 3px solid var(--blue);
+           padding: 0 0 .4rem; }}
   header a {{ color: black; }}
   main {{ max-width: none; padding: 0; }}
   section, figure, .summary, .cards {{ break-inside: avoid; }}
@@ -142,7 +144,7 @@ footer {{ font-size: .8rem; color: var(--grey); margin-top: 2rem; }}
 
 def page(title: str, subtitle_html: str, body: str) -> str:
     return (
-        "<!DOCTYPE html>\n<html lang=\"en-GB\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html lang="en-GB"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{esc(title)}</title><style>{STYLE}</style></head><body>"

@@ -56,13 +56,17 @@ def ethnicity(me: Frames, llr: Frames | None) -> str:
     top = f.row(0, named=True)
     out = f"The largest ethnic group is {top['ethnic_group']} ({pct(top['percent'])})"
     if llr:
-        j = f.join(llr["ethnicity"].select("ethnic_group", pl.col("percent").alias("llr")),
-                   on="ethnic_group").with_columns((pl.col("percent") - pl.col("llr")).alias("d"))
+        j = f.join(
+            llr["ethnicity"].select("ethnic_group", pl.col("percent").alias("llr")),
+            on="ethnic_group",
+        ).with_columns((pl.col("percent") - pl.col("llr")).alias("d"))
         j = j.filter(pl.col("ethnic_group") != "Unknown").sort(pl.col("d").abs(), descending=True)
         if j.height:
             r = j.row(0, named=True)
-            out += (f"; the biggest difference from LLR is {r['ethnic_group']}: "
-                    f"{pct(r['percent'])} here against {pct(r['llr'])}")
+            out += (
+                f"; the biggest difference from LLR is {r['ethnic_group']}: "
+                f"{pct(r['percent'])} here against {pct(r['llr'])}"
+            )
     return out + "."
 
 
@@ -79,12 +83,20 @@ def kaiser(me: Frames, llr: Frames | None) -> str:
     if r.height == 0:
         return "No patients are in level 3."
     r = r.row(0, named=True)
-    cost = "an unknown cost" if r["predicted_cost_gbp"] is None else (
-        f"about £{r['predicted_cost_gbp'] / 1e6:,.1f} million" if r["predicted_cost_gbp"] >= 1e6
-        else f"about £{r['predicted_cost_gbp']:,.0f}")
-    return (f"Level 3 holds {n(r['patients'])} patients ({pct(r['percent'])}), expected to have "
-            f"about {n(r['predicted_emergency_admissions'])} emergency admissions, "
-            f"{n(r['predicted_bed_days'])} bed days and {cost} next year.")
+    cost = (
+        "an unknown cost"
+        if r["predicted_cost_gbp"] is None
+        else (
+            f"about £{r['predicted_cost_gbp'] / 1e6:,.1f} million"
+            if r["predicted_cost_gbp"] >= 1e6
+            else f"about £{r['predicted_cost_gbp']:,.0f}"
+        )
+    )
+    return (
+        f"Level 3 holds {n(r['patients'])} patients ({pct(r['percent'])}), expected to have "
+        f"about {n(r['predicted_emergency_admissions'])} emergency admissions, "
+        f"{n(r['predicted_bed_days'])} bed days and {cost} next year."
+    )
 
 
 def ltc_count(me: Frames, llr: Frames | None) -> str:
@@ -95,7 +107,8 @@ def ltc_count(me: Frames, llr: Frames | None) -> str:
     out = f"{mm:.1f}% of patients live with two or more conditions"
     if llr:
         t = llr["ltc_count"]
-        out += f" (LLR {t.filter(~pl.col('ltc_band').is_in(['0', '1', 'all']))['percent'].drop_nulls().sum():.1f}%)"
+        two_or_more = t.filter(~pl.col("ltc_band").is_in(["0", "1", "all"]))["percent"]
+        out += f" (LLR {two_or_more.drop_nulls().sum():.1f}%)"
     if hi is not None and lo is not None:
         out += f"; predicted risk rises from {pct(lo)} with none to {pct(hi)} with eight or more"
     return out + "."
@@ -129,8 +142,7 @@ def multimorbidity(me: Frames, llr: Frames | None) -> str:
     f = me["multimorbidity"]
     u = _get(f, "multimorbid_patients", age_band=UNDER_65)
     o = _get(f, "multimorbid_patients", age_band=OVER_65)
-    return (f"{n(u)} people under 65 and {n(o)} aged 65 or over live with two or more "
-            "conditions.")
+    return f"{n(u)} people under 65 and {n(o)} aged 65 or over live with two or more conditions."
 
 
 def emergency(me: Frames, llr: Frames | None) -> str:
@@ -138,9 +150,11 @@ def emergency(me: Frames, llr: Frames | None) -> str:
     if f.height == 0:
         return "Observed admissions need two scored snapshots a year apart."
     r = f.row(0, named=True)
-    out = (f"{n(r['observed_patients'])} patients had an emergency admission (or died) in the "
-           f"year to {r['snapshot_date']:%d %B %Y}; the model expected "
-           f"{n(r['expected_patients'])}")
+    out = (
+        f"{n(r['observed_patients'])} patients had an emergency admission (or died) in the "
+        f"year to {r['snapshot_date']:%d %B %Y}; the model expected "
+        f"{n(r['expected_patients'])}"
+    )
     if r["observed_expected_ratio"] is not None:
         out += f" (observed / expected {r['observed_expected_ratio']:.2f}"
         out += f", {r['funnel_position']})" if llr else ")"
@@ -149,10 +163,17 @@ def emergency(me: Frames, llr: Frames | None) -> str:
 
 def cost(me: Frames, llr: Frames | None) -> str:
     v = _get(me["cost_concentration"], "cumulative_cost_share_pct", population_band="next 4.5%")
-    out = f"The 5% of patients with the highest cost account for {pct(v)} of last year's secondary-care cost"
+    out = (
+        f"The 5% of patients with the highest cost account for {pct(v)} of last year's "
+        "secondary-care cost"
+    )
     if llr:
-        out += _vs(_get(llr["cost_concentration"], "cumulative_cost_share_pct",
-                        population_band="next 4.5%"), True)
+        out += _vs(
+            _get(
+                llr["cost_concentration"], "cumulative_cost_share_pct", population_band="next 4.5%"
+            ),
+            True,
+        )
     return out + "."
 
 
@@ -162,24 +183,35 @@ def inequalities(me: Frames, llr: Frames | None) -> str:
     least = _get(f, "mean_predicted_risk_pct", group_name=IMD_QUINTILES[4])
     if most is None or least is None:
         return "Too few patients in the most or least deprived fifth to compare them."
-    return (f"Mean predicted risk is {pct(most)} in the most deprived fifth against "
-            f"{pct(least)} in the least deprived.")
+    return (
+        f"Mean predicted risk is {pct(most)} in the most deprived fifth against "
+        f"{pct(least)} in the least deprived."
+    )
 
 
 def movement(me: Frames, llr: Frames | None) -> str:
     s = me["summary"].row(0, named=True)
     if s["previous_snapshot_date"] is None:
         return f"The ILT cohort is {n(s['ilt_cohort_patients'])} patients."
-    return (f"{n(s['rising_risk_patients'])} patients moved up into level 2 or 3 since "
-            f"{s['previous_snapshot_date']:%d %B %Y} (rising risk); the Integrated Locality "
-            f"Teams cohort is {n(s['ilt_cohort_patients'])} patients.")
+    return (
+        f"{n(s['rising_risk_patients'])} patients moved up into level 2 or 3 since "
+        f"{s['previous_snapshot_date']:%d %B %Y} (rising risk); the Integrated Locality "
+        f"Teams cohort is {n(s['ilt_cohort_patients'])} patients."
+    )
 
 
 TAKEAWAYS = {
-    "population": population, "ethnicity": ethnicity, "deprivation": deprivation,
-    "kaiser": kaiser, "ltc_count": ltc_count, "prevalence": prevalence,
-    "multimorbidity": multimorbidity, "emergency_admissions": emergency,
-    "cost_concentration": cost, "inequalities": inequalities, "tier_movement": movement,
+    "population": population,
+    "ethnicity": ethnicity,
+    "deprivation": deprivation,
+    "kaiser": kaiser,
+    "ltc_count": ltc_count,
+    "prevalence": prevalence,
+    "multimorbidity": multimorbidity,
+    "emergency_admissions": emergency,
+    "cost_concentration": cost,
+    "inequalities": inequalities,
+    "tier_movement": movement,
 }
 
 
@@ -195,40 +227,60 @@ def what_this_means(me: Frames, llr: Frames | None, most: int = 5) -> list[str]:
         return []
     found: list[Finding] = []
     p = me["prevalence"].join(
-        llr["prevalence"].select("register", pl.col("prevalence_pct").alias("llr")),
-        on="register")
+        llr["prevalence"].select("register", pl.col("prevalence_pct").alias("llr")), on="register"
+    )
     for r in p.filter(pl.col("compared_with_llr").is_in(["higher", "lower"])).iter_rows(named=True):
         if r["llr"]:
             word = "more" if r["compared_with_llr"] == "higher" else "fewer"
-            found.append(Finding(abs(r["prevalence_pct"] / r["llr"] - 1),
-                                 f"{word.capitalize()} patients are on the {r['register_label']} "
-                                 f"register than across LLR ({pct(r['prevalence_pct'])} against "
-                                 f"{pct(r['llr'])}, a significant difference)."))
+            found.append(
+                Finding(
+                    abs(r["prevalence_pct"] / r["llr"] - 1),
+                    f"{word.capitalize()} patients are on the {r['register_label']} "
+                    f"register than across LLR ({pct(r['prevalence_pct'])} against "
+                    f"{pct(r['llr'])}, a significant difference).",
+                )
+            )
     e = me["emergency_admissions"]
     if e.height and e["funnel_position"][0] and e["funnel_position"][0] != "within limits":
         r = e.row(0, named=True)
         word = "more" if r["funnel_position"].startswith("above") else "fewer"
-        found.append(Finding(2.0 if "99.8" in r["funnel_position"] else 1.0,
-                             f"Emergency admissions last year were {word} than the risk model "
-                             f"expected (observed / expected {r['observed_expected_ratio']:.2f}, "
-                             f"{r['funnel_position']} of the funnel plot)."))
+        found.append(
+            Finding(
+                2.0 if "99.8" in r["funnel_position"] else 1.0,
+                f"Emergency admissions last year were {word} than the risk model "
+                f"expected (observed / expected {r['observed_expected_ratio']:.2f}, "
+                f"{r['funnel_position']} of the funnel plot).",
+            )
+        )
     s, t = me["summary"].row(0, named=True), llr["summary"].row(0, named=True)
-    for col, words in (("aged_65_plus_patients", "aged 65 or over"),
-                       ("level3_patients", "in Kaiser level 3 (very high risk)"),
-                       ("multimorbid_patients", "living with two or more conditions"),
-                       ("ilt_cohort_patients", "in the Integrated Locality Teams cohort")):
+    for col, words in (
+        ("aged_65_plus_patients", "aged 65 or over"),
+        ("level3_patients", "in Kaiser level 3 (very high risk)"),
+        ("multimorbid_patients", "living with two or more conditions"),
+        ("ilt_cohort_patients", "in the Integrated Locality Teams cohort"),
+    ):
         a = _share(s[col], s["registered_patients"])
         b = _share(t[col], t["registered_patients"])
         if a is not None and b:
             rel = a / b - 1
             if abs(rel) >= 0.15:
-                found.append(Finding(abs(rel), f"{'More' if rel > 0 else 'Fewer'} patients are "
-                                     f"{words}: {pct(a)} against {pct(b)} across LLR."))
+                found.append(
+                    Finding(
+                        abs(rel),
+                        f"{'More' if rel > 0 else 'Fewer'} patients are "
+                        f"{words}: {pct(a)} against {pct(b)} across LLR.",
+                    )
+                )
     a = _get(me["deprivation"], "percent", imd_quintile=IMD_QUINTILES[0])
     b = _get(llr["deprivation"], "percent", imd_quintile=IMD_QUINTILES[0])
     if a is not None and b and abs(a - b) >= 5:
-        found.append(Finding(abs(a / b - 1), f"{pct(a)} of patients live in the most deprived "
-                             f"fifth of England, against {pct(b)} across LLR."))
+        found.append(
+            Finding(
+                abs(a / b - 1),
+                f"{pct(a)} of patients live in the most deprived "
+                f"fifth of England, against {pct(b)} across LLR.",
+            )
+        )
     found.sort(key=lambda f: -f.score)
     said = [f.text for f in found[:most]]
     if not said:

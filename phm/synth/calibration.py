@@ -27,10 +27,15 @@ from phm.synth import targets as T
 from phm.synth.conditions import target_prevalence
 from phm.synth.geography import build_place, load_reference_practices, rutland_share
 
-SECTIONS = ("ltc_table", "cost", "prevalence", "demography", "ethnicity", "deprivation",
-            "outcomes")
-REPORT_SCHEMA = {"section": pl.String, "target": pl.String, "source_value": pl.Float64,
-                 "generated_value": pl.Float64, "tolerance": pl.String, "within": pl.Boolean}
+SECTIONS = ("ltc_table", "cost", "prevalence", "demography", "ethnicity", "deprivation", "outcomes")
+REPORT_SCHEMA = {
+    "section": pl.String,
+    "target": pl.String,
+    "source_value": pl.Float64,
+    "generated_value": pl.Float64,
+    "tolerance": pl.String,
+    "within": pl.Boolean,
+}
 
 
 # The lines no generator can meet while `ltc_count` is the sum of the 19 QOF registers (the
@@ -40,8 +45,10 @@ REPORT_SCHEMA = {"section": pl.String, "target": pl.String, "source_value": pl.F
 # and we keep the prevalences (published per register, and what the pipeline's features read).
 # Only the lines that miss at the default seed and scale are listed, each with its reason;
 # tests/synth fails if any other line misses or if a listed one starts to pass.
-_SHARES = ("the 19 registers at their QOF prevalences give the City about 0.55 conditions a "
-           "head against the plan's 0.95, so fewer people have {what}")
+_SHARES = (
+    "the 19 registers at their QOF prevalences give the City about 0.55 conditions a "
+    "head against the plan's 0.95, so fewer people have {what}"
+)
 IMPOSSIBLE: dict[str, str] = {
     "Leicester City: share with 0 LTCs": _SHARES.format(what="any condition"),
     "Leicester City: share with 2 LTCs": _SHARES.format(what="two"),
@@ -51,7 +58,8 @@ IMPOSSIBLE: dict[str, str] = {
         "strictly derived from the shares: with about 72% of the City in band 0 (plan 61.7%) "
         "and every other band at its table rate, the 9% outcome rate needs band 0 at about "
         "5.5%, and every admitted patient has at least one admission, so band 0 averages "
-        "about 0.055 admissions against the table's 0.0 (tolerance 0.05)"),
+        "about 0.055 admissions against the table's 0.0 (tolerance 0.05)"
+    ),
 }
 
 
@@ -78,8 +86,10 @@ def read_generated(extract_dir: Path, truth_path: Path) -> Generated:
     """Read an extract with `phm.extract.read_extract` and label it like the pipeline does."""
     extract = read_extract(extract_dir)
     places = extract.practices.select("practice_code", "place_code")
-    snapshots = {d: frame.join(places, on="practice_code", how="left")
-                 for d, frame in extract.snapshots.items()}
+    snapshots = {
+        d: frame.join(places, on="practice_code", how="left")
+        for d, frame in extract.snapshots.items()
+    }
     truth = pl.read_parquet(truth_path)
     labelled = []
     for s, later in outcome_pairs(list(snapshots)):
@@ -91,24 +101,45 @@ def read_generated(extract_dir: Path, truth_path: Path) -> Generated:
 
 # -- rows ----------------------------------------------------------------------------------
 def _pct_points(section, target, source, generated, points) -> dict:
-    return dict(section=section, target=target, source_value=source, generated_value=generated,
-                tolerance=f"+-{points:g} points", within=abs(generated - source) <= points)
+    return dict(
+        section=section,
+        target=target,
+        source_value=source,
+        generated_value=generated,
+        tolerance=f"+-{points:g} points",
+        within=abs(generated - source) <= points,
+    )
 
 
 def _relative(section, target, source, generated, rel, floor=None) -> dict:
     if floor is not None and source < 0.25:
-        return dict(section=section, target=target, source_value=source,
-                    generated_value=generated, tolerance=f"+-{floor:g} absolute",
-                    within=abs(generated - source) <= floor + 1e-9)
-    return dict(section=section, target=target, source_value=source, generated_value=generated,
-                tolerance=f"+-{rel:.0%} relative",
-                within=abs(generated - source) <= rel * abs(source))
+        return dict(
+            section=section,
+            target=target,
+            source_value=source,
+            generated_value=generated,
+            tolerance=f"+-{floor:g} absolute",
+            within=abs(generated - source) <= floor + 1e-9,
+        )
+    return dict(
+        section=section,
+        target=target,
+        source_value=source,
+        generated_value=generated,
+        tolerance=f"+-{rel:.0%} relative",
+        within=abs(generated - source) <= rel * abs(source),
+    )
 
 
 def _range(section, target, lo, hi, generated) -> dict:
-    return dict(section=section, target=target, source_value=(lo + hi) / 2,
-                generated_value=generated, tolerance=f"{lo:g} to {hi:g}",
-                within=lo <= generated <= hi)
+    return dict(
+        section=section,
+        target=target,
+        source_value=(lo + hi) / 2,
+        generated_value=generated,
+        tolerance=f"{lo:g} to {hi:g}",
+        within=lo <= generated <= hi,
+    )
 
 
 # -- the Leicester City LTC-count table ------------------------------------------------------
@@ -127,20 +158,41 @@ def ltc_table_rows(gen: Generated) -> list[dict]:
     for b, label in enumerate(T.LTC_BANDS):
         got = bands.filter(pl.col("band") == label)
         share = 100 * (got["n"].sum() / city.height)
-        rows.append(_pct_points("ltc_table", f"Leicester City: share with {label} LTCs",
-                                T.LTC_TABLE["share"][b], share, 1.5))
+        rows.append(
+            _pct_points(
+                "ltc_table",
+                f"Leicester City: share with {label} LTCs",
+                T.LTC_TABLE["share"][b],
+                share,
+                1.5,
+            )
+        )
         for col, what in _TABLE_COLUMNS.items():
             value = float(got[col][0]) if got.height else float("nan")
-            rows.append(_relative("ltc_table", f"Leicester City, {label} LTCs: mean {what}",
-                                  T.LTC_TABLE[col][b], value, 0.20, floor=0.05))
+            rows.append(
+                _relative(
+                    "ltc_table",
+                    f"Leicester City, {label} LTCs: mean {what}",
+                    T.LTC_TABLE[col][b],
+                    value,
+                    0.20,
+                    floor=0.05,
+                )
+            )
     if gen.labelled:
         first = _with_band(gen.labelled[0].frame.filter(pl.col("place_code") == "04C"))
         rates = first.group_by("band").agg(rate=100 * pl.col(OUTCOME).mean())
         for b, label in enumerate(T.LTC_BANDS):
             got = rates.filter(pl.col("band") == label)["rate"]
-            rows.append(_pct_points(
-                "ltc_table", f"Leicester City, {label} LTCs: next-year emergency admission "
-                "or death %", T.LTC_TABLE["risk"][b], float(got[0]) if got.len() else np.nan, 3))
+            rows.append(
+                _pct_points(
+                    "ltc_table",
+                    f"Leicester City, {label} LTCs: next-year emergency admission or death %",
+                    T.LTC_TABLE["risk"][b],
+                    float(got[0]) if got.len() else np.nan,
+                    3,
+                )
+            )
     return rows
 
 
@@ -161,18 +213,30 @@ AE_UNIT_COST = 150.0
 
 
 def cost_rows(gen: Generated) -> list[dict]:
-    cost = np.sort(gen.first.select(
-        pl.col("secondary_care_cost_12m") + OUTPATIENT_UNIT_COST
-        * pl.col("outpatient_attendances_12m") + AE_UNIT_COST * pl.col("ae_attendances_12m")
-    ).to_series().to_numpy())[::-1]
+    cost = np.sort(
+        gen.first.select(
+            pl.col("secondary_care_cost_12m")
+            + OUTPATIENT_UNIT_COST * pl.col("outpatient_attendances_12m")
+            + AE_UNIT_COST * pl.col("ae_attendances_12m")
+        )
+        .to_series()
+        .to_numpy()
+    )[::-1]
     total, n = cost.sum(), cost.size
     rows = []
     for label, (share, source, points) in T.COST_CONCENTRATION.items():
         k = round(share * n)
-        part = cost[n - k:].sum() if label.startswith("bottom") else cost[:k].sum()
-        rows.append(_pct_points("cost", f"Whole population: {label} of patients, % of "
-                                "secondary-care cost (APC + outpatient + A&E)",
-                                source, 100 * part / total, points))
+        part = cost[n - k :].sum() if label.startswith("bottom") else cost[:k].sum()
+        rows.append(
+            _pct_points(
+                "cost",
+                f"Whole population: {label} of patients, % of "
+                "secondary-care cost (APC + outpatient + A&E)",
+                source,
+                100 * part / total,
+                points,
+            )
+        )
     return rows
 
 
@@ -191,8 +255,15 @@ def prevalence_rows(gen: Generated) -> list[dict]:
                 continue
             got = 100 * people.filter(pl.col("age") >= min_age)[name].mean()
             ages = f"{min_age}+" if min_age else "all ages"
-            rows.append(_relative("prevalence", f"{T.PLACE_NAMES[place]}: {name} % ({ages})",
-                                  float(target[k]), got, 0.15))
+            rows.append(
+                _relative(
+                    "prevalence",
+                    f"{T.PLACE_NAMES[place]}: {name} % ({ages})",
+                    float(target[k]),
+                    got,
+                    0.15,
+                )
+            )
     return rows
 
 
@@ -203,15 +274,35 @@ def demography_rows(gen: Generated) -> list[dict]:
         share_65, share_18, mean_age, male = T.AGE_SEX[place]
         name = T.PLACE_NAMES[place]
         rows += [
-            _pct_points("demography", f"{name}: % aged 65+", 100 * share_65,
-                        100 * (people["age"] >= 65).mean(), 1.5),
-            _pct_points("demography", f"{name}: % aged 18+", 100 * share_18,
-                        100 * (people["age"] >= 18).mean(), 1.5),
-            dict(section="demography", target=f"{name}: mean age", source_value=mean_age,
-                 generated_value=people["age"].mean(), tolerance="+-1 year",
-                 within=abs(people["age"].mean() - mean_age) <= 1),
-            _pct_points("demography", f"{name}: % male", 100 * male,
-                        100 * (people["sex"] == "M").mean(), 1.5),
+            _pct_points(
+                "demography",
+                f"{name}: % aged 65+",
+                100 * share_65,
+                100 * (people["age"] >= 65).mean(),
+                1.5,
+            ),
+            _pct_points(
+                "demography",
+                f"{name}: % aged 18+",
+                100 * share_18,
+                100 * (people["age"] >= 18).mean(),
+                1.5,
+            ),
+            dict(
+                section="demography",
+                target=f"{name}: mean age",
+                source_value=mean_age,
+                generated_value=people["age"].mean(),
+                tolerance="+-1 year",
+                within=abs(people["age"].mean() - mean_age) <= 1,
+            ),
+            _pct_points(
+                "demography",
+                f"{name}: % male",
+                100 * male,
+                100 * (people["sex"] == "M").mean(),
+                1.5,
+            ),
         ]
     return rows
 
@@ -226,8 +317,15 @@ def _shares_rows(gen: Generated, section: str, values: pl.Expr, levels, table, w
         got = gen.first.filter(pl.col("place_code") == place).select(values.alias("v"))["v"]
         got = got.filter(got.is_in(list(levels)))
         for i, level in enumerate(levels):
-            rows.append(_pct_points(section, f"{T.PLACE_NAMES[place]}: % {what} {level}",
-                                    100 * float(source[i]), 100 * (got == level).mean(), 3))
+            rows.append(
+                _pct_points(
+                    section,
+                    f"{T.PLACE_NAMES[place]}: % {what} {level}",
+                    100 * float(source[i]),
+                    100 * (got == level).mean(),
+                    3,
+                )
+            )
     return rows
 
 
@@ -236,26 +334,46 @@ def outcome_rows(gen: Generated, with_model: bool = True) -> list[dict]:
         return []
     pooled = pl.concat([s.frame.select(OUTCOME, "true_risk") for s in gen.labelled])
     rows = [
-        _range("outcomes", "12-month emergency admission or death, % (all snapshots)",
-               *T.OUTCOME_RATE, 100 * pooled[OUTCOME].mean()),
-        _range("outcomes", "Oracle AUROC (true risk vs outcome)", *T.ORACLE_AUROC,
-               float(roc_auc_score(pooled[OUTCOME], pooled["true_risk"]))),
+        _range(
+            "outcomes",
+            "12-month emergency admission or death, % (all snapshots)",
+            *T.OUTCOME_RATE,
+            100 * pooled[OUTCOME].mean(),
+        ),
+        _range(
+            "outcomes",
+            "Oracle AUROC (true risk vs outcome)",
+            *T.ORACLE_AUROC,
+            float(roc_auc_score(pooled[OUTCOME], pooled["true_risk"])),
+        ),
     ]
     stay, up = tier_movement(gen.truth)
-    rows += [_range("outcomes", "Top 5% by true risk still top 5% a year later, %",
-                    *T.TIER_STAY_TOP5, stay),
-             _range("outcomes", "Next 15% by true risk moving up into the top 5%, %",
-                    *T.TIER_UP_NEXT15, up)]
+    rows += [
+        _range(
+            "outcomes", "Top 5% by true risk still top 5% a year later, %", *T.TIER_STAY_TOP5, stay
+        ),
+        _range(
+            "outcomes", "Next 15% by true risk moving up into the top 5%, %", *T.TIER_UP_NEXT15, up
+        ),
+    ]
     if with_model and len(gen.labelled) >= 2:
         oracle, model = model_gap(gen.extract, gen.labelled[-2], gen.labelled[-1])
-        rows.append(_range("outcomes", "Oracle AUROC minus the pipeline's gradient boosting "
-                           "AUROC (fitted on snapshot s-1, evaluated on s)",
-                           -T.MODEL_GAP, T.MODEL_GAP, oracle - model))
+        rows.append(
+            _range(
+                "outcomes",
+                "Oracle AUROC minus the pipeline's gradient boosting "
+                "AUROC (fitted on snapshot s-1, evaluated on s)",
+                -T.MODEL_GAP,
+                T.MODEL_GAP,
+                oracle - model,
+            )
+        )
     return rows
 
 
-def model_gap(extract: Extract, train: LabelledSnapshot, test: LabelledSnapshot,
-              seed: int = 0) -> tuple[float, float]:
+def model_gap(
+    extract: Extract, train: LabelledSnapshot, test: LabelledSnapshot, seed: int = 0
+) -> tuple[float, float]:
     """AUROC on `test` of the true risk and of the pipeline's gradient boosting fitted on `train`.
 
     A well-specified generator lets a good model come within T.MODEL_GAP of the oracle; a
@@ -276,22 +394,26 @@ def tier_movement(truth: pl.DataFrame) -> tuple[float, float]:
     """Pooled over consecutive snapshots: % of top 5% staying, % of next 15% moving up."""
     ranked = truth.with_columns(
         pct=pl.col("true_risk").rank("ordinal", descending=True).over("snapshot_date")
-        / pl.len().over("snapshot_date"))
-    ranked = ranked.with_columns(tier=pl.when(pl.col("pct") <= 0.05).then(3)
-                                 .when(pl.col("pct") <= 0.20).then(2).otherwise(1))
+        / pl.len().over("snapshot_date")
+    )
+    ranked = ranked.with_columns(
+        tier=pl.when(pl.col("pct") <= 0.05).then(3).when(pl.col("pct") <= 0.20).then(2).otherwise(1)
+    )
     dates = sorted(ranked["snapshot_date"].unique())
     stay, up = [], []
     for s, nxt in zip(dates, dates[1:], strict=False):
         both = ranked.filter(pl.col("snapshot_date") == s).join(
             ranked.filter(pl.col("snapshot_date") == nxt).select("patient_id", next_tier="tier"),
-            on="patient_id")
+            on="patient_id",
+        )
         stay.append(both.filter(pl.col("tier") == 3)["next_tier"] == 3)
         up.append(both.filter(pl.col("tier") == 2)["next_tier"] == 3)
     return 100 * pl.concat(stay).mean(), 100 * pl.concat(up).mean()
 
 
-def calibration_report(extract_dir: Path, truth_path: Path, *,
-                       with_model: bool = True) -> pl.DataFrame:
+def calibration_report(
+    extract_dir: Path, truth_path: Path, *, with_model: bool = True
+) -> pl.DataFrame:
     """One row per target: section, target, source and generated values, tolerance, within.
 
     `with_model=False` leaves out the model-gap row (fitting the model is most of the time a
@@ -303,28 +425,48 @@ def calibration_report(extract_dir: Path, truth_path: Path, *,
         lambda: cost_rows(gen),
         lambda: prevalence_rows(gen),
         lambda: demography_rows(gen),
-        lambda: _shares_rows(gen, "ethnicity", pl.col("ethnicity"), T.ETHNIC_GROUPS_KNOWN,
-                             T.ETHNICITY, "(of known ethnicity)"),
-        lambda: _shares_rows(gen, "deprivation", pl.col("imd_decile").cast(pl.String),
-                             tuple(str(d) for d in range(1, 11)), T.IMD_LSOAS,
-                             "(of known decile) in IMD decile"),
+        lambda: _shares_rows(
+            gen,
+            "ethnicity",
+            pl.col("ethnicity"),
+            T.ETHNIC_GROUPS_KNOWN,
+            T.ETHNICITY,
+            "(of known ethnicity)",
+        ),
+        lambda: _shares_rows(
+            gen,
+            "deprivation",
+            pl.col("imd_decile").cast(pl.String),
+            tuple(str(d) for d in range(1, 11)),
+            T.IMD_LSOAS,
+            "(of known decile) in IMD decile",
+        ),
         lambda: outcome_rows(gen, with_model),
     ]
     rows = [row for build in builders for row in build()]
     return pl.DataFrame(rows, schema=REPORT_SCHEMA, orient="row").with_columns(
-        pl.col("within").fill_null(False))
+        pl.col("within").fill_null(False)
+    )
 
 
-def write_calibration_report(report: pl.DataFrame, md_path: Path, duckdb_path: Path, *,
-                             seed: int | None = None, scale: float | None = None) -> None:
+def write_calibration_report(
+    report: pl.DataFrame,
+    md_path: Path,
+    duckdb_path: Path,
+    *,
+    seed: int | None = None,
+    scale: float | None = None,
+) -> None:
     """The report as a Markdown table and as the DuckDB table `calibration_report`.
 
     The Markdown opens with the lines that cannot be met (IMPOSSIBLE) and why.
     """
     missed = report.filter(~pl.col("within"))
     impossible = missed.filter(pl.col("target").is_in(list(IMPOSSIBLE)))
-    lines = [f"# Synthetic population calibration (seed {seed}, scale {scale})\n\n",
-             f"{report.height} targets, {report.height - missed.height} within tolerance.\n\n"]
+    lines = [
+        f"# Synthetic population calibration (seed {seed}, scale {scale})\n\n",
+        f"{report.height} targets, {report.height - missed.height} within tolerance.\n\n",
+    ]
     if impossible.height:
         lines.append(
             f"{impossible.height} lines cannot be met together with the QOF prevalences (section "
@@ -332,16 +474,24 @@ def write_calibration_report(report: pl.DataFrame, md_path: Path, duckdb_path: P
             "register flags, and the registers at their published prevalences give Leicester "
             "City about 0.55 conditions a head, while the plan's LTC-count table (which counts a "
             "wider list) implies 0.95. The generator keeps the prevalences; the table's per-band "
-            "rates and means are still matched band by band. The lines, and why:\n\n")
+            "rates and means are still matched band by band. The lines, and why:\n\n"
+        )
         lines += [f"- {t}: {IMPOSSIBLE[t]}.\n" for t in impossible["target"]]
         lines.append("\n")
-    lines += ["| section | target | source | generated | tolerance | within |\n",
-              "|---|---|---:|---:|---|---|\n"]
+    lines += [
+        "| section | target | source | generated | tolerance | within |\n",
+        "|---|---|---:|---:|---|---|\n",
+    ]
     for r in report.iter_rows(named=True):
-        within = "yes" if r["within"] else (
-            "no (cannot be met, see above)" if r["target"] in IMPOSSIBLE else "**no**")
-        lines.append(f"| {r['section']} | {r['target']} | {r['source_value']:.4g} | "
-                     f"{r['generated_value']:.4g} | {r['tolerance']} | {within} |\n")
+        within = (
+            "yes"
+            if r["within"]
+            else ("no (cannot be met, see above)" if r["target"] in IMPOSSIBLE else "**no**")
+        )
+        lines.append(
+            f"| {r['section']} | {r['target']} | {r['source_value']:.4g} | "
+            f"{r['generated_value']:.4g} | {r['tolerance']} | {within} |\n"
+        )
     Path(md_path).write_text("".join(lines), encoding="utf-8")
     with duckdb.connect(str(duckdb_path)) as con:
         con.register("report_arrow", report.to_arrow())

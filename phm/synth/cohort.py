@@ -51,8 +51,13 @@ def pseudonyms(serial: np.ndarray, key: int) -> np.ndarray:
 class PracticeCohort:
     """The registered list of one practice, simulated with the practice's own random stream."""
 
-    def __init__(self, practice: Practice, thresholds: C.RegisterThresholds,
-                 rng: np.random.Generator, id_key: int):
+    def __init__(
+        self,
+        practice: Practice,
+        thresholds: C.RegisterThresholds,
+        rng: np.random.Generator,
+        id_key: int,
+    ):
         self.practice = practice
         self.place = practice.place
         self.thresholds = thresholds
@@ -66,13 +71,15 @@ class PracticeCohort:
     def _new_people(self, ages: np.ndarray) -> dict[str, np.ndarray]:
         """Fresh registrations at the given ages, with conditions and a last year of their own."""
         rng, n, place = self.rng, ages.size, self.place
-        serial = (np.uint64(self.practice.index) << np.uint64(ID_BITS_PER_PRACTICE)) + \
-            np.arange(self.next_serial, self.next_serial + n, dtype=np.uint64)
+        serial = (np.uint64(self.practice.index) << np.uint64(ID_BITS_PER_PRACTICE)) + np.arange(
+            self.next_serial, self.next_serial + n, dtype=np.uint64
+        )
         self.next_serial += n
         # Deprivation: the practice's place in its area, blurred over its neighbourhoods.
         load = PRACTICE_DEPRIVATION_LOADING
-        pos = ndtr(load * self.practice.deprivation_z + np.sqrt(1 - load**2)
-                   * rng.standard_normal(n))
+        pos = ndtr(
+            load * self.practice.deprivation_z + np.sqrt(1 - load**2) * rng.standard_normal(n)
+        )
         decile = np.searchsorted(self.place.decile_cdf, pos * self.place.decile_cdf[-1]) + 1
         p = dict(
             pid=pseudonyms(serial, self.id_key),
@@ -95,8 +102,7 @@ class PracticeCohort:
         p["care_home"] = H.care_home_entry(p["age"], efi, p["flags"], rng)
         # Their last 12 months elsewhere: drawn from the same risk model.
         admit_p = expit(self._admit_log_odds(p, self._efi(p)))
-        p["prior_em"] = H.emergency_count(rng.random(n) < admit_p, admit_p,
-                                           p["flags"].sum(1), rng)
+        p["prior_em"] = H.emergency_count(rng.random(n) < admit_p, admit_p, p["flags"].sum(1), rng)
         return p
 
     def _thresholds(self, p):
@@ -106,8 +112,17 @@ class PracticeCohort:
         return H.frailty(p["age"], p["flags"].sum(1), p["h"], p["frailty_noise"], p["care_home"])
 
     def _admit_log_odds(self, p, efi):
-        return H.admission_log_odds(p["age"], p["male"], C.deprivation(p["decile"]), p["flags"],
-                                    efi, p["care_home"], p["prior_em"], p["h"], p["u"])
+        return H.admission_log_odds(
+            p["age"],
+            p["male"],
+            C.deprivation(p["decile"]),
+            p["flags"],
+            efi,
+            p["care_home"],
+            p["prior_em"],
+            p["h"],
+            p["u"],
+        )
 
     # -- a year ----------------------------------------------------------------------------
     def years(self, n_years: int) -> Iterator[Snapshot]:
@@ -125,9 +140,21 @@ class PracticeCohort:
         true_risk = 1 - (1 - admit_p) * (1 - death_p)
         snapshot = None
         if record:
-            people = {k: p[k] for k in ("pid", "age", "male", "sex_unknown", "ethnic",
-                                        "ethnic_unknown", "decile", "decile_unknown",
-                                        "care_home", "flags")}
+            people = {
+                k: p[k]
+                for k in (
+                    "pid",
+                    "age",
+                    "male",
+                    "sex_unknown",
+                    "ethnic",
+                    "ethnic_unknown",
+                    "decile",
+                    "decile_unknown",
+                    "care_home",
+                    "flags",
+                )
+            }
             people["efi"] = efi
             people["emergency_admissions_12m"] = p["prior_em"]
             people.update(H.activity(p["flags"].sum(1), admit_p, p["prior_em"], rng))
@@ -150,8 +177,9 @@ class PracticeCohort:
         p["h"] = H_PERSISTENCE * p["h"] + np.sqrt(1 - H_PERSISTENCE**2) * rng.standard_normal(n)
         p["u"] = U_PERSISTENCE * p["u"] + np.sqrt(1 - U_PERSISTENCE**2) * rng.standard_normal(n)
         p["flags"] = C.on_register(p["h"], p["private"], self._thresholds(p), p["flags"])
-        p["care_home"] = p["care_home"] | H.care_home_entry(p["age"], self._efi(p), p["flags"],
-                                                            rng) & (rng.random(n) < 0.3)
+        p["care_home"] = p["care_home"] | H.care_home_entry(
+            p["age"], self._efi(p), p["flags"], rng
+        ) & (rng.random(n) < 0.3)
         p["prior_em"] = emergency
         return p
 

@@ -41,35 +41,154 @@ class Condition:
 # Age shapes from QOF/HSE age profiles; ethnic and sex log-odds from the epidemiology
 # (South Asian diabetes and CHD, Black hypertension and SMI, lower AF and COPD in both).
 CONDITIONS: tuple[Condition, ...] = (
-    Condition("ltc_hypertension", 0, (.0003, .002, .02, .10, .30, .50, .60),
-              .10, .10, .15, .55, .35),
-    Condition("ltc_diabetes", 17, (.001, .003, .01, .05, .12, .20, .18), .30, .25, .95, .60, .35),
-    Condition("ltc_asthma", 0, (.05, .08, .07, .06, .06, .07, .06), .10, -.15, -.15, -.10, .25),
-    Condition("ltc_copd", 0, (1e-5, 1e-4, .001, .006, .03, .07, .08), .50, .15, -.70, -.70, .45),
-    Condition("ltc_chd", 0, (1e-5, 1e-4, .001, .01, .05, .13, .20), .25, .65, .45, -.30, .45),
-    Condition("ltc_heart_failure", 0, (1e-5, 1e-4, 5e-4, .002, .008, .035, .09),
-              .20, .30, .10, .10, .55),
-    Condition("ltc_atrial_fibrillation", 0, (1e-5, 1e-4, 5e-4, .003, .016, .07, .15),
-              -.05, .30, -.60, -.50, .40),
-    Condition("ltc_stroke_tia", 0, (1e-5, 1e-4, .001, .005, .02, .055, .10),
-              .20, .15, .10, .30, .45),
-    Condition("ltc_ckd", 18, (1e-5, 1e-4, .002, .01, .04, .14, .32), .10, -.10, .15, .30, .50),
-    Condition("ltc_cancer", 0, (5e-4, .001, .005, .015, .05, .10, .14), -.05, .00, -.50, -.30, .30),
-    Condition("ltc_dementia", 0, (1e-6, 1e-5, 1e-4, 5e-4, .003, .03, .16),
-              .10, -.15, -.20, .10, .45),
-    Condition("ltc_depression", 18, (.001, .05, .13, .14, .13, .11, .11),
-              .15, -.65, -.35, -.40, .40),
-    Condition("ltc_smi", 0, (1e-4, .003, .010, .012, .012, .010, .010), .30, .15, .00, .65, .30),
-    Condition("ltc_epilepsy", 18, (.004, .006, .007, .008, .008, .009, .009),
-              .20, .10, .00, .10, .25),
-    Condition("ltc_learning_disability", 0, (.006, .006, .006, .005, .004, .002, .001),
-              .20, .40, .10, .10, .00),
-    Condition("ltc_osteoporosis", 50, (1e-6, 1e-5, 1e-4, 5e-4, .004, .015, .035),
-              .00, -1.5, -.30, -.60, .40),
-    Condition("ltc_rheumatoid_arthritis", 16, (1e-5, 1e-4, .003, .006, .011, .014, .014),
-              .10, -.70, .00, .00, .30),
-    Condition("ltc_pad", 0, (1e-6, 1e-5, 1e-4, .001, .005, .015, .025), .35, .35, -.30, -.20, .50),
-    Condition("ltc_obesity", 18, (.001, .02, .08, .11, .12, .10, .06), .25, -.10, -.20, .35, .35),
+    Condition(
+        "ltc_hypertension",
+        0,
+        (0.0003, 0.002, 0.02, 0.10, 0.30, 0.50, 0.60),
+        0.10,
+        0.10,
+        0.15,
+        0.55,
+        0.35,
+    ),
+    Condition(
+        "ltc_diabetes",
+        17,
+        (0.001, 0.003, 0.01, 0.05, 0.12, 0.20, 0.18),
+        0.30,
+        0.25,
+        0.95,
+        0.60,
+        0.35,
+    ),
+    Condition(
+        "ltc_asthma", 0, (0.05, 0.08, 0.07, 0.06, 0.06, 0.07, 0.06), 0.10, -0.15, -0.15, -0.10, 0.25
+    ),
+    Condition(
+        "ltc_copd", 0, (1e-5, 1e-4, 0.001, 0.006, 0.03, 0.07, 0.08), 0.50, 0.15, -0.70, -0.70, 0.45
+    ),
+    Condition(
+        "ltc_chd", 0, (1e-5, 1e-4, 0.001, 0.01, 0.05, 0.13, 0.20), 0.25, 0.65, 0.45, -0.30, 0.45
+    ),
+    Condition(
+        "ltc_heart_failure",
+        0,
+        (1e-5, 1e-4, 5e-4, 0.002, 0.008, 0.035, 0.09),
+        0.20,
+        0.30,
+        0.10,
+        0.10,
+        0.55,
+    ),
+    Condition(
+        "ltc_atrial_fibrillation",
+        0,
+        (1e-5, 1e-4, 5e-4, 0.003, 0.016, 0.07, 0.15),
+        -0.05,
+        0.30,
+        -0.60,
+        -0.50,
+        0.40,
+    ),
+    Condition(
+        "ltc_stroke_tia",
+        0,
+        (1e-5, 1e-4, 0.001, 0.005, 0.02, 0.055, 0.10),
+        0.20,
+        0.15,
+        0.10,
+        0.30,
+        0.45,
+    ),
+    Condition(
+        "ltc_ckd", 18, (1e-5, 1e-4, 0.002, 0.01, 0.04, 0.14, 0.32), 0.10, -0.10, 0.15, 0.30, 0.50
+    ),
+    Condition(
+        "ltc_cancer",
+        0,
+        (5e-4, 0.001, 0.005, 0.015, 0.05, 0.10, 0.14),
+        -0.05,
+        0.00,
+        -0.50,
+        -0.30,
+        0.30,
+    ),
+    Condition(
+        "ltc_dementia",
+        0,
+        (1e-6, 1e-5, 1e-4, 5e-4, 0.003, 0.03, 0.16),
+        0.10,
+        -0.15,
+        -0.20,
+        0.10,
+        0.45,
+    ),
+    Condition(
+        "ltc_depression",
+        18,
+        (0.001, 0.05, 0.13, 0.14, 0.13, 0.11, 0.11),
+        0.15,
+        -0.65,
+        -0.35,
+        -0.40,
+        0.40,
+    ),
+    Condition(
+        "ltc_smi", 0, (1e-4, 0.003, 0.010, 0.012, 0.012, 0.010, 0.010), 0.30, 0.15, 0.00, 0.65, 0.30
+    ),
+    Condition(
+        "ltc_epilepsy",
+        18,
+        (0.004, 0.006, 0.007, 0.008, 0.008, 0.009, 0.009),
+        0.20,
+        0.10,
+        0.00,
+        0.10,
+        0.25,
+    ),
+    Condition(
+        "ltc_learning_disability",
+        0,
+        (0.006, 0.006, 0.006, 0.005, 0.004, 0.002, 0.001),
+        0.20,
+        0.40,
+        0.10,
+        0.10,
+        0.00,
+    ),
+    Condition(
+        "ltc_osteoporosis",
+        50,
+        (1e-6, 1e-5, 1e-4, 5e-4, 0.004, 0.015, 0.035),
+        0.00,
+        -1.5,
+        -0.30,
+        -0.60,
+        0.40,
+    ),
+    Condition(
+        "ltc_rheumatoid_arthritis",
+        16,
+        (1e-5, 1e-4, 0.003, 0.006, 0.011, 0.014, 0.014),
+        0.10,
+        -0.70,
+        0.00,
+        0.00,
+        0.30,
+    ),
+    Condition(
+        "ltc_pad", 0, (1e-6, 1e-5, 1e-4, 0.001, 0.005, 0.015, 0.025), 0.35, 0.35, -0.30, -0.20, 0.50
+    ),
+    Condition(
+        "ltc_obesity",
+        18,
+        (0.001, 0.02, 0.08, 0.11, 0.12, 0.10, 0.06),
+        0.25,
+        -0.10,
+        -0.20,
+        0.35,
+        0.35,
+    ),
 )
 NAMES = tuple(c.name for c in CONDITIONS)
 K = len(CONDITIONS)
@@ -95,7 +214,7 @@ def log_odds(age, dep, male, ethnic, offsets) -> np.ndarray:
     """(n, K) log-odds of being on each register; `offsets` (K,) set the place's level."""
     shifted = np.clip(age + DEPRIVATION_AGE_SHIFT * dep, 0, KNOT_AGES[-1])
     curve = np.stack([np.interp(shifted, KNOT_AGES, _KNOT_LOGITS[k]) for k in range(K)], axis=1)
-    lo = (curve + offsets + dep[:, None] * _DEP + male[:, None] * _MALE + _ETHNIC[:, ethnic].T)
+    lo = curve + offsets + dep[:, None] * _DEP + male[:, None] * _MALE + _ETHNIC[:, ethnic].T
     return np.where(age[:, None] >= _MIN_AGE, lo, -np.inf)
 
 
@@ -132,10 +251,12 @@ def on_register(h, private, thresholds_now, already=None) -> np.ndarray:
 def target_prevalence(place: Place) -> np.ndarray:
     """(K,) QOF prevalence (fraction, own denominator) the place should show."""
     area_col = {"Leicester": 2, "Leicestershire": 3, "Rutland": 4}
-    return np.array([
-        sum(w * T.QOF_PREVALENCE[c.name][area_col[a]] for a, w in place.mix.items()) / 100
-        for c in CONDITIONS
-    ])
+    return np.array(
+        [
+            sum(w * T.QOF_PREVALENCE[c.name][area_col[a]] for a, w in place.mix.items()) / 100
+            for c in CONDITIONS
+        ]
+    )
 
 
 # Cohort turnover (deaths take the sick, the flags are kept) pulls the generated prevalence a
@@ -173,9 +294,12 @@ def solve_offsets(place: Place) -> np.ndarray:
     dec = np.arange(1, 11)
     dec_pmf = np.diff(np.concatenate([[0.0], place.decile_cdf]))
     a, d, m, e = np.meshgrid(AGES, dec, [0, 1], np.arange(5), indexing="ij")
-    w = (place.age_pmf[:, None, None, None] * dec_pmf[None, :, None, None]
-         * np.array([1 - place.male_share, place.male_share])[None, None, :, None]
-         * place.ethnicity[None, None, None, :]).ravel()
+    w = (
+        place.age_pmf[:, None, None, None]
+        * dec_pmf[None, :, None, None]
+        * np.array([1 - place.male_share, place.male_share])[None, None, :, None]
+        * place.ethnicity[None, None, None, :]
+    ).ravel()
     age, dep, male, eth = a.ravel(), deprivation(d.ravel()), m.ravel(), e.ravel()
     target = target_prevalence(place) * DRIFT
     base = log_odds(age, dep, male, eth, np.zeros(K))

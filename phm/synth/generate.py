@@ -35,11 +35,13 @@ class SynthSummary:
 
 def snapshot_dates(first: date, n: int) -> tuple[date, ...]:
     """Annual snapshot dates; 29 February falls back to the 28th in common years."""
+
     def add_years(d: date, k: int) -> date:
         try:
             return d.replace(year=d.year + k)
         except ValueError:
             return d.replace(year=d.year + k, day=28)
+
     return tuple(add_years(first, k) for k in range(n))
 
 
@@ -64,8 +66,9 @@ def generate_extract(
     """
     started = time.perf_counter()
     out_dir = Path(out_dir)
-    truth_dir = Path(truth_dir) if truth_dir is not None else out_dir.with_name(
-        out_dir.name + "_truth")
+    truth_dir = (
+        Path(truth_dir) if truth_dir is not None else out_dir.with_name(out_dir.name + "_truth")
+    )
     _check_arguments(out_dir, truth_dir, scale, n_snapshots, ltc_columns, file_format)
     out_dir.mkdir(parents=True, exist_ok=True)
     truth_dir.mkdir(parents=True, exist_ok=True)
@@ -80,32 +83,45 @@ def generate_extract(
     keep = [C.NAMES.index(c) for c in ltc_columns]
     patients = patients_table(ltc_columns)
     places = {p.place.code: p.place for p in practices}
-    thresholds = {code: C.RegisterThresholds.for_place(C.solve_offsets(place))
-                  for code, place in places.items()}
+    thresholds = {
+        code: C.RegisterThresholds.for_place(C.solve_offsets(place))
+        for code, place in places.items()
+    }
     root = np.random.SeedSequence(seed)
     practice_seeds = root.spawn(len(practices))
     id_key = int(np.random.default_rng(root.spawn(1)[0]).integers(0, 2**62))
 
-    writers = [TableWriter(out_dir / f"patients_{d.isoformat()}.{file_format}", patients,
-                           file_format) for d in dates]
+    writers = [
+        TableWriter(out_dir / f"patients_{d.isoformat()}.{file_format}", patients, file_format)
+        for d in dates
+    ]
     deaths = TableWriter(out_dir / f"deaths.{file_format}", DEATHS, file_format)
     truth = TableWriter(truth_dir / TRUTH_FILE, None, "parquet")
     counts = [0] * n_snapshots
     done = 0
     for start in range(0, len(practices), practices_per_chunk):
-        chunk = practices[start:start + practices_per_chunk]
+        chunk = practices[start : start + practices_per_chunk]
         frames: list[list[pl.DataFrame]] = [[] for _ in dates]
         truths, died = [], []
         for practice in chunk:
-            cohort = PracticeCohort(practice, thresholds[practice.place.code],
-                                    np.random.default_rng(practice_seeds[practice.index]), id_key)
+            cohort = PracticeCohort(
+                practice,
+                thresholds[practice.place.code],
+                np.random.default_rng(practice_seeds[practice.index]),
+                id_key,
+            )
             for s, snap in enumerate(cohort.years(n_snapshots)):
                 ids = hex_ids(snap.people["pid"])
                 frames[s].append(_patients_frame(snap, ids, practice.code, ltc_columns, keep))
-                truths.append(pl.DataFrame({  # built eagerly: a lazy query a practice is slow
-                    "patient_id": ids,
-                    "snapshot_date": np.full(ids.len(), np.datetime64(dates[s], "D")),
-                    "true_risk": snap.true_risk}))
+                truths.append(
+                    pl.DataFrame(
+                        {  # built eagerly: a lazy query a practice is slow
+                            "patient_id": ids,
+                            "snapshot_date": np.full(ids.len(), np.datetime64(dates[s], "D")),
+                            "true_risk": snap.true_risk,
+                        }
+                    )
+                )
                 if s + 1 < n_snapshots:  # deaths after the last snapshot are not yet known
                     died.append(_deaths_frame(snap, ids, dates[s]))
             done += 1
@@ -121,8 +137,9 @@ def generate_extract(
         writer.close()
     deaths.close(empty=pl.DataFrame(schema=DEATHS.polars_schema()))
     truth.close()
-    return SynthSummary(out_dir, truth_dir / TRUTH_FILE, dates, tuple(counts),
-                        time.perf_counter() - started)
+    return SynthSummary(
+        out_dir, truth_dir / TRUTH_FILE, dates, tuple(counts), time.perf_counter() - started
+    )
 
 
 def _patients_frame(snap: Snapshot, ids, practice_code: str, ltc_columns, keep) -> pl.DataFrame:
@@ -139,19 +156,29 @@ def _patients_frame(snap: Snapshot, ids, practice_code: str, ltc_columns, keep) 
         "efi_score": pl.Series(p["efi"], nan_to_null=True),
         **{name: flags[:, j] for j, name in enumerate(ltc_columns)},
         "ltc_count": flags.sum(1),
-        **{k: p[k] for k in ("emergency_admissions_12m", "elective_admissions_12m",
-                             "ae_attendances_12m", "outpatient_attendances_12m",
-                             "prescription_types_12m", "secondary_care_cost_12m")},
+        **{
+            k: p[k]
+            for k in (
+                "emergency_admissions_12m",
+                "elective_admissions_12m",
+                "ae_attendances_12m",
+                "outpatient_attendances_12m",
+                "prescription_types_12m",
+                "secondary_care_cost_12m",
+            )
+        },
     }
     return pl.DataFrame(columns)
 
 
 def _deaths_frame(snap: Snapshot, ids, snapshot: date) -> pl.DataFrame:
     days = snap.death_day[snap.died] + 1
-    return pl.DataFrame({
-        "patient_id": ids.filter(pl.Series(snap.died)),
-        "date_of_death": pl.Series(np.datetime64(snapshot) + days.astype("timedelta64[D]")),
-    })
+    return pl.DataFrame(
+        {
+            "patient_id": ids.filter(pl.Series(snap.died)),
+            "date_of_death": pl.Series(np.datetime64(snapshot) + days.astype("timedelta64[D]")),
+        }
+    )
 
 
 def _check_arguments(out_dir, truth_dir, scale, n_snapshots, ltc_columns, file_format) -> None:
@@ -163,11 +190,15 @@ def _check_arguments(out_dir, truth_dir, scale, n_snapshots, ltc_columns, file_f
         raise ConfigError(f"file_format must be 'parquet' or 'csv' (got {file_format!r}).")
     unknown = [c for c in ltc_columns if c not in C.NAMES]
     if unknown:
-        raise ConfigError(f"The synthetic generator does not model {', '.join(unknown)}; "
-                          f"choose from: {', '.join(C.NAMES)}.")
+        raise ConfigError(
+            f"The synthetic generator does not model {', '.join(unknown)}; "
+            f"choose from: {', '.join(C.NAMES)}."
+        )
     if truth_dir.resolve().is_relative_to(out_dir.resolve()):
-        raise ConfigError("truth_dir must be outside the extract folder: the pipeline must "
-                          "never read the true risks.")
+        raise ConfigError(
+            "truth_dir must be outside the extract folder: the pipeline must "
+            "never read the true risks."
+        )
 
 
 _ = timedelta  # date arithmetic above goes through numpy datetime64

@@ -49,8 +49,9 @@ def load_reference_practices() -> pl.DataFrame:
     """The 133 LLR practices of the reference CSV shipped as package data."""
     source = resources.files("phm").joinpath("reference/llr_practices_2019.csv")
     with source.open("rb") as f:
-        frame = pl.read_csv(f, schema_overrides={"registered_patients": pl.Int64,
-                                                 "imd2019_score": pl.Float64})
+        frame = pl.read_csv(
+            f, schema_overrides={"registered_patients": pl.Int64, "imd2019_score": pl.Float64}
+        )
     return frame.sort("practice_code")
 
 
@@ -72,13 +73,17 @@ def age_pmf(share_65: float, share_18: float, mean_age: float, share_80: float) 
     Children are flat, 65-79 and 80+ decline as survival does; the 18-64 band is tilted (young
     adults heavy in the city, middle-aged heavy in the shires) until the mean age matches.
     """
+
     def band(lo: int, hi: int, slope: float) -> np.ndarray:
         w = np.zeros(MAX_AGE + 1)
-        w[lo:hi + 1] = np.exp(slope * (AGES[lo:hi + 1] - lo))
+        w[lo : hi + 1] = np.exp(slope * (AGES[lo : hi + 1] - lo))
         return w / w.sum()
 
-    fixed = ((1 - share_18) * band(0, 17, -0.004) + (share_65 - share_80) * band(65, 79, -0.03)
-             + share_80 * band(80, MAX_AGE, -0.13))
+    fixed = (
+        (1 - share_18) * band(0, 17, -0.004)
+        + (share_65 - share_80) * band(65, 79, -0.03)
+        + share_80 * band(80, MAX_AGE, -0.13)
+    )
 
     def pmf(tilt: float) -> np.ndarray:
         return fixed + (share_18 - share_65) * band(18, 64, tilt)
@@ -114,8 +119,12 @@ def build_practices(reference: pl.DataFrame, scale: float) -> list[Practice]:
         reference.with_row_index("index")
         .sort(["place_code", "imd2019_score", "practice_code"], descending=[False, True, False])
         .with_columns(
-            ((pl.col("registered_patients").cum_sum() - pl.col("registered_patients") / 2)
-             / pl.col("registered_patients").sum()).over("place_code").alias("quantile")
+            (
+                (pl.col("registered_patients").cum_sum() - pl.col("registered_patients") / 2)
+                / pl.col("registered_patients").sum()
+            )
+            .over("place_code")
+            .alias("quantile")
         )
         .sort("index")
     )

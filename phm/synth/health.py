@@ -20,15 +20,36 @@ BAND_RISK = np.array(T.LTC_TABLE["risk"]) / 100
 
 # Per-register log-odds of an emergency admission (HF, COPD, cancer and dementia admit most).
 _ADMIT_WEIGHT = dict(
-    ltc_hypertension=.05, ltc_diabetes=.20, ltc_asthma=.20, ltc_copd=.55, ltc_chd=.25,
-    ltc_heart_failure=.55, ltc_atrial_fibrillation=.25, ltc_stroke_tia=.30, ltc_ckd=.25,
-    ltc_cancer=.45, ltc_dementia=.40, ltc_depression=.25, ltc_smi=.40, ltc_epilepsy=.45,
-    ltc_learning_disability=.40, ltc_osteoporosis=.30, ltc_rheumatoid_arthritis=.20,
-    ltc_pad=.35, ltc_obesity=.10,
+    ltc_hypertension=0.05,
+    ltc_diabetes=0.20,
+    ltc_asthma=0.20,
+    ltc_copd=0.55,
+    ltc_chd=0.25,
+    ltc_heart_failure=0.55,
+    ltc_atrial_fibrillation=0.25,
+    ltc_stroke_tia=0.30,
+    ltc_ckd=0.25,
+    ltc_cancer=0.45,
+    ltc_dementia=0.40,
+    ltc_depression=0.25,
+    ltc_smi=0.40,
+    ltc_epilepsy=0.45,
+    ltc_learning_disability=0.40,
+    ltc_osteoporosis=0.30,
+    ltc_rheumatoid_arthritis=0.20,
+    ltc_pad=0.35,
+    ltc_obesity=0.10,
 )
 ADMIT_WEIGHT = np.array([_ADMIT_WEIGHT[n] for n in C.NAMES])
-_DEATH_WEIGHT = dict(ltc_heart_failure=.6, ltc_copd=.5, ltc_cancer=.8, ltc_dementia=.8,
-                     ltc_ckd=.3, ltc_stroke_tia=.3, ltc_pad=.3)
+_DEATH_WEIGHT = dict(
+    ltc_heart_failure=0.6,
+    ltc_copd=0.5,
+    ltc_cancer=0.8,
+    ltc_dementia=0.8,
+    ltc_ckd=0.3,
+    ltc_stroke_tia=0.3,
+    ltc_pad=0.3,
+)
 DEATH_WEIGHT = np.array([_DEATH_WEIGHT.get(n, 0.05) for n in C.NAMES])
 _DEMENTIA = C.NAMES.index("ltc_dementia")
 
@@ -39,7 +60,8 @@ _DEMENTIA = C.NAMES.index("ltc_dementia")
 # extract (seed 42, scales 0.3 and 0.5, checked at 1.0), like conditions.DRIFT. Bands 0, 2
 # and 4 are held near the low end of their rate tolerance, where their mean admissions allow.
 BAND_ADMIT_OFFSET = np.array(
-    [-0.02, -0.357, -0.852, -0.928, -1.357, -1.465, -1.572, -1.733, -1.632])
+    [-0.02, -0.357, -0.852, -0.928, -1.357, -1.465, -1.572, -1.733, -1.632]
+)
 # Mean further emergency admissions of a patient admitted at least once, by band: readmission
 # is rare with one or two conditions and common with eight or more (the table's mean
 # admissions per band over its admission rate).
@@ -70,8 +92,9 @@ def band(ltc_count: np.ndarray) -> np.ndarray:
 
 def frailty(age, ltc_count, h, frailty_noise, care_home) -> np.ndarray:
     """eFI for 65+: deficits out of 36, rising with age, conditions and ill health; NaN <65."""
-    deficits = (1.6 + 0.17 * (age - 65) + 1.0 * ltc_count + 1.0 * h + 1.0 * frailty_noise
-                + 2.0 * care_home)
+    deficits = (
+        1.6 + 0.17 * (age - 65) + 1.0 * ltc_count + 1.0 * h + 1.0 * frailty_noise + 2.0 * care_home
+    )
     efi = np.clip(np.round(deficits), 0, 36) / 36
     return np.where(age >= 65, efi, np.nan)
 
@@ -88,25 +111,37 @@ def admission_log_odds(age, male, dep, flags, efi, care_home, prior_em, h, u) ->
     efi0 = np.nan_to_num(efi)
     lo = (
         -3.3
-        + 0.9 * (age < 1) + 0.25 * ((age >= 16) & (age < 30))
+        + 0.9 * (age < 1)
+        + 0.25 * ((age >= 16) & (age < 30))
         + 0.045 * np.maximum(age - 50, 0)
-        + 0.5 * (count >= 1) + 0.9 * flags @ ADMIT_WEIGHT
+        + 0.5 * (count >= 1)
+        + 0.9 * flags @ ADMIT_WEIGHT
         - 0.1 * np.maximum(count - 3, 0) ** 1.3  # diminishing returns of one more register
-        + 0.25 * dep + 0.04 * dep * count  # deprivation bites harder with multimorbidity
-        + 2.5 * efi0 + 0.6 * efi0 * (count >= 4)
+        + 0.25 * dep
+        + 0.04 * dep * count  # deprivation bites harder with multimorbidity
+        + 2.5 * efi0
+        + 0.6 * efi0 * (count >= 4)
         + 0.35 * care_home
         + PRIOR_EFFECT * np.minimum(prior_em, 3)  # readmission: last year's admissions carry over
         + 0.05 * male
         + BAND_ADMIT_OFFSET[band(count)]
-        + H_EFFECT * h + U_EFFECT * u
+        + H_EFFECT * h
+        + U_EFFECT * u
     )
     return lo
 
 
 def death_probability(age, male, flags, efi, care_home, h) -> np.ndarray:
     """Probability of dying in the next 12 months (Gompertz in age, plus ill health)."""
-    lo = (-11.35 + 0.088 * age + flags @ DEATH_WEIGHT + 2.5 * np.nan_to_num(efi)
-          + 0.8 * care_home + 0.35 * male + 0.35 * h)
+    lo = (
+        -11.35
+        + 0.088 * age
+        + flags @ DEATH_WEIGHT
+        + 2.5 * np.nan_to_num(efi)
+        + 0.8 * care_home
+        + 0.35 * male
+        + 0.35 * h
+    )
     return np.where(age >= C.KNOT_AGES[-1] + 15, 1.0, expit(lo))
 
 
@@ -118,8 +153,7 @@ def emergency_count(admitted, admit_p, ltc_count, rng) -> np.ndarray:
     """
     b = band(ltc_count)
     weight = np.where(admitted, admit_p**2, 0.0)
-    mean_weight = np.bincount(b, weight, N_BANDS) / np.maximum(
-        np.bincount(b, admitted, N_BANDS), 1)
+    mean_weight = np.bincount(b, weight, N_BANDS) / np.maximum(np.bincount(b, admitted, N_BANDS), 1)
     rate = EXTRA_ADMISSIONS[b] * weight / np.maximum(mean_weight[b], 1e-12)
     return np.where(admitted, 1 + rng.poisson(rate), 0)
 
@@ -136,18 +170,30 @@ def activity(ltc_count, admit_p, emergency, rng) -> dict[str, np.ndarray]:
     m = np.clip(admit_p / band_mean[b], 0.1, 10.0) ** 0.6
     table = {k: np.array(v) for k, v in T.LTC_TABLE.items()}
     elective = rng.poisson(np.maximum(table["elective_admissions_12m"][b], 0.03) * m)
-    ae_other = np.maximum(
-        table["ae_attendances_12m"][b] - 0.7 * table["emergency_admissions_12m"][b], 0.15) * m
+    ae_other = (
+        np.maximum(
+            table["ae_attendances_12m"][b] - 0.7 * table["emergency_admissions_12m"][b], 0.15
+        )
+        * m
+    )
     ae = rng.binomial(emergency, 0.7) + rng.poisson(
-        rng.gamma(ATTENDANCE_SHAPE, ae_other / ATTENDANCE_SHAPE))
-    outpatient = rng.poisson(rng.gamma(
-        ATTENDANCE_SHAPE, table["outpatient_attendances_12m"][b] * m / ATTENDANCE_SHAPE))
+        rng.gamma(ATTENDANCE_SHAPE, ae_other / ATTENDANCE_SHAPE)
+    )
+    outpatient = rng.poisson(
+        rng.gamma(ATTENDANCE_SHAPE, table["outpatient_attendances_12m"][b] * m / ATTENDANCE_SHAPE)
+    )
     prescriptions = rng.poisson(table["prescription_types_12m"][b] * m**0.3)
-    cost = BAND_COST_FACTOR[b] * (_admission_costs(emergency, EMERGENCY_STAY_COST[b], 1.15, rng)
-                                  + _admission_costs(elective, ELECTIVE_STAY_COST[b], 1.0, rng))
-    return dict(elective_admissions_12m=elective, ae_attendances_12m=ae,
-                outpatient_attendances_12m=outpatient, prescription_types_12m=prescriptions,
-                secondary_care_cost_12m=np.round(cost, 2))
+    cost = BAND_COST_FACTOR[b] * (
+        _admission_costs(emergency, EMERGENCY_STAY_COST[b], 1.15, rng)
+        + _admission_costs(elective, ELECTIVE_STAY_COST[b], 1.0, rng)
+    )
+    return dict(
+        elective_admissions_12m=elective,
+        ae_attendances_12m=ae,
+        outpatient_attendances_12m=outpatient,
+        prescription_types_12m=prescriptions,
+        secondary_care_cost_12m=np.round(cost, 2),
+    )
 
 
 def _admission_costs(counts, mean_cost, sigma, rng) -> np.ndarray:

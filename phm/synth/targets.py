@@ -75,15 +75,27 @@ LTC_TABLE = {
     "ae_attendances_12m": (0.3, 0.4, 0.4, 0.5, 0.5, 0.7, 0.7, 0.9, 1.6),
     "outpatient_attendances_12m": (0.4, 1.1, 1.8, 2.4, 3.0, 3.8, 4.5, 5.3, 6.9),
     "prescription_types_12m": (1.0, 2.8, 4.8, 6.7, 8.3, 9.9, 11.3, 12.5, 15.1),
-    "secondary_care_cost_12m": (50.55, 169.42, 301.89, 490.95, 664.20, 995.25, 1318.20,
-                                1867.63, 3795.74),
+    "secondary_care_cost_12m": (
+        50.55,
+        169.42,
+        301.89,
+        490.95,
+        664.20,
+        995.25,
+        1318.20,
+        1867.63,
+        3795.74,
+    ),
     "emergency_cost": (34.56, 90.81, 138.95, 214.77, 310.83, 483.40, 702.84, 1108.36, 2716.70),
     "risk": (6, 12, 17, 22, 27, 33, 39, 46, 61),
 }
 
 # Section 2 (Leicestershire County): secondary-care cost concentration in a year.
-COST_CONCENTRATION = {"top 5%": (0.05, 51.0, 5.0), "top 0.5%": (0.005, 19.0, 3.0),
-                      "bottom 80%": (0.80, 13.0, 3.0)}  # (population share, % of cost, +-)
+COST_CONCENTRATION = {
+    "top 5%": (0.05, 51.0, 5.0),
+    "top 0.5%": (0.005, 19.0, 3.0),
+    "bottom 80%": (0.80, 13.0, 3.0),
+}  # (population share, % of cost, +-)
 
 # Section 6 and the brief: outcome rate, tier movement and the oracle's discrimination.
 OUTCOME_RATE = (9.0, 12.0)  # % with an emergency admission or death in 12 months

@@ -50,8 +50,13 @@ class TableWriter:
         if self.file_format == "parquet":
             arrow = _plain_strings(frame.to_arrow())
             if self._parquet is None:
-                self._parquet = pq.ParquetWriter(self.path, arrow.schema, compression="zstd",
-                                                 compression_level=3, write_statistics=True)
+                self._parquet = pq.ParquetWriter(
+                    self.path,
+                    arrow.schema,
+                    compression="zstd",
+                    compression_level=3,
+                    write_statistics=True,
+                )
             self._parquet.write_table(arrow.cast(self._parquet.schema))
         else:
             if self._csv is None:
@@ -71,9 +76,17 @@ class TableWriter:
 
 def _plain_strings(table: pa.Table) -> pa.Table:
     """Arrow `string` rather than views or large strings: every reader takes it."""
-    fields = [pa.field(f.name, pa.string() if pa.types.is_string(f.type)
-                       or pa.types.is_large_string(f.type) or pa.types.is_string_view(f.type)
-                       else f.type) for f in table.schema]
+    fields = [
+        pa.field(
+            f.name,
+            pa.string()
+            if pa.types.is_string(f.type)
+            or pa.types.is_large_string(f.type)
+            or pa.types.is_string_view(f.type)
+            else f.type,
+        )
+        for f in table.schema
+    ]
     return table.cast(pa.schema(fields))
 
 

@@ -59,18 +59,34 @@ def validate_extract(extract: Extract, *, data_docs_dir: Path | None = None) -> 
         dates[f"patients_{when.isoformat()}"] = when
     if extract.deaths is not None:
         frames["deaths"] = extract.deaths
-    return _validate(str(extract.folder), extract.ltc_columns, frames, extract.files, dates, [],
-                     data_docs_dir=data_docs_dir)
+    return _validate(
+        str(extract.folder),
+        extract.ltc_columns,
+        frames,
+        extract.files,
+        dates,
+        [],
+        data_docs_dir=data_docs_dir,
+    )
 
 
 def check_extract(
-    folder: Path | str, ltc_columns: Sequence[str] = DEFAULT_LTCS, *,
+    folder: Path | str,
+    ltc_columns: Sequence[str] = DEFAULT_LTCS,
+    *,
     data_docs_dir: Path | None = None,
 ) -> ValidationReport:
     """Read and validate an extract folder; every problem is in the report, none is raised."""
     read: PartialRead = read_partial(folder, ltc_columns)
-    return _validate(str(read.folder), read.ltc_columns, read.frames, read.files,
-                     read.snapshot_dates, read.problems, data_docs_dir=data_docs_dir)
+    return _validate(
+        str(read.folder),
+        read.ltc_columns,
+        read.frames,
+        read.files,
+        read.snapshot_dates,
+        read.problems,
+        data_docs_dir=data_docs_dir,
+    )
 
 
 def _validate(
@@ -108,5 +124,6 @@ def _validate(
     # Order: per file, in the order the files were read; structural problems first.
     order = {f: i for i, f in enumerate(files.values())}
     found = sorted([*problems, *cross], key=lambda p: order.get(p.file, len(order)))
-    return ValidationReport(extract, tuple([*structural, *found]), tuple(summaries),
-                            tuple(warnings))
+    return ValidationReport(
+        extract, tuple([*structural, *found]), tuple(summaries), tuple(warnings)
+    )

@@ -63,8 +63,12 @@ class SuiteSummary:
     failed: int
 
     def as_metadata(self) -> dict[str, int]:
-        return {"rows": self.rows, "expectations_evaluated": self.evaluated,
-                "expectations_passed": self.passed, "expectations_failed": self.failed}
+        return {
+            "rows": self.rows,
+            "expectations_evaluated": self.evaluated,
+            "expectations_passed": self.passed,
+            "expectations_failed": self.failed,
+        }
 
 
 def _must(said: str) -> str:
@@ -88,16 +92,22 @@ def column_specs(column: Column) -> list[ExpectationSpec]:
     if column.allowed:
         found.append(("ExpectColumnValuesToBeInSet", {"value_set": list(column.allowed)}))
     if column.min is not None or column.max is not None:
-        found.append(("ExpectColumnValuesToBeBetween",
-                      {"min_value": column.min, "max_value": column.max}))
+        found.append(
+            ("ExpectColumnValuesToBeBetween", {"min_value": column.min, "max_value": column.max})
+        )
     said = column.rules()
     if len(said) != len(found):  # a new kind of constraint was declared but not mapped here
-        raise PhmError(f"internal: column {column.name} declares rules {said} that the "
-                       "Great Expectations suite does not implement")
+        raise PhmError(
+            f"internal: column {column.name} declares rules {said} that the "
+            "Great Expectations suite does not implement"
+        )
     return [
-        ExpectationSpec(column.name, kind,
-                        tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in kw.items()),
-                        _must(words))
+        ExpectationSpec(
+            column.name,
+            kind,
+            tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in kw.items()),
+            _must(words),
+        )
         for (kind, kw), words in zip(found, said, strict=True)
     ]
 
@@ -116,7 +126,8 @@ def _quiet_gx() -> Iterator[None]:
     """
     with warnings.catch_warnings():
         warnings.filterwarnings(
-            "ignore", r"module 'sre_(constants|parse)' is deprecated", DeprecationWarning)
+            "ignore", r"module 'sre_(constants|parse)' is deprecated", DeprecationWarning
+        )
         yield
 
 
@@ -160,40 +171,52 @@ def run_suites(
         return [], []
     suites = [(file, table, frame, suite_spec(table)) for file, table, frame in frames]
     outcomes = _run_gx(
-        [(file, table, frame, [s for s in specs if s.type not in rules.POLARS_KINDS])
-         for file, table, frame, specs in suites],
-        data_docs_dir)
+        [
+            (file, table, frame, [s for s in specs if s.type not in rules.POLARS_KINDS])
+            for file, table, frame, specs in suites
+        ],
+        data_docs_dir,
+    )
     problems: list[Problem] = []
     summaries: list[SuiteSummary] = []
     for file, _, frame, specs in suites:
         outcomes[file] |= _polars_outcomes(
-            file, frame, [s for s in specs if s.type in rules.POLARS_KINDS])
+            file, frame, [s for s in specs if s.type in rules.POLARS_KINDS]
+        )
         failed = [p for s in specs if (p := outcomes[file][(s.type, s.column)]) is not None]
         problems += failed
-        summaries.append(SuiteSummary(file, frame.height, len(specs), len(specs) - len(failed),
-                                      len(failed)))
+        summaries.append(
+            SuiteSummary(file, frame.height, len(specs), len(specs) - len(failed), len(failed))
+        )
     return problems, summaries
 
 
-def _polars_outcomes(file: str, frame: pl.DataFrame, specs: list[ExpectationSpec]
-                     ) -> dict[tuple[str, str], Problem | None]:
+def _polars_outcomes(
+    file: str, frame: pl.DataFrame, specs: list[ExpectationSpec]
+) -> dict[tuple[str, str], Problem | None]:
     """Not-null, unique and allowed-set rules, counted in one polars pass over the frame
     (row numbers only for the rules that failed); None where a rule held."""
     for spec in specs:
         if spec.column not in frame.columns:
             raise PhmError(
                 f"The validator itself failed on {file}, column {spec.column} ({spec.type}); "
-                "this is a fault of the pipeline, not of the extract. Please report it.")
-    failed = [rules.column_rule_failed(s.column, s.type, dict(s.kwargs), frame.schema[s.column])
-              for s in specs]
-    counts = frame.select(f.sum().alias(str(i)) for i, f in enumerate(failed)).row(0) \
-        if specs else ()
+                "this is a fault of the pipeline, not of the extract. Please report it."
+            )
+    failed = [
+        rules.column_rule_failed(s.column, s.type, dict(s.kwargs), frame.schema[s.column])
+        for s in specs
+    ]
+    counts = (
+        frame.select(f.sum().alias(str(i)) for i, f in enumerate(failed)).row(0) if specs else ()
+    )
     found: dict[tuple[str, str], Problem | None] = {}
     for spec, rule, count in zip(specs, failed, counts, strict=True):
         rows = frame.select(rule.arg_true().head(EXAMPLE_ROWS) + 1).to_series() if count else []
         found[(spec.type, spec.column)] = (
             Problem(file, spec.column, spec.rule, int(count), tuple(int(r) for r in rows))
-            if count else None)
+            if count
+            else None
+        )
     return found
 
 
@@ -232,25 +255,29 @@ def _run_gx(
                 kwargs = {k: list(v) if isinstance(v, tuple) else v for k, v in spec.kwargs}
                 suite.add_expectation(cls(column=spec.column, **kwargs))
             suite = context.suites.add_or_update(suite)
-            batch = source.add_dataframe_asset(f"{key}__{run}") \
-                .add_batch_definition_whole_dataframe("whole")
+            batch = source.add_dataframe_asset(
+                f"{key}__{run}"
+            ).add_batch_definition_whole_dataframe("whole")
             definition = context.validation_definitions.add_or_update(
-                gx.ValidationDefinition(name=f"validate__{key}__{run}", data=batch, suite=suite))
+                gx.ValidationDefinition(name=f"validate__{key}__{run}", data=batch, suite=suite)
+            )
             # Only the named columns: GX filters the whole frame once per expectation (a
             # missing column is left for GX to report as its own failure, as before).
             named = [c for c in dict.fromkeys(s.column for s in specs) if c in frame.columns]
             with _no_batch_fingerprint():
                 result = definition.run(
                     batch_parameters={"dataframe": frame.select(named).to_pandas()},
-                    result_format=RESULT_FORMAT)
+                    result_format=RESULT_FORMAT,
+                )
             outcomes[file] = _read_result(file, specs, result)
         if data_docs_dir is not None:
             context.build_data_docs()
     return outcomes
 
 
-def _read_result(file: str, specs: list[ExpectationSpec], result: Any
-                 ) -> dict[tuple[str, str], Problem | None]:
+def _read_result(
+    file: str, specs: list[ExpectationSpec], result: Any
+) -> dict[tuple[str, str], Problem | None]:
     """Map one GX validation result to a problem (or None) per expectation, counts and row
     numbers only."""
     words = {(s.type, s.column): s.rule for s in specs}
@@ -265,7 +292,8 @@ def _read_result(file: str, specs: list[ExpectationSpec], result: Any
             # GX's message could quote data: say which expectation failed, not what it said.
             raise PhmError(
                 f"The validator itself failed on {file}, column {column} ({config.type}); "
-                "this is a fault of the pipeline, not of the extract. Please report it.")
+                "this is a fault of the pipeline, not of the extract. Please report it."
+            )
         kind = _class_name(config.type)
         if r.success:
             found[(kind, column)] = None
@@ -274,14 +302,20 @@ def _read_result(file: str, specs: list[ExpectationSpec], result: Any
         index = detail.get("unexpected_index_list") or []
         # The pandas frame has a RangeIndex: index i is data row i + 1.
         example_rows = tuple(
-            int(i) + 1 for i in index[:EXAMPLE_ROWS] if isinstance(i, numbers.Integral))
+            int(i) + 1 for i in index[:EXAMPLE_ROWS] if isinstance(i, numbers.Integral)
+        )
         found[(kind, column)] = Problem(
-            file, column, words.get((kind, column), config.type),
-            int(detail.get("unexpected_count") or 0), example_rows)
+            file,
+            column,
+            words.get((kind, column), config.type),
+            int(detail.get("unexpected_count") or 0),
+            example_rows,
+        )
     missing = set(words) - set(found)
     if missing:
-        raise PhmError(f"internal: Great Expectations returned no result for {sorted(missing)} "
-                       f"on {file}")
+        raise PhmError(
+            f"internal: Great Expectations returned no result for {sorted(missing)} on {file}"
+        )
     return found
 
 

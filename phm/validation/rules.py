@@ -23,13 +23,18 @@ EXAMPLE_ROWS = 5
 
 # The GX expectation kinds evaluated here, with the same meaning GX gives them: a null is never
 # "not unique" or "not in the set" (nulls are the not-null expectation's business).
-POLARS_KINDS = frozenset({
-    "ExpectColumnValuesToNotBeNull", "ExpectColumnValuesToBeUnique", "ExpectColumnValuesToBeInSet",
-})
+POLARS_KINDS = frozenset(
+    {
+        "ExpectColumnValuesToNotBeNull",
+        "ExpectColumnValuesToBeUnique",
+        "ExpectColumnValuesToBeInSet",
+    }
+)
 
 
-def column_rule_failed(column: str, kind: str, kwargs: dict[str, object],
-                       dtype: pl.DataType) -> pl.Expr:
+def column_rule_failed(
+    column: str, kind: str, kwargs: dict[str, object], dtype: pl.DataType
+) -> pl.Expr:
     """True on the rows that break one declared column rule (a kind in POLARS_KINDS)."""
     values = pl.col(column)
     if kind == "ExpectColumnValuesToNotBeNull":
@@ -91,7 +96,10 @@ def deaths_before_snapshot(
     if died.is_empty():
         return []
     failed = patients.get_column("patient_id").is_in(died.implode())
-    p = _problem(file, "patient_id",
-                 "a patient in the snapshot has a death recorded before the snapshot date "
-                 "(warning)", failed)
+    p = _problem(
+        file,
+        "patient_id",
+        "a patient in the snapshot has a death recorded before the snapshot date (warning)",
+        failed,
+    )
     return [p] if p else []

@@ -66,22 +66,28 @@ def extract_fingerprint(folder: Path) -> str:
 def inputs_fingerprint(extract_folder: Path, config: PipelineConfig) -> str:
     """The run's inputs: the extract's contents and every setting that changes the results
     (paths are left out: the same extract and settings published elsewhere are the same)."""
-    settings = config.model_dump(mode="json", exclude={"extract", "warehouse", "outputs",
-                                                       "landing"})
-    text = json.dumps({"extract": extract_fingerprint(extract_folder), "config": settings},
-                      sort_keys=True)
+    settings = config.model_dump(
+        mode="json", exclude={"extract", "warehouse", "outputs", "landing"}
+    )
+    text = json.dumps(
+        {"extract": extract_fingerprint(extract_folder), "config": settings}, sort_keys=True
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 def publication_frame(fingerprint: str, tables: Mapping[Table, pl.DataFrame]) -> pl.DataFrame:
     """published.publication: one row per published table of this publish (row counts of
     restricted tables are patient counts, so they are not published)."""
-    names = sorted(t.name for t in tables if t.name.startswith("published.")
-                   and t.name != PUBLICATION.name)
+    names = sorted(
+        t.name for t in tables if t.name.startswith("published.") and t.name != PUBLICATION.name
+    )
     heights = {t.name: f.height for t, f in tables.items()}
     return pl.DataFrame(
-        {"fingerprint": [fingerprint] * len(names), "table_name": names,
-         "row_count": [heights[n] for n in names]},
+        {
+            "fingerprint": [fingerprint] * len(names),
+            "table_name": names,
+            "row_count": [heights[n] for n in names],
+        },
         schema=PUBLICATION.polars_schema(),
     )
 
@@ -109,8 +115,7 @@ def _comment_sql(table: Table) -> list[str]:
 
     out = [f"COMMENT ON TABLE {table.name} IS {quoted(table.description)}"]
     out += [
-        f"COMMENT ON COLUMN {table.name}.{c.name} IS {quoted(c.description)}"
-        for c in table.columns
+        f"COMMENT ON COLUMN {table.name}.{c.name} IS {quoted(c.description)}" for c in table.columns
     ]
     return out
 
@@ -193,8 +198,10 @@ def restore_previous(path: Path) -> Path:
     previous = previous_path(path)
     with _single_writer(path):
         if not previous.exists():
-            raise PhmError(f"There is no previous version of {path} to restore "
-                                    f"({previous.name} does not exist).")
+            raise PhmError(
+                f"There is no previous version of {path} to restore "
+                f"({previous.name} does not exist)."
+            )
         staging = path.with_name(f".{path.name}.restoring")
         staging.unlink(missing_ok=True)
         os.link(previous, staging)  # the version to bring back, under a temporary name

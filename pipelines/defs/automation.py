@@ -60,12 +60,14 @@ def evaluate_landing(context: dg.SensorEvaluationContext, settings: PhmSettings)
         snapshots = [key(d) for d in snapshot_dates_in(item.folder)]
         keys.update(snapshots)
         context.log.info(f"Accepted {item.name}: running {len(snapshots)} snapshots")
-        requests.append(dg.RunRequest(
-            run_key=item.run_key,
-            run_config=settings_run_config(settings, str(item.folder)),
-            tags=run_tags(snapshots) | {"phm/extract": item.name,
-                                        "phm/fingerprint": item.fingerprint},
-        ))
+        requests.append(
+            dg.RunRequest(
+                run_key=item.run_key,
+                run_config=settings_run_config(settings, str(item.folder)),
+                tags=run_tags(snapshots)
+                | {"phm/extract": item.name, "phm/fingerprint": item.fingerprint},
+            )
+        )
     return dg.SensorResult(
         run_requests=requests,
         dynamic_partitions_requests=add_request(keys, _instance(context)),
@@ -82,15 +84,19 @@ def _instance(context: dg.SensorEvaluationContext) -> dg.DagsterInstance | None:
 
 def build_landing_sensor(enabled: bool = False) -> dg.SensorDefinition:
     status = dg.DefaultSensorStatus.RUNNING if enabled else dg.DefaultSensorStatus.STOPPED
-    return dg.sensor(name="landing_sensor", job=phm_pipeline, minimum_interval_seconds=60,
-                     default_status=status)(evaluate_landing)
+    return dg.sensor(
+        name="landing_sensor", job=phm_pipeline, minimum_interval_seconds=60, default_status=status
+    )(evaluate_landing)
 
 
 landing_sensor = build_landing_sensor()  # as shipped: stopped
 
 
-@dg.sensor(name="snapshot_partitions", minimum_interval_seconds=60,
-           default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.sensor(
+    name="snapshot_partitions",
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
 def snapshot_partitions(context: dg.SensorEvaluationContext, settings: PhmSettings):
     """Registers a partition for every snapshot the configured extract offers (extract.path,
     or the synthetic default's dates), so the UI can materialise and backfill them."""
@@ -131,5 +137,6 @@ def automation() -> dg.Definitions:
         "synthetic default) once a month, every snapshot in one run; an alternative to the "
         "landing sensor.",
     )(monthly_run)
-    return dg.Definitions(jobs=[phm_pipeline], sensors=[sensor, snapshot_partitions],
-                          schedules=[monthly])
+    return dg.Definitions(
+        jobs=[phm_pipeline], sensors=[sensor, snapshot_partitions], schedules=[monthly]
+    )

@@ -3,7 +3,6 @@
 Partitioned by snapshot: a run reads and validates the snapshot files of its partitions (and
 the folder's practices and deaths files, which every snapshot needs)."""
 
-
 import shutil
 from pathlib import Path
 
@@ -19,8 +18,7 @@ from pipelines.resources import PhmSettings
 
 
 @dg.asset(group_name="extract", partitions_def=SNAPSHOTS, backfill_policy=ONE_RUN)
-def patient_extract(context: dg.AssetExecutionContext, settings: PhmSettings
-                    ) -> dict[str, Extract]:
+def patient_extract(context: dg.AssetExecutionContext, settings: PhmSettings) -> dict[str, Extract]:
     """One patient snapshot per partition, with the practices and deaths files, read and
     type-checked against the data contract."""
     config = settings.load()
@@ -46,13 +44,20 @@ def patient_extract(context: dg.AssetExecutionContext, settings: PhmSettings
 def _one_snapshot(extract: Extract, when) -> Extract:
     name = f"patients_{when}"
     files = {k: v for k, v in extract.files.items() if not k.startswith("patients_") or k == name}
-    return Extract(extract.folder, extract.practices, {when: extract.snapshots[when]},
-                   extract.deaths, files, extract.ltc_columns)
+    return Extract(
+        extract.folder,
+        extract.practices,
+        {when: extract.snapshots[when]},
+        extract.deaths,
+        files,
+        extract.ltc_columns,
+    )
 
 
 @dg.asset_check(asset=patient_extract, blocking=True, partitions_def=SNAPSHOTS)
-def extract_meets_contract(patient_extract: dict[str, Extract], settings: PhmSettings
-                           ) -> dg.AssetCheckResult:
+def extract_meets_contract(
+    patient_extract: dict[str, Extract], settings: PhmSettings
+) -> dg.AssetCheckResult:
     """The Great Expectations suite derived from the contract, on each snapshot file of the
     run and the practices and deaths files, and the cross-file rules (practices exist,
     ltc_count sums the flags). Blocking: nothing downstream runs, and nothing is published,

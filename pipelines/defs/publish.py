@@ -1,12 +1,11 @@
 """Disclosure-controlled aggregates and the atomically published warehouse."""
 
-
 import dagster as dg
 import polars as pl
 
+from phm.cost import CostPrediction, cost_evaluation_table
 from phm.disclosure import DisclosurePolicy
 from phm.profiles import pcn_profile
-from phm.cost import CostPrediction, cost_evaluation_table
 from phm.risk import RiskEvaluation, decision_curve_table, evaluation_table, subgroup_table
 from phm.sources import locate_extract
 from phm.warehouse import publish_warehouse
@@ -38,8 +37,9 @@ def pcn_profiles(
 ) -> dg.Output[pl.DataFrame]:
     """published.pcn_profile: each PCN's population, tiers and multimorbidity, disclosure-
     controlled, for every scored snapshot partition."""
-    profile = pcn_profile(scored_rows(kaiser_tiers), whole(patient_extract).practices,
-                          _policy(settings))
+    profile = pcn_profile(
+        scored_rows(kaiser_tiers), whole(patient_extract).practices, _policy(settings)
+    )
     return dg.Output(
         profile,
         metadata={
@@ -74,7 +74,8 @@ def warehouse(
         CASE_FINDING: case_finding,
         INTEGRATED_LOCALITY_COHORT: integrated_locality_cohort,
         COST_MODEL_EVALUATION: (
-            cost_evaluation_table(next_year_cost, _policy(settings)) if next_year_cost
+            cost_evaluation_table(next_year_cost, _policy(settings))
+            if next_year_cost
             else pl.DataFrame(schema=COST_MODEL_EVALUATION.polars_schema())
         ),
     } | {t: pcn_profile_tables[t.name] for t in PROFILE_TABLES}

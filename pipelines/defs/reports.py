@@ -59,7 +59,8 @@ def case_finding_lists(
     patient_extract: Partitions,
     settings: PhmSettings,
 ) -> dg.MaterializeResult:
-    """Restricted CSVs, one per PCN, of its level-3 patients and their main reasons, for MDT review."""
+    """Restricted CSVs, one per PCN, of its level-3 patients and their main reasons, for MDT
+    review."""
     config = settings.load()
     rows = case_finding_rows(case_finding, whole(patient_extract))
     folder = config.outputs.dir / "restricted" / "case_finding"
@@ -75,10 +76,12 @@ def case_finding_lists(
 
 @dg.asset(group_name="reports")
 def pcn_profile_reports(
-    pcn_profile_tables: dict[str, pl.DataFrame], patient_extract: Partitions,
+    pcn_profile_tables: dict[str, pl.DataFrame],
+    patient_extract: Partitions,
     settings: PhmSettings,
 ) -> dg.MaterializeResult:
-    """The neighbourhood profiles: self-contained HTML per PCN and place, an overview and an index."""
+    """The neighbourhood profiles: self-contained HTML per PCN and place, an overview and an
+    index."""
     folder = settings.load().outputs.dir / "profiles"
     files = write_profiles(pcn_profile_tables, folder, practices=whole(patient_extract).practices)
     return dg.MaterializeResult(

@@ -16,5 +16,9 @@ def io_dir() -> Path:
 
 @dg.definitions
 def resources() -> dg.Definitions:
-    return dg.Definitions(resources={"settings": PhmSettings(),
-                                     "io_manager": SnapshotIOManager(base_dir=str(io_dir()))})
+    return dg.Definitions(
+        resources={
+            "settings": PhmSettings(),
+            "io_manager": SnapshotIOManager(base_dir=str(io_dir())),
+        }
+    )

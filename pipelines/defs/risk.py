@@ -34,8 +34,9 @@ from pipelines.resources import PhmSettings
 
 
 @dg.asset(group_name="risk")
-def patient_features(patient_extract: Partitions, settings: PhmSettings
-                     ) -> dg.Output[PatientFeatures]:
+def patient_features(
+    patient_extract: Partitions, settings: PhmSettings
+) -> dg.Output[PatientFeatures]:
     """Patient snapshots with their next-12-month outcome (emergency admission or death), read
     from the following snapshot: every snapshot partition but the newest gets labelled."""
     config = settings.load()
@@ -45,9 +46,7 @@ def patient_features(patient_extract: Partitions, settings: PhmSettings
         metadata={
             f"patients_with_outcome_{ls.snapshot_date}": ls.frame.height for ls in features.labelled
         }
-        | {
-            f"outcome_unknown_{ls.snapshot_date}": ls.unknown_outcome for ls in features.labelled
-        }
+        | {f"outcome_unknown_{ls.snapshot_date}": ls.unknown_outcome for ls in features.labelled}
         | {f"outcome_rate_{ls.snapshot_date}": ls.outcome_rate for ls in features.labelled},
     )
 
@@ -55,8 +54,10 @@ def patient_features(patient_extract: Partitions, settings: PhmSettings
 def _truth(config, folder: Path) -> pl.DataFrame | None:
     """The synthetic generator's truth file, if this extract has one beside it: for the
     oracle AUROC line only, never for training. A foreign extract has none."""
-    candidates = [folder.parent / "truth" / "truth.parquet",
-                  folder.with_name(folder.name + "_truth") / "truth.parquet"]
+    candidates = [
+        folder.parent / "truth" / "truth.parquet",
+        folder.with_name(folder.name + "_truth") / "truth.parquet",
+    ]
     if config.uses_synthetic_default:
         candidates.insert(0, synthetic_truth_dir(config) / "truth.parquet")
     for path in candidates:
@@ -135,15 +136,19 @@ def tiering_model(
         recalibrate_to_latest_rate=m.recalibrate_to_latest_rate,
     )
     for when, model in models.items():
-        context.add_asset_metadata(_model_metadata(m.tiering_model, when, model, patient_features),
-                                   partition_key=key(when))
+        context.add_asset_metadata(
+            _model_metadata(m.tiering_model, when, model, patient_features), partition_key=key(when)
+        )
     return {key(when): model for when, model in models.items()}
 
 
 def _model_metadata(name: str, when, model: FittedModel | None, features: PatientFeatures):
     if model is None:
-        return {"model": name, "trained_on": "none: no earlier snapshot with known outcomes, "
-                "so this snapshot is not scored"}
+        return {
+            "model": name,
+            "trained_on": "none: no earlier snapshot with known outcomes, "
+            "so this snapshot is not scored",
+        }
     source = outcome_source(when, features.labelled)
     return {
         "model": name,
@@ -166,8 +171,11 @@ def emergency_admission_risk(
     for k in context.partition_keys:
         when, model = snapshot_of(k), tiering_model[k]
         frame = patient_extract[k].snapshots[when]
-        scored[k] = (score_snapshot(frame, when, spec, model) if model is not None
-                     else frame.select("patient_id", "practice_code").clear())
+        scored[k] = (
+            score_snapshot(frame, when, spec, model)
+            if model is not None
+            else frame.select("patient_id", "practice_code").clear()
+        )
         context.add_asset_metadata({"dagster/row_count": scored[k].height}, partition_key=k)
     return scored
 
@@ -185,15 +193,19 @@ def kaiser_tiers(
     tiers = {}
     for k in context.partition_keys:
         scored, part = emergency_admission_risk[k], patient_extract[k]
-        tiers[k] = pl.DataFrame(schema=PATIENT_RISK.polars_schema()) if not scored.height else (
-            patient_risk_table(
-                scored,
-                part.snapshots,
-                part.practices,
-                model=config.model.tiering_model,
-                scope=t.scope,
-                level3_share=t.level3_share,
-                level2_share=t.level2_share,
+        tiers[k] = (
+            pl.DataFrame(schema=PATIENT_RISK.polars_schema())
+            if not scored.height
+            else (
+                patient_risk_table(
+                    scored,
+                    part.snapshots,
+                    part.practices,
+                    model=config.model.tiering_model,
+                    scope=t.scope,
+                    level3_share=t.level3_share,
+                    level2_share=t.level2_share,
+                )
             )
         )
         shares = tiers[k].group_by("kaiser_tier").len().sort("kaiser_tier")
@@ -268,18 +280,30 @@ def case_finding(
     add most to their risk in clinical words, and their predicted cost."""
     newest = max(k for k, model in tiering_model.items() if model is not None)
     when = snapshot_of(newest)
-    level3 = kaiser_tiers[newest].filter(pl.col("kaiser_tier") == 3).select(
-        "patient_id", "snapshot_date", "practice_code", "pcn_code", "risk", "risk_rank")
-    rows = patient_extract[newest].snapshots[when].join(level3.select("patient_id"),
-                                                         on="patient_id")
+    level3 = (
+        kaiser_tiers[newest]
+        .filter(pl.col("kaiser_tier") == 3)
+        .select("patient_id", "snapshot_date", "practice_code", "pcn_code", "risk", "risk_rank")
+    )
+    rows = (
+        patient_extract[newest].snapshots[when].join(level3.select("patient_id"), on="patient_id")
+    )
     reasons = risk_reasons(tiering_model[newest].estimator, patient_features.spec, rows)
     listed = level3.join(reasons, on="patient_id", how="left")
-    cost = (next_year_cost.predicted if next_year_cost is not None
-            else pl.DataFrame(schema={"patient_id": pl.String, "predicted_cost": pl.Float64}))
-    listed = listed.join(cost, on="patient_id", how="left").with_columns(
-        pl.col("patient_id").is_in(integrated_locality_cohort["patient_id"].implode())
-        .alias("integrated_locality_team")
-    ).sort("risk_rank")
+    cost = (
+        next_year_cost.predicted
+        if next_year_cost is not None
+        else pl.DataFrame(schema={"patient_id": pl.String, "predicted_cost": pl.Float64})
+    )
+    listed = (
+        listed.join(cost, on="patient_id", how="left")
+        .with_columns(
+            pl.col("patient_id")
+            .is_in(integrated_locality_cohort["patient_id"].implode())
+            .alias("integrated_locality_team")
+        )
+        .sort("risk_rank")
+    )
     return dg.Output(
         listed,
         metadata={
@@ -302,8 +326,11 @@ def model_card(
     config = settings.load()
     d = config.disclosure
     folder = whole(patient_extract).folder
-    source = ("the synthetic LLR population" if config.uses_synthetic_default
-              else f"the extract in {folder.name}/")
+    source = (
+        "the synthetic LLR population"
+        if config.uses_synthetic_default
+        else f"the extract in {folder.name}/"
+    )
     path = write_model_card(
         config.outputs.dir / "model_card",
         risk_model_evaluation,

@@ -34,8 +34,10 @@ def _unknown_practice(folder: Path) -> None:
     path = folder / SNAPSHOT
     frame = pl.read_parquet(path)
     frame.with_columns(
-        pl.when(pl.int_range(pl.len()) < 4).then(pl.lit("Z99999"))
-        .otherwise(pl.col("practice_code")).alias("practice_code")
+        pl.when(pl.int_range(pl.len()) < 4)
+        .then(pl.lit("Z99999"))
+        .otherwise(pl.col("practice_code"))
+        .alias("practice_code")
     ).write_parquet(path)
 
 
@@ -61,8 +63,7 @@ def _no_snapshots(folder: Path) -> None:
 CASES = {
     "missing column": (_drop_age, [SNAPSHOT, "age", "missing"]),
     "duplicate patient": (_duplicate_patient, [SNAPSHOT, "patient_id", "unique", "6 rows"]),
-    "unknown practice": (_unknown_practice, [SNAPSHOT, "practice_code", "practices.csv",
-                                             "4 rows"]),
+    "unknown practice": (_unknown_practice, [SNAPSHOT, "practice_code", "practices.csv", "4 rows"]),
     "age out of range": (_age_out_of_range, [SNAPSHOT, "age", "0 to 115", "2 rows"]),
     "truncated parquet": (_truncate, [SNAPSHOT, "truncated"]),
     "no snapshot": (_no_snapshots, ["patients_<YYYY-MM-DD>"]),

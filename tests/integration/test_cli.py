@@ -15,7 +15,9 @@ def test_synth_then_validate_a_fresh_extract(tmp_path: Path, capsys):
     out = tmp_path / "extract"
     assert main(["synth", "--out", str(out), "--scale", "0.003", "--seed", "3"]) == 0
     assert sorted(p.name for p in out.glob("patients_*.parquet")) == [
-        "patients_2021-04-01.parquet", "patients_2022-04-01.parquet", "patients_2023-04-01.parquet"
+        "patients_2021-04-01.parquet",
+        "patients_2022-04-01.parquet",
+        "patients_2023-04-01.parquet",
     ]
     assert main(["validate", str(out)]) == 0
     assert "meets the data contract" in capsys.readouterr().out

@@ -30,9 +30,7 @@ def foreign_extract(small_extract, tmp_path_factory) -> Path:
     return out
 
 
-def test_a_two_snapshot_csv_extract_runs_and_says_how_it_was_validated(
-    foreign_extract, tmp_path
-):
+def test_a_two_snapshot_csv_extract_runs_and_says_how_it_was_validated(foreign_extract, tmp_path):
     warehouse = tmp_path / "foreign.duckdb"
     outcome = run_pipeline(
         extract=foreign_extract, warehouse=warehouse, outputs=tmp_path / "outputs"

@@ -22,8 +22,9 @@ def run(small_extract, tmp_path_factory):
     config["outputs"] = {"dir": str(folder / "outputs")}
     (folder / "config.yaml").write_text(yaml.safe_dump(config))
     warehouse = folder / "llr.duckdb"
-    outcome = run_pipeline(config_path=folder / "config.yaml", extract=small_extract,
-                           warehouse=warehouse)
+    outcome = run_pipeline(
+        config_path=folder / "config.yaml", extract=small_extract, warehouse=warehouse
+    )
     assert outcome.success, outcome
     return folder, warehouse, outcome
 
@@ -55,8 +56,7 @@ def test_evaluation_reports_the_oracle_and_every_share(run):
 def test_subgroups_cover_every_dimension_and_withhold_small_ones(run):
     _, warehouse, _ = run
     sub = read_table(warehouse, "published.model_evaluation_subgroup")
-    assert set(sub["dimension"]) == {"imd_quintile", "ethnicity", "sex", "age_band", "place",
-                                     "pcn"}
+    assert set(sub["dimension"]) == {"imd_quintile", "ethnicity", "sex", "age_band", "place", "pcn"}
     assert sub.filter(pl.col("dimension") == "pcn")["subgroup"].n_unique() == 25
     small = sub.filter(pl.col("events").is_null() | (pl.col("events") < 8))
     assert small["auroc"].is_null().all()

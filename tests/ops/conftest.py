@@ -84,10 +84,10 @@ def contents(warehouse: Path) -> dict:
         out = {}
         for table in WAREHOUSE_TABLES:
             frame = con.sql(f"SELECT * FROM {table.name} ORDER BY ALL").pl()
-            out[table.name] = (frame.height,
-                               hashlib.sha256(frame.write_csv().encode()).hexdigest())
+            out[table.name] = (frame.height, hashlib.sha256(frame.write_csv().encode()).hexdigest())
         out["fingerprint"] = con.execute(
-            "SELECT DISTINCT fingerprint FROM published.publication").fetchall()
+            "SELECT DISTINCT fingerprint FROM published.publication"
+        ).fetchall()
         return out
     finally:
         con.close()

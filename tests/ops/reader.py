@@ -20,7 +20,8 @@ def answer(path: str) -> dict:
     try:
         publication = con.execute(
             "SELECT fingerprint, table_name, row_count FROM published.publication "
-            "ORDER BY table_name").fetchall()
+            "ORDER BY table_name"
+        ).fetchall()
         counted = {
             table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
             for _, table, _ in publication

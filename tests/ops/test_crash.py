@@ -40,9 +40,18 @@ def test_sigkill_during_publish_keeps_the_previous_version_then_a_rerun_succeeds
     building = building_path(warehouse)
 
     run = subprocess.Popen(
-        [str(PHM), "run", "--config", str(quick_config), "--extract", str(extract_b),
-         "--warehouse", str(warehouse)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            str(PHM),
+            "run",
+            "--config",
+            str(quick_config),
+            "--extract",
+            str(extract_b),
+            "--warehouse",
+            str(warehouse),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 120
     while not building.exists():  # the run has started writing its copy: kill it there

@@ -53,9 +53,12 @@ def test_a_new_valid_extract_is_accepted_and_the_sensor_requests_a_run(extract_a
     assert request.run_key == folder.name
     assert request.job_name in (None, "phm_pipeline")
     assert request.run_config["resources"]["settings"]["config"] == {
-        "config_path": settings.config_path, "extract_path": str(folder)}
+        "config_path": settings.config_path,
+        "extract_path": str(folder),
+    }
     assert sorted(p.name for p in folder.iterdir()) == sorted(
-        [p.name for p in extract_a.iterdir()] + ["_READY"])
+        [p.name for p in extract_a.iterdir()] + ["_READY"]
+    )
     # the incomplete upload is left alone until its marker appears
     assert [p.name for p in landing_dir.iterdir()] == ["still_uploading"]
     # a second tick finds nothing new
@@ -78,10 +81,14 @@ def test_an_invalid_extract_is_quarantined_with_its_report_and_no_run(extract_a,
     folder = _drop(extract_a, landing_dir, "llr_bad", ready=False)
     snapshot = pl.read_parquet(folder / SNAPSHOT)
     broken = snapshot.with_columns(  # 4 patients at an unknown practice; 3 with age 140
-        pl.when(pl.int_range(pl.len()) < 4).then(pl.lit("Z99999"))
-        .otherwise(pl.col("practice_code")).alias("practice_code"),
-        pl.when(pl.int_range(pl.len()).is_between(10, 12)).then(140)
-        .otherwise(pl.col("age")).alias("age"),
+        pl.when(pl.int_range(pl.len()) < 4)
+        .then(pl.lit("Z99999"))
+        .otherwise(pl.col("practice_code"))
+        .alias("practice_code"),
+        pl.when(pl.int_range(pl.len()).is_between(10, 12))
+        .then(140)
+        .otherwise(pl.col("age"))
+        .alias("age"),
     )
     broken.write_parquet(folder / SNAPSHOT)
     (folder / "_READY").touch()
@@ -116,8 +123,7 @@ def test_sensor_and_schedule_ship_stopped():
     assert sensors["snapshot_partitions"].default_status == dg.DefaultSensorStatus.RUNNING
 
 
-def test_the_sensor_registers_the_extracts_snapshots_and_runs_them_all_at_once(extract_a,
-                                                                                landing):
+def test_the_sensor_registers_the_extracts_snapshots_and_runs_them_all_at_once(extract_a, landing):
     landing_dir, settings = landing
     _drop(extract_a, landing_dir, "llr_2023-04")
     instance = dg.DagsterInstance.ephemeral()
@@ -126,8 +132,11 @@ def test_the_sensor_registers_the_extracts_snapshots_and_runs_them_all_at_once(e
 
     result = landing_sensor.evaluate_tick(context)
 
-    dates = sorted(p.name[len("patients_"):-len(".parquet")] for p in extract_a.iterdir()
-                   if p.name.startswith("patients_"))
+    dates = sorted(
+        p.name[len("patients_") : -len(".parquet")]
+        for p in extract_a.iterdir()
+        if p.name.startswith("patients_")
+    )
     [request] = result.run_requests
     assert request.tags["dagster/asset_partition_range_start"] == dates[0]
     assert request.tags["dagster/asset_partition_range_end"] == dates[-1]
@@ -136,8 +145,7 @@ def test_the_sensor_registers_the_extracts_snapshots_and_runs_them_all_at_once(e
     assert sorted(added.partition_keys) == dates[1:]  # only the new ones
 
 
-def test_the_partitions_sensor_registers_the_configured_extracts_snapshots(extract_a,
-                                                                         landing):
+def test_the_partitions_sensor_registers_the_configured_extracts_snapshots(extract_a, landing):
     _, settings = landing
     settings = PhmSettings(config_path=settings.config_path, extract_path=str(extract_a))
     instance = dg.DagsterInstance.ephemeral()
@@ -149,8 +157,9 @@ def test_the_partitions_sensor_registers_the_configured_extracts_snapshots(extra
     assert again.dynamic_partitions_requests == [] and again.skip_message
 
 
-def test_the_monthly_schedule_runs_every_snapshot_of_the_configured_extract(extract_a,
-                                                                           landing, tmp_path):
+def test_the_monthly_schedule_runs_every_snapshot_of_the_configured_extract(
+    extract_a, landing, tmp_path
+):
     _, settings = landing
     settings = PhmSettings(config_path=settings.config_path, extract_path=str(extract_a))
     instance = dg.DagsterInstance.local_temp(tempdir=str(tmp_path))

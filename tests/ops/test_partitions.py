@@ -30,8 +30,9 @@ PER_SNAPSHOT = ("restricted.patient_risk", "published.pcn_profile")
 def snapshot_rows(warehouse: Path, table: str, snapshot: str) -> tuple[int, str]:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        frame = con.sql(f"SELECT * FROM {table} WHERE snapshot_date = DATE '{snapshot}' "
-                        "ORDER BY ALL").pl()
+        frame = con.sql(
+            f"SELECT * FROM {table} WHERE snapshot_date = DATE '{snapshot}' ORDER BY ALL"
+        ).pl()
     finally:
         con.close()
     return frame.height, hashlib.sha256(frame.write_csv().encode()).hexdigest()
@@ -51,17 +52,21 @@ def runs(extract_a, quick_config, tmp_path_factory):
     extract = folder / "extract"
     shutil.copytree(extract_a, extract)
     warehouse = folder / "llr.duckdb"
-    settings = PhmSettings(config_path=str(quick_config), extract_path=str(extract),
-                           warehouse_path=str(warehouse), outputs_dir=str(folder / "outputs"))
-    resources = {"settings": settings,
-                 "io_manager": SnapshotIOManager(base_dir=str(folder / "io"))}
+    settings = PhmSettings(
+        config_path=str(quick_config),
+        extract_path=str(extract),
+        warehouse_path=str(warehouse),
+        outputs_dir=str(folder / "outputs"),
+    )
+    resources = {"settings": settings, "io_manager": SnapshotIOManager(base_dir=str(folder / "io"))}
     keys = snapshot_partitions(extract, settings.load().ltc_columns)
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(SNAPSHOTS.name, keys)
 
     def run(**how) -> dg.ExecuteInProcessResult:
-        result = dg.materialize(graph(), instance=instance, resources=resources,
-                                raise_on_error=False, **how)
+        result = dg.materialize(
+            graph(), instance=instance, resources=resources, raise_on_error=False, **how
+        )
         assert result.success
         return result
 
@@ -79,25 +84,27 @@ def runs(extract_a, quick_config, tmp_path_factory):
     reissued = reissued.head(int(reissued.height * 0.98))
     reissued.write_parquet(newest_file)
     reruns.append(run(partition_key=keys[-1]))
-    per_snapshot.append({(t, k): snapshot_rows(warehouse, t, k)
-                         for t in PER_SNAPSHOT for k in keys})
+    per_snapshot.append(
+        {(t, k): snapshot_rows(warehouse, t, k) for t in PER_SNAPSHOT for k in keys}
+    )
     return keys, everything, reruns, states, per_snapshot, reissued.height
 
 
 def test_one_run_materialises_every_snapshot_partition(runs):
     keys, everything, *_ = runs
     done = materialised(everything)
-    for asset in ("patient_extract", "tiering_model", "emergency_admission_risk",
-                  "kaiser_tiers"):
+    for asset in ("patient_extract", "tiering_model", "emergency_admission_risk", "kaiser_tiers"):
         assert done[asset] == set(keys), asset
     assert done["warehouse"] == {None}
 
 
 def test_the_model_step_names_the_snapshot_that_supplies_its_outcomes(runs):
     keys, everything, *_ = runs
-    trained = {e.materialization.partition: e.materialization.metadata
-               for e in everything.get_asset_materialization_events()
-               if e.materialization.asset_key.to_user_string() == "tiering_model"}
+    trained = {
+        e.materialization.partition: e.materialization.metadata
+        for e in everything.get_asset_materialization_events()
+        if e.materialization.asset_key.to_user_string() == "tiering_model"
+    }
     oldest, middle, newest = keys
     assert trained[oldest]["trained_on"].value.startswith("none")
     assert trained[middle]["trained_on"].value == oldest

@@ -32,12 +32,12 @@ def runs_while_reading(published_a, extract_a, extract_b, quick_config, tmp_path
     warehouse = copy_warehouse(published_a, folder / "warehouse")
     answers, stop = folder / "answers.jsonl", folder / "stop"
     states = [contents(warehouse)]
-    reader = subprocess.Popen([sys.executable, str(READER), str(warehouse), str(answers),
-                               str(stop)])
+    reader = subprocess.Popen(
+        [sys.executable, str(READER), str(warehouse), str(answers), str(stop)]
+    )
     try:
         for extract in (extract_b, extract_a):
-            outcome = run_pipeline(config_path=quick_config, extract=extract,
-                                   warehouse=warehouse)
+            outcome = run_pipeline(config_path=quick_config, extract=extract, warehouse=warehouse)
             assert outcome.success, outcome
             states.append(contents(warehouse))
     finally:

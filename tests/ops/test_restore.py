@@ -49,11 +49,15 @@ def test_restore_without_a_previous_version_says_so(tmp_path: Path):
 def test_the_publication_lists_published_tables_and_their_rows(tmp_path: Path):
     path = tmp_path / "w.duckdb"
     restricted = Table("restricted.r", "row", "R.", (Column("s", "string", "S."),))
-    publish_warehouse(path, {A: pl.DataFrame({"n": [1, 2]}), restricted: pl.DataFrame(
-        {"s": ["x"]})}, fingerprint="f" * 64)
+    publish_warehouse(
+        path,
+        {A: pl.DataFrame({"n": [1, 2]}), restricted: pl.DataFrame({"s": ["x"]})},
+        fingerprint="f" * 64,
+    )
     publication = read_table(path, "published.publication")
     assert publication.to_dicts() == [
-        {"fingerprint": "f" * 64, "table_name": "published.a", "row_count": 2}]
+        {"fingerprint": "f" * 64, "table_name": "published.a", "row_count": 2}
+    ]
     assert publication_frame("f", {A: pl.DataFrame({"n": [1]})}).height == 1
 
 

@@ -57,22 +57,27 @@ def test_dg_dev_answers_within_30_seconds_and_stops_cleanly(tmp_path: Path):
     home.mkdir()
     instance = (REPO_ROOT / "dagster.yaml").read_text(encoding="utf-8")
     # the repository's relative .dagster/ folders, made absolute inside the temporary home
-    (home / "dagster.yaml").write_text(instance.replace(" .dagster/", f" {home}/.dagster/"),
-                                       encoding="utf-8")
+    (home / "dagster.yaml").write_text(
+        instance.replace(" .dagster/", f" {home}/.dagster/"), encoding="utf-8"
+    )
     port = _free_port()
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     started = time.monotonic()
     server = subprocess.Popen(
         [str(DG), "dev", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=REPO_ROOT, env=env, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=REPO_ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         info = None
         while time.monotonic() - started < 30 and server.poll() is None:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info",
-                                            timeout=2) as response:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/server_info", timeout=2
+                ) as response:
                     info = json.loads(response.read())
                 break
             except OSError:

@@ -29,10 +29,14 @@ def hostile_extract(tmp_path_factory):
     first_pcn = practices["pcn_code"].sort()[0]
     first_practice = practices.filter(pl.col("pcn_code") == first_pcn)["practice_code"][0]
     practices = practices.with_columns(
-        pl.when(pl.col("pcn_code") == first_pcn).then(pl.lit(SCRIPT_NAME))
-        .otherwise(pl.col("pcn_name")).alias("pcn_name"),
-        pl.when(pl.col("practice_code") == first_practice).then(pl.lit(IMG_NAME))
-        .otherwise(pl.col("practice_name")).alias("practice_name"),
+        pl.when(pl.col("pcn_code") == first_pcn)
+        .then(pl.lit(SCRIPT_NAME))
+        .otherwise(pl.col("pcn_name"))
+        .alias("pcn_name"),
+        pl.when(pl.col("practice_code") == first_practice)
+        .then(pl.lit(IMG_NAME))
+        .otherwise(pl.col("practice_name"))
+        .alias("practice_name"),
     )
     return dataclasses.replace(extract, practices=practices), first_pcn
 
@@ -42,11 +46,13 @@ def hostile_tables(hostile_extract):
     extract, _ = hostile_extract
     dates = sorted(extract.snapshots)[-2:]
     scored = pl.concat(
-        extract.snapshots[d].select(
-            "patient_id", "practice_code",
-            (0.02 + 0.04 * pl.col("ltc_count") + 0.002 * pl.col("age")).clip(0, 0.95)
-            .alias("risk"),
-        ).with_columns(pl.lit(d).alias("snapshot_date"))
+        extract.snapshots[d]
+        .select(
+            "patient_id",
+            "practice_code",
+            (0.02 + 0.04 * pl.col("ltc_count") + 0.002 * pl.col("age")).clip(0, 0.95).alias("risk"),
+        )
+        .with_columns(pl.lit(d).alias("snapshot_date"))
         for d in dates
     )
     risk = patient_risk_table(scored, extract.snapshots, extract.practices, model="stand_in")

@@ -12,8 +12,14 @@ import pytest
 
 INSTALL = "apt-get update && apt-get install -y chromium chromium-driver"
 FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--hide-scrollbars",
 ]
 PROBE = """<script>
@@ -45,7 +51,10 @@ def chromium() -> str:
 def run(args: list[str], profile_dir: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [chromium(), *FLAGS, f"--user-data-dir={profile_dir}", *args],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
@@ -63,8 +72,8 @@ def test_profile_loads_with_every_image_and_no_console_error(pcn_page, tmp_path)
     probe.write_text(page.replace("<head>", "<head>" + PROBE, 1), encoding="utf-8")
     done = run(["--virtual-time-budget=5000", "--dump-dom", probe.as_uri()], tmp_path / "p1")
     status = re.search(
-        r'id="test-status" data-images="(\d+)" data-broken="(\d+)" data-errors="(\d+)"',
-        done.stdout)
+        r'id="test-status" data-images="(\d+)" data-broken="(\d+)" data-errors="(\d+)"', done.stdout
+    )
     assert status, f"the page did not finish loading (chromium exit {done.returncode})"
     images, broken, errors = map(int, status.groups())
     assert images >= 10
@@ -77,9 +86,20 @@ def test_profile_loads_with_every_image_and_no_console_error(pcn_page, tmp_path)
 
 def test_profile_as_shipped_logs_nothing_and_screenshots(pcn_page, tmp_path):
     shot = tmp_path / "profile.png"
-    done = run(["--enable-logging=stderr", "--v=0", "--window-size=1280,2400",
-                f"--screenshot={shot}", pcn_page.as_uri()], tmp_path / "p2")
-    console = [line for line in done.stderr.splitlines()
-               if "CONSOLE" in line or "Uncaught" in line or "Refused to" in line]
+    done = run(
+        [
+            "--enable-logging=stderr",
+            "--v=0",
+            "--window-size=1280,2400",
+            f"--screenshot={shot}",
+            pcn_page.as_uri(),
+        ],
+        tmp_path / "p2",
+    )
+    console = [
+        line
+        for line in done.stderr.splitlines()
+        if "CONSOLE" in line or "Uncaught" in line or "Refused to" in line
+    ]
     assert console == []
     assert shot.is_file() and shot.stat().st_size > 10_000

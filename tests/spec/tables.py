@@ -33,7 +33,8 @@ def table(text: str, schema: dict[str, pl.DataType]) -> pl.DataFrame:
     ]
     data = {
         name: [(_PARSERS[type(schema[name])](v) if v != "" else None) for v in col]
-        for name, col in zip(header, zip(*rows, strict=True) if rows else [[]] * len(header),
-                             strict=True)
+        for name, col in zip(
+            header, zip(*rows, strict=True) if rows else [[]] * len(header), strict=True
+        )
     }
     return pl.DataFrame(data, schema={h: schema[h] for h in header})

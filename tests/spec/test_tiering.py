@@ -87,8 +87,9 @@ def test_tier_shares_are_within_one_patient_of_5_15_80(n, seed, ties):
     assert abs(counts[2] - 0.15 * n) <= 1
     assert abs(counts[1] - 0.80 * n) <= 1
     # every level-3 patient is at least as risky as every level-2 patient, and so on
-    by_tier = tiers.group_by("kaiser_tier").agg(pl.col("risk").min().alias("lo"),
-                                                pl.col("risk").max().alias("hi"))
+    by_tier = tiers.group_by("kaiser_tier").agg(
+        pl.col("risk").min().alias("lo"), pl.col("risk").max().alias("hi")
+    )
     r = {row["kaiser_tier"]: row for row in by_tier.to_dicts()}
     for upper, lower in ((3, 2), (2, 1)):
         if upper in r and lower in r:

@@ -22,14 +22,18 @@ from phm.synth.calibration import (
 # Lines that depend on a band of a few hundred City patients, or on how much a model can learn
 # from the sample, are checked at the full scale only (test_default_population_*).
 _FULL_SCALE_ONLY = (
-    "Leicester City, 5 LTCs", "Leicester City, 6 LTCs", "Leicester City, 7 LTCs",
-    "Leicester City, 8+ LTCs", "Oracle AUROC minus",
+    "Leicester City, 5 LTCs",
+    "Leicester City, 6 LTCs",
+    "Leicester City, 7 LTCs",
+    "Leicester City, 8+ LTCs",
+    "Oracle AUROC minus",
 )
 
 
 def _misses(report: pl.DataFrame) -> pl.DataFrame:
     return report.filter(~pl.col("within")).select(
-        "target", "source_value", "generated_value", "tolerance")
+        "target", "source_value", "generated_value", "tolerance"
+    )
 
 
 @pytest.mark.parametrize("section", SECTIONS)

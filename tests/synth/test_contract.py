@@ -10,15 +10,21 @@ from phm.contract import DEATHS, DEFAULT_LTCS, PRACTICES, patients_table
 
 @pytest.fixture(scope="module")
 def snapshots(sample) -> dict[str, pl.DataFrame]:
-    return {d.isoformat(): pl.read_parquet(sample.out_dir / f"patients_{d.isoformat()}.parquet")
-            for d in sample.snapshot_dates}
+    return {
+        d.isoformat(): pl.read_parquet(sample.out_dir / f"patients_{d.isoformat()}.parquet")
+        for d in sample.snapshot_dates
+    }
 
 
 def test_files_written(sample):
     names = sorted(p.name for p in sample.out_dir.iterdir())
-    assert names == ["deaths.parquet", "patients_2021-04-01.parquet",
-                     "patients_2022-04-01.parquet", "patients_2023-04-01.parquet",
-                     "practices.csv"]
+    assert names == [
+        "deaths.parquet",
+        "patients_2021-04-01.parquet",
+        "patients_2022-04-01.parquet",
+        "patients_2023-04-01.parquet",
+        "practices.csv",
+    ]
 
 
 def test_truth_file_is_outside_the_extract(sample):
@@ -66,14 +72,17 @@ def test_snapshot_rules(snapshots, sample):
                 assert values.drop_nulls().min() >= column.min, column.name
             if column.max is not None:
                 assert values.drop_nulls().max() <= column.max, column.name
-        assert (frame["ltc_count"] == frame.select(pl.sum_horizontal(DEFAULT_LTCS))
-                .to_series()).all()
+        assert (
+            frame["ltc_count"] == frame.select(pl.sum_horizontal(DEFAULT_LTCS)).to_series()
+        ).all()
 
 
 def test_efi_recorded_only_from_65(snapshots):
     frame = snapshots["2021-04-01"]
-    assert frame.filter(pl.col("age") < 65)["efi_score"].null_count() == \
-        frame.filter(pl.col("age") < 65).height
+    assert (
+        frame.filter(pl.col("age") < 65)["efi_score"].null_count()
+        == frame.filter(pl.col("age") < 65).height
+    )
     assert frame.filter(pl.col("age") >= 65)["efi_score"].null_count() == 0
 
 
@@ -92,7 +101,8 @@ def test_cohort_is_followed_and_refreshed(snapshots, sample):
     for ltc in DEFAULT_LTCS:
         assert not (both[ltc] & ~both[f"{ltc}_next"]).any(), ltc
     deaths = pl.read_parquet(sample.out_dir / "deaths.parquet").filter(
-        pl.col("date_of_death") <= sample.snapshot_dates[1])
+        pl.col("date_of_death") <= sample.snapshot_dates[1]
+    )
     assert deaths.height > 0
     assert deaths.join(second, on="patient_id").height == 0  # the dead do not come back
     assert deaths.join(first, on="patient_id").height == deaths.height

@@ -57,10 +57,14 @@ def test_csv_extract_carries_the_same_population(seven, tmp_path):
 
 
 def test_subset_of_conditions(tmp_path):
-    s = generate_extract(tmp_path / "a", scale=SMALL, seed=7, n_snapshots=2,
-                         ltc_columns=["ltc_diabetes", "ltc_copd"])
+    s = generate_extract(
+        tmp_path / "a", scale=SMALL, seed=7, n_snapshots=2, ltc_columns=["ltc_diabetes", "ltc_copd"]
+    )
     frame = pl.read_parquet(s.out_dir / "patients_2021-04-01.parquet")
     assert [c for c in frame.columns if c.startswith("ltc_")] == [
-        "ltc_diabetes", "ltc_copd", "ltc_count"]
+        "ltc_diabetes",
+        "ltc_copd",
+        "ltc_count",
+    ]
     assert (frame["ltc_count"] == frame["ltc_diabetes"].cast(int) + frame["ltc_copd"]).all()
     assert len(s.snapshot_dates) == 2

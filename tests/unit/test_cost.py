@@ -12,16 +12,22 @@ D = date(2023, 4, 1)
 
 
 def test_cohort_is_adults_with_5_ltcs_and_frailty_or_three_times_the_average_cost():
-    snapshot = pl.DataFrame({
-        "patient_id": ["a", "b", "c", "d", "e", "f"],
-        "practice_code": ["A00001"] * 6,
-        "age": [80, 80, 80, 16, 40, 50],
-        "ltc_count": [5, 5, 4, 6, 0, 1],
-        "efi_score": [0.25, 0.24, 0.40, 0.40, None, 0.0],
-    })
+    snapshot = pl.DataFrame(
+        {
+            "patient_id": ["a", "b", "c", "d", "e", "f"],
+            "practice_code": ["A00001"] * 6,
+            "age": [80, 80, 80, 16, 40, 50],
+            "ltc_count": [5, 5, 4, 6, 0, 1],
+            "efi_score": [0.25, 0.24, 0.40, 0.40, None, 0.0],
+        }
+    )
     # average predicted cost 1,000: e is at 3x, f just under
-    predicted = pl.DataFrame({"patient_id": ["a", "b", "c", "d", "e", "f"],
-                              "predicted_cost": [600.0, 600.0, 600.0, 200.0, 3000.0, 1000.0]})
+    predicted = pl.DataFrame(
+        {
+            "patient_id": ["a", "b", "c", "d", "e", "f"],
+            "predicted_cost": [600.0, 600.0, 600.0, 200.0, 3000.0, 1000.0],
+        }
+    )
     practices = pl.DataFrame({"practice_code": ["A00001"], "pcn_code": ["U00001"]})
     cohort = integrated_locality_cohort(snapshot, D, predicted, practices)
     # a: 5 LTCs, eFI > 0.24; b: eFI 0.24 is not > 0.24; c: 4 LTCs; d: a child; e: 3x cost

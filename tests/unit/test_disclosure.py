@@ -8,8 +8,19 @@ from phm.disclosure import DisclosurePolicy
 
 @pytest.mark.parametrize(
     ("count", "shown"),
-    [(0, 0), (1, None), (7, None), (8, 10), (12, 10), (13, 15), (15, 15), (17, 15),
-     (18, 20), (1_000_002, 1_000_000), (None, None)],
+    [
+        (0, 0),
+        (1, None),
+        (7, None),
+        (8, 10),
+        (12, 10),
+        (13, 15),
+        (15, 15),
+        (17, 15),
+        (18, 20),
+        (1_000_002, 1_000_000),
+        (None, None),
+    ],
 )
 def test_count_is_suppressed_below_8_and_rounded_to_5(count, shown):
     out = pl.select(DisclosurePolicy().count(pl.lit(count, dtype=pl.Int64))).item()

@@ -34,7 +34,10 @@ def test_the_worked_example_appears_in_the_harness_and_the_card(example_model, t
     extract = read_extract(tmp_path / "x", DEFAULT_LTCS)
     features = label_extract(extract, feature_spec(DEFAULT_LTCS))
     evaluation = evaluate_models(
-        features.labelled, features.spec, ["ltc_count_lookup", example_model], seed=0,
+        features.labelled,
+        features.spec,
+        ["ltc_count_lookup", example_model],
+        seed=0,
         practices=extract.practices,
     )
     row = evaluation.metrics.filter(evaluation.metrics["model"] == example_model)

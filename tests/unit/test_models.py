@@ -22,8 +22,13 @@ def _contract_checks(estimators):
     return pytest.mark.parametrize(names, kept)
 
 
-@_contract_checks([LtcCountLookup(), PlattRecalibrated(LtcCountLookup()),
-                   FitOnStratifiedSample(LtcCountLookup(), max_rows=20)])
+@_contract_checks(
+    [
+        LtcCountLookup(),
+        PlattRecalibrated(LtcCountLookup()),
+        FitOnStratifiedSample(LtcCountLookup(), max_rows=20),
+    ]
+)
 def test_custom_estimators_follow_the_sklearn_contract(estimator, check):
     check(estimator)
 

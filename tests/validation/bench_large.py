@@ -25,13 +25,17 @@ def large_snapshot(rows: int, seed: int, n_practices: int = 100) -> pl.DataFrame
     table = patients_table(DEFAULT_LTCS)
     cols: dict[str, object] = {
         "patient_id": pl.int_range(0, rows, eager=True).cast(pl.String).str.zfill(9),
-        "practice_code": pl.Series(np.array([f"C{80000 + i:05d}" for i in range(n_practices)])[
-            rng.integers(0, n_practices, rows)]),
+        "practice_code": pl.Series(
+            np.array([f"C{80000 + i:05d}" for i in range(n_practices)])[
+                rng.integers(0, n_practices, rows)
+            ]
+        ),
         "age": rng.integers(0, 100, rows),
         "sex": np.array(SEXES)[rng.integers(0, len(SEXES), rows)],
         "ethnicity": np.array(ETHNIC_GROUPS)[rng.integers(0, len(ETHNIC_GROUPS), rows)],
         "imd_decile": pl.Series(rng.integers(1, 11, rows)).scatter(
-            rng.integers(0, rows, rows // 50), None),
+            rng.integers(0, rows, rows // 50), None
+        ),
         "care_home": rng.random(rows) < 0.01,
         "efi_score": pl.Series(rng.random(rows)).scatter(rng.integers(0, rows, rows // 2), None),
     }
@@ -50,14 +54,17 @@ def large_snapshot(rows: int, seed: int, n_practices: int = 100) -> pl.DataFrame
 
 def write_large(folder: Path, rows: int, snapshots: int, fmt: str = "parquet") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    practices = pl.DataFrame({
-        "practice_code": [f"C{80000 + i:05d}" for i in range(100)],
-        "practice_name": [f"Practice {i}" for i in range(100)],
-        "pcn_code": [f"U{10000 + i // 5:05d}" for i in range(100)],
-        "pcn_name": [f"PCN {i // 5}" for i in range(100)],
-        "place_code": ["04C"] * 100,
-        "place_name": ["Leicester City"] * 100,
-    }, schema=PRACTICES.polars_schema())
+    practices = pl.DataFrame(
+        {
+            "practice_code": [f"C{80000 + i:05d}" for i in range(100)],
+            "practice_name": [f"Practice {i}" for i in range(100)],
+            "pcn_code": [f"U{10000 + i // 5:05d}" for i in range(100)],
+            "pcn_name": [f"PCN {i // 5}" for i in range(100)],
+            "place_code": ["04C"] * 100,
+            "place_name": ["Leicester City"] * 100,
+        },
+        schema=PRACTICES.polars_schema(),
+    )
     practices.write_csv(folder / "practices.csv")
     for k in range(snapshots):
         frame = large_snapshot(rows, seed=k)
@@ -76,16 +83,17 @@ def main() -> None:
         folder = write_large(Path(tmp) / "extract", rows, snapshots, fmt)
         t = time.perf_counter()
         extract = read_extract(folder)
-        print(f"read_extract: {time.perf_counter() - t:.2f} s "
-              f"({snapshots} x {rows:,} rows, {fmt})")
+        print(f"read_extract: {time.perf_counter() - t:.2f} s ({snapshots} x {rows:,} rows, {fmt})")
         try:
             from phm.validation import validate_extract
         except ImportError:
             return
         t = time.perf_counter()
         report = validate_extract(extract)
-        print(f"validate_extract: {time.perf_counter() - t:.2f} s; ok={report.ok}; "
-              f"{len(report.problems)} problems")
+        print(
+            f"validate_extract: {time.perf_counter() - t:.2f} s; ok={report.ok}; "
+            f"{len(report.problems)} problems"
+        )
         for p in report.problems:
             print("  ", p)
 

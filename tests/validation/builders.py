@@ -92,8 +92,9 @@ def valid_frames(ltc_columns: Sequence[str] = DEFAULT_LTCS) -> dict[str, pl.Data
         frame = snapshot_frame(d, ltc_columns)
         # Patients who died before a snapshot are no longer registered in it.
         died = dead.filter(pl.col("date_of_death") < d).get_column("patient_id")
-        frames[f"patients_{d.isoformat()}"] = frame.filter(~pl.col("patient_id").is_in(
-            died.implode()))
+        frames[f"patients_{d.isoformat()}"] = frame.filter(
+            ~pl.col("patient_id").is_in(died.implode())
+        )
     frames["deaths"] = dead
     return frames
 

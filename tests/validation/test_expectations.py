@@ -26,27 +26,36 @@ def test_expectations_for_a_column_follow_its_declaration() -> None:
     ]
     code = PRACTICES.column("practice_code")
     assert [s.type for s in column_specs(code)] == [
-        "ExpectColumnValuesToNotBeNull", "ExpectColumnValuesToBeUnique",
-        "ExpectColumnValuesToMatchRegex"]
+        "ExpectColumnValuesToNotBeNull",
+        "ExpectColumnValuesToBeUnique",
+        "ExpectColumnValuesToMatchRegex",
+    ]
     imd = patients_table().column("imd_decile")  # nullable: no not-null expectation
     assert [s.rule for s in column_specs(imd)] == ["must be 1 to 10"]
     sex = patients_table().column("sex")
     assert column_specs(sex)[1].rule == "must be one of `F`, `M`, `U`"
 
 
-SMALL = Table("t", "row", "a test table", (
-    Column("code", "string", "A code.", unique=True, pattern=r"^[A-Z][0-9]$"),
-    Column("n", "integer", "A count.", nullable=True, min=0, max=10),
-    Column("kind", "string", "A kind.", allowed=("a", "b")),
-))
+SMALL = Table(
+    "t",
+    "row",
+    "a test table",
+    (
+        Column("code", "string", "A code.", unique=True, pattern=r"^[A-Z][0-9]$"),
+        Column("n", "integer", "A count.", nullable=True, min=0, max=10),
+        Column("kind", "string", "A kind.", allowed=("a", "b")),
+    ),
+)
 
 
 def test_failed_expectations_become_problems_without_values() -> None:
-    frame = pl.DataFrame({
-        "code": ["A1", "A1", "zz9", "B2", None],
-        "n": [1, None, 11, -3, 4],
-        "kind": ["a", "b", "secret", "a", "b"],
-    })
+    frame = pl.DataFrame(
+        {
+            "code": ["A1", "A1", "zz9", "B2", None],
+            "n": [1, None, 11, -3, 4],
+            "kind": ["a", "b", "secret", "a", "b"],
+        }
+    )
     problems, [summary] = run_suites([("t.csv", SMALL, frame)])
     assert sorted(problems, key=lambda p: (p.column, p.rule)) == [
         Problem("t.csv", "code", "must be unique", 2, (1, 2)),

@@ -38,6 +38,7 @@ def contract_error(folder: Path, pattern: str, **kwargs) -> DataContractError:
 
 # --- valid extracts ---------------------------------------------------------------------------
 
+
 def test_valid_extract_reads_conformed_to_the_declarations(extract_dir: Path, fmt: str) -> None:
     extract = read_extract(extract_dir)
     frames = valid_frames()
@@ -107,14 +108,17 @@ def test_compatible_parquet_types_are_accepted(tmp_path: Path) -> None:
     write_extract(tmp_path, "parquet", frames)
     narrow.write_parquet(tmp_path / f"{FIRST}.parquet")
     extract = read_extract(tmp_path)
-    assert_frame_equal(extract.snapshots[SNAPSHOT_DATES[0]], frame.with_columns(
-        pl.col("secondary_care_cost_12m").cast(pl.Int32).cast(pl.Float64)))
+    assert_frame_equal(
+        extract.snapshots[SNAPSHOT_DATES[0]],
+        frame.with_columns(pl.col("secondary_care_cost_12m").cast(pl.Int32).cast(pl.Float64)),
+    )
     assert_frame_equal(extract.deaths, valid_frames()["deaths"])
 
 
 def test_extra_columns_are_ignored(extract_dir: Path, fmt: str) -> None:
-    frame = valid_frames()[FIRST].with_columns(pl.lit("x").alias("lsoa_code"),
-                                               pl.lit(1).alias("zz_extra"))
+    frame = valid_frames()[FIRST].with_columns(
+        pl.lit("x").alias("lsoa_code"), pl.lit(1).alias("zz_extra")
+    )
     ordered = ["zz_extra", *(c for c in frame.columns if c != "zz_extra")]
     write_frame(frame.select(ordered), extract_dir / f"{FIRST}.{fmt}")
     got = read_extract(extract_dir).snapshots[SNAPSHOT_DATES[0]]
@@ -129,16 +133,19 @@ def test_a_custom_ltc_list_reads_with_its_own_table(tmp_path: Path) -> None:
     for frame in extract.snapshots.values():
         assert frame.schema == patients_table(ltcs).polars_schema()
     # The same files do not meet the default 19-condition table.
-    contract_error(tmp_path, problem_re(f"{FIRST}.csv", "ltc_hypertension",
-                                        "required column is missing", 20))
+    contract_error(
+        tmp_path, problem_re(f"{FIRST}.csv", "ltc_hypertension", "required column is missing", 20)
+    )
 
 
 # --- structural problems ----------------------------------------------------------------------
 
+
 def test_missing_required_column(extract_dir: Path, fmt: str) -> None:
     write_frame(valid_frames()[FIRST].drop("age", "sex"), extract_dir / f"{FIRST}.{fmt}")
-    err = contract_error(extract_dir, problem_re(f"{FIRST}.{fmt}", "age",
-                                                 "required column is missing", 20))
+    err = contract_error(
+        extract_dir, problem_re(f"{FIRST}.{fmt}", "age", "required column is missing", 20)
+    )
     assert [(p.column, p.count) for p in err.problems] == [("age", 20), ("sex", 20)]
     assert_no_patient_values(str(err))
 
@@ -148,14 +155,19 @@ def test_wrong_type_in_csv(csv_dir: Path) -> None:
     path = extract_dir / f"{FIRST}.csv"
     frame = pl.read_csv(path, infer_schema=False)
     bad = frame.with_columns(
-        pl.when(pl.int_range(pl.len()).is_in([2, 6])).then(pl.lit("x7y"))
-        .otherwise(pl.col("age")).alias("age"),
-        pl.when(pl.int_range(pl.len()) == 4).then(pl.lit("yes"))
-        .otherwise(pl.col("care_home")).alias("care_home"),
+        pl.when(pl.int_range(pl.len()).is_in([2, 6]))
+        .then(pl.lit("x7y"))
+        .otherwise(pl.col("age"))
+        .alias("age"),
+        pl.when(pl.int_range(pl.len()) == 4)
+        .then(pl.lit("yes"))
+        .otherwise(pl.col("care_home"))
+        .alias("care_home"),
     )
     bad.write_csv(path)
-    err = contract_error(extract_dir, problem_re(f"{FIRST}.csv", "age",
-                                                 "type: expected integer", 2))
+    err = contract_error(
+        extract_dir, problem_re(f"{FIRST}.csv", "age", "type: expected integer", 2)
+    )
     by_column = {p.column: p for p in err.problems}
     assert by_column["age"].example_rows == (3, 7)  # 1-based data rows
     assert by_column["care_home"].count == 1 and by_column["care_home"].example_rows == (5,)
@@ -172,8 +184,9 @@ def test_wrong_type_in_parquet(parquet_dir: Path) -> None:
         pl.lit(date(2020, 1, 1)).alias("ltc_asthma"),  # an incompatible physical type
     )
     bad.write_parquet(extract_dir / f"{FIRST}.parquet")
-    err = contract_error(extract_dir, problem_re(f"{FIRST}.parquet", "age",
-                                                 "type: expected integer", 1))
+    err = contract_error(
+        extract_dir, problem_re(f"{FIRST}.parquet", "age", "type: expected integer", 1)
+    )
     assert {p.column: p.count for p in err.problems} == {"age": 1, "ltc_asthma": 20}
     assert "the file stores Date" in str(err)
     assert_no_patient_values(str(err), "seven")
@@ -197,8 +210,10 @@ def test_truncated_parquet_file(parquet_dir: Path) -> None:
     path = extract_dir / f"{FIRST}.parquet"
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
-    err = contract_error(extract_dir, re_escape_all(
-        f"{FIRST}.parquet: unreadable Parquet file (truncated or corrupt)"))
+    err = contract_error(
+        extract_dir,
+        re_escape_all(f"{FIRST}.parquet: unreadable Parquet file (truncated or corrupt)"),
+    )
     assert err.__cause__ is None or not isinstance(err.__cause__, pl.exceptions.PolarsError)
     assert "Traceback" not in str(err)
 
@@ -207,21 +222,30 @@ def test_csv_with_semicolon_delimiter(csv_dir: Path) -> None:
     extract_dir = csv_dir
     frame = valid_frames()[FIRST].with_columns(pl.col(pl.Boolean).cast(pl.Int8))
     frame.write_csv(extract_dir / f"{FIRST}.csv", separator=";")
-    err = contract_error(extract_dir, re_escape_all(
-        f"{FIRST}.csv: expected comma-separated columns; found 1 column, "
-        "is the delimiter ';'?"))
+    err = contract_error(
+        extract_dir,
+        re_escape_all(
+            f"{FIRST}.csv: expected comma-separated columns; found 1 column, is the delimiter ';'?"
+        ),
+    )
     assert_no_patient_values(str(err))
 
 
 def test_no_snapshot_file_at_all(extract_dir: Path, fmt: str) -> None:
     for d in SNAPSHOT_DATES:
         (extract_dir / f"patients_{d.isoformat()}.{fmt}").unlink()
-    contract_error(extract_dir, re_escape_all(
-        "at least one patients_<YYYY-MM-DD>.parquet or .csv"))
+    contract_error(extract_dir, re_escape_all("at least one patients_<YYYY-MM-DD>.parquet or .csv"))
 
 
-@pytest.mark.parametrize("name", ["patients_2023-02-30.parquet", "patients_20230401.csv",
-                                  "patients-2023-04-01.parquet", "Patients_2023-04-01.csv"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "patients_2023-02-30.parquet",
+        "patients_20230401.csv",
+        "patients-2023-04-01.parquet",
+        "Patients_2023-04-01.csv",
+    ],
+)
 def test_misdated_or_misnamed_snapshot_file(extract_dir: Path, name: str) -> None:
     write_frame(valid_frames()[FIRST], extract_dir / name)
     err = contract_error(extract_dir, re_escape_all(name) + ": .*patients_<YYYY-MM-DD>")
@@ -248,7 +272,10 @@ def test_problems_from_all_files_are_raised_together(extract_dir: Path, fmt: str
     (extract_dir / "patients_2023-13-01.csv").write_text("patient_id\n")
     err = contract_error(extract_dir, r"3 problems")
     assert {p.file for p in err.problems} == {
-        f"deaths.{fmt}", f"{FIRST}.{fmt}", "patients_2023-13-01.csv"}
+        f"deaths.{fmt}",
+        f"{FIRST}.{fmt}",
+        "patients_2023-13-01.csv",
+    }
     assert err.extract == str(extract_dir)
 
 

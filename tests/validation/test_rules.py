@@ -18,10 +18,14 @@ def test_practice_codes_exist() -> None:
     patients = snapshot_frame(SNAPSHOT_DATES[0])
     assert rules.practice_codes_exist(patients, practices_frame(), FILE) == []
     bad = patients.with_columns(
-        pl.when(pl.int_range(pl.len()).is_in([3, 4, 11])).then(pl.lit("Z99999"))
-        .otherwise(pl.col("practice_code")).alias("practice_code"))
-    assert rules.practice_codes_exist(bad, practices_frame(), FILE) == [Problem(
-        FILE, "practice_code", "practice_code must exist in practices.csv", 3, (4, 5, 12))]
+        pl.when(pl.int_range(pl.len()).is_in([3, 4, 11]))
+        .then(pl.lit("Z99999"))
+        .otherwise(pl.col("practice_code"))
+        .alias("practice_code")
+    )
+    assert rules.practice_codes_exist(bad, practices_frame(), FILE) == [
+        Problem(FILE, "practice_code", "practice_code must exist in practices.csv", 3, (4, 5, 12))
+    ]
 
 
 def test_ltc_count_matches_flags() -> None:
@@ -29,22 +33,28 @@ def test_ltc_count_matches_flags() -> None:
     patients = snapshot_frame(SNAPSHOT_DATES[0], ltcs)
     assert rules.ltc_count_matches_flags(patients, ltcs, FILE) == []
     bad = patients.with_columns(
-        pl.when(pl.int_range(pl.len()) == 8).then(pl.col("ltc_count") + 1)
-        .otherwise(pl.col("ltc_count")).alias("ltc_count"))
-    assert rules.ltc_count_matches_flags(bad, ltcs, FILE) == [Problem(
-        FILE, "ltc_count", "ltc_count must equal the sum of the ltc_ flags", 1, (9,))]
+        pl.when(pl.int_range(pl.len()) == 8)
+        .then(pl.col("ltc_count") + 1)
+        .otherwise(pl.col("ltc_count"))
+        .alias("ltc_count")
+    )
+    assert rules.ltc_count_matches_flags(bad, ltcs, FILE) == [
+        Problem(FILE, "ltc_count", "ltc_count must equal the sum of the ltc_ flags", 1, (9,))
+    ]
 
 
 def test_ltc_count_leaves_nulls_to_the_not_null_expectation() -> None:
     ltcs = ("ltc_asthma",)
     patients = snapshot_frame(SNAPSHOT_DATES[0], ltcs).with_columns(
-        pl.lit(None, pl.Int64).alias("ltc_count"))
+        pl.lit(None, pl.Int64).alias("ltc_count")
+    )
     assert rules.ltc_count_matches_flags(patients, ltcs, FILE) == []
 
 
 def test_example_rows_are_the_first_five() -> None:
-    patients = snapshot_frame(SNAPSHOT_DATES[0]).with_columns(pl.lit("Z99999").alias(
-        "practice_code"))
+    patients = snapshot_frame(SNAPSHOT_DATES[0]).with_columns(
+        pl.lit("Z99999").alias("practice_code")
+    )
     [p] = rules.practice_codes_exist(patients, practices_frame(), FILE)
     assert (p.count, p.example_rows) == (20, (1, 2, 3, 4, 5))
 
@@ -66,5 +76,10 @@ def test_column_rules_evaluated_in_polars_leave_nulls_to_not_null() -> None:
 
     assert failed("code", "ExpectColumnValuesToBeUnique") == [True, False, True, False, False]
     assert failed("kind", "ExpectColumnValuesToBeInSet", value_set=("a", "b")) == [
-        False, False, True, False, False]
+        False,
+        False,
+        True,
+        False,
+        False,
+    ]
     assert failed("code", "ExpectColumnValuesToNotBeNull") == [False, True, False, True, False]

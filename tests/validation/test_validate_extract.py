@@ -28,8 +28,7 @@ def one_snapshot_extract(folder: Path, fmt: str = "parquet", **changes: pl.Expr)
 
 def at(rows: list[int], value: object, column: str) -> pl.Expr:
     """`column` with `value` on the given 0-based rows."""
-    return pl.when(pl.int_range(pl.len()).is_in(rows)).then(pl.lit(value)).otherwise(
-        pl.col(column))
+    return pl.when(pl.int_range(pl.len()).is_in(rows)).then(pl.lit(value)).otherwise(pl.col(column))
 
 
 def assert_reported(report: ValidationReport, pattern: str, *values: object) -> None:
@@ -57,8 +56,13 @@ def test_unknown_practice_code(tmp_path: Path) -> None:
     report = check_extract(folder)
     [problem] = report.problems
     assert problem.example_rows == (3, 6)
-    assert_reported(report, problem_re(f"{FIRST}.parquet", "practice_code",
-                                       "practice_code must exist in practices.csv", 2), "Z12345")
+    assert_reported(
+        report,
+        problem_re(
+            f"{FIRST}.parquet", "practice_code", "practice_code must exist in practices.csv", 2
+        ),
+        "Z12345",
+    )
 
 
 def test_duplicate_patient_id(tmp_path: Path) -> None:
@@ -70,8 +74,12 @@ def test_duplicate_patient_id(tmp_path: Path) -> None:
 
 def test_ltc_count_not_equal_to_the_sum_of_flags(tmp_path: Path) -> None:
     folder = one_snapshot_extract(tmp_path, ltc_count=at([0], 13, "ltc_count"))
-    assert_reported(check_extract(folder), problem_re(
-        f"{FIRST}.parquet", "ltc_count", "ltc_count must equal the sum of the ltc_ flags", 1))
+    assert_reported(
+        check_extract(folder),
+        problem_re(
+            f"{FIRST}.parquet", "ltc_count", "ltc_count must equal the sum of the ltc_ flags", 1
+        ),
+    )
 
 
 def test_age_out_of_range(tmp_path: Path) -> None:
@@ -83,8 +91,9 @@ def test_age_out_of_range(tmp_path: Path) -> None:
 
 def test_imd_decile_out_of_range(tmp_path: Path) -> None:
     folder = one_snapshot_extract(tmp_path, imd_decile=at([1], 11, "imd_decile"))
-    assert_reported(check_extract(folder),
-                    problem_re(f"{FIRST}.parquet", "imd_decile", "must be 1 to 10", 1))
+    assert_reported(
+        check_extract(folder), problem_re(f"{FIRST}.parquet", "imd_decile", "must be 1 to 10", 1)
+    )
 
 
 def test_a_custom_ltc_list_validates_with_its_own_table(tmp_path: Path) -> None:
