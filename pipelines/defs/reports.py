@@ -82,7 +82,12 @@ def pcn_profile_reports(
 ) -> dg.MaterializeResult:
     """The neighbourhood profiles: self-contained HTML per PCN and place, an overview and an
     index."""
-    folder = settings.load().outputs.dir / "profiles"
+    outputs = settings.load().outputs
+    folder = outputs.dir / "profiles"
+    if not outputs.html_profiles:
+        return dg.MaterializeResult(
+            metadata={"pages": 0, "skipped": "outputs.html_profiles: false"}
+        )
     files = write_profiles(pcn_profile_tables, folder, practices=whole(patient_extract).practices)
     return dg.MaterializeResult(
         metadata={

@@ -1,7 +1,7 @@
 """Fixtures for the operations tests: two small synthetic extracts that differ, a quick
-configuration (two candidate models: the gradient-boosting candidate alone costs ~25 s a run
-on two loaded cores, and these tests are about publishing, not models) and one published
-warehouse to start from."""
+configuration (two candidate models, and no HTML pages: these tests are about publishing,
+not models or reports, and the pages were two thirds of a run) and one published warehouse
+to start from."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ model:
   tiering_model: logistic
 outputs:
   dir: outputs
+  html_profiles: false
 landing:
   dir: landing/incoming
   accepted_dir: landing/accepted

@@ -87,7 +87,7 @@ def runs(extract_a, quick_config, tmp_path_factory):
     per_snapshot.append(
         {(t, k): snapshot_rows(warehouse, t, k) for t in PER_SNAPSHOT for k in keys}
     )
-    return keys, everything, reruns, states, per_snapshot, reissued.height
+    return keys, everything, reruns, states, per_snapshot, reissued.height, folder
 
 
 def test_one_run_materialises_every_snapshot_partition(runs):
@@ -96,6 +96,12 @@ def test_one_run_materialises_every_snapshot_partition(runs):
     for asset in ("patient_extract", "tiering_model", "emergency_admission_risk", "kaiser_tiers"):
         assert done[asset] == set(keys), asset
     assert done["warehouse"] == {None}
+
+
+def test_without_html_profiles_the_tables_are_published_and_no_page_drawn(runs):
+    *_, states, _, _, folder = runs
+    assert not (folder / "outputs" / "profiles").exists()  # html_profiles: false (conftest)
+    assert states[0]["published.profile_summary"][0] > 0
 
 
 def test_the_model_step_names_the_snapshot_that_supplies_its_outcomes(runs):
@@ -124,10 +130,65 @@ def test_rerunning_a_partition_twice_gives_identical_counts_and_published_bytes(
 
 
 def test_a_rerun_partition_replaces_exactly_its_own_rows(runs):
-    keys, *_, per_snapshot, reissued_rows = runs
+    keys, *_, per_snapshot, reissued_rows, _ = runs
     before, after = per_snapshot
     for table in PER_SNAPSHOT:
         for k in keys[:-1]:
             assert after[(table, k)] == before[(table, k)], (table, k)  # untouched
         assert after[(table, keys[-1])] != before[(table, keys[-1])], table  # replaced
     assert after[("restricted.patient_risk", keys[-1])][0] == reissued_rows
+
+
+@pytest.fixture(scope="module")
+def backfill(extract_a, quick_config, tmp_path_factory):
+    """The two newest snapshots published first; the oldest registered and run afterwards."""
+    folder = tmp_path_factory.mktemp("backfill")
+    warehouse = folder / "llr.duckdb"
+    settings = PhmSettings(
+        config_path=str(quick_config),
+        extract_path=str(extract_a),
+        warehouse_path=str(warehouse),
+        outputs_dir=str(folder / "outputs"),
+    )
+    resources = {"settings": settings, "io_manager": SnapshotIOManager(base_dir=str(folder))}
+    keys = snapshot_partitions(extract_a, settings.load().ltc_columns)
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(SNAPSHOTS.name, keys[1:])
+    first = dg.materialize(
+        graph(),
+        instance=instance,
+        resources=resources,
+        tags=run_tags(keys[1:]),
+        raise_on_error=False,
+    )
+    assert first.success
+    before = {k: snapshot_rows(warehouse, "restricted.patient_risk", k) for k in keys}
+    design_before = _design(warehouse)
+    instance.add_dynamic_partitions(SNAPSHOTS.name, keys[:1])
+    later = dg.materialize(
+        graph(), instance=instance, resources=resources, partition_key=keys[0], raise_on_error=False
+    )
+    assert later.success
+    after = {k: snapshot_rows(warehouse, "restricted.patient_risk", k) for k in keys}
+    return keys, later, before, after, design_before, _design(warehouse)
+
+
+def _design(warehouse: Path) -> str:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(
+            "SELECT DISTINCT validation_design FROM published.model_evaluation"
+        ).fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_an_older_snapshot_can_be_backfilled(backfill):
+    keys, later, before, after, design_before, design_after = backfill
+    assert materialised(later)["patient_extract"] == {keys[0]}
+    # with two snapshots the evaluation had to hold patients out; with the backfilled third
+    # it is temporal
+    assert (design_before, design_after) == ("held_out_patients", "temporal")
+    for k in keys[1:]:  # the snapshots already published keep their rows until re-run
+        assert after[k] == before[k]
+    assert after[keys[0]][0] == 0  # the oldest snapshot is validated and learnt from, not scored

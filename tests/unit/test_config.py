@@ -41,3 +41,11 @@ def test_relative_paths_in_a_config_elsewhere_resolve_against_its_folder(tmp_pat
     config = load_config(cfg)
     assert config.extract.path == tmp_path / "extract"
     assert config.warehouse.path == tmp_path / "out" / "w.duckdb"
+
+
+def test_resolving_paths_keeps_the_sections_other_settings(tmp_path: Path):
+    cfg = tmp_path / "mine.yaml"
+    cfg.write_text("outputs:\n  dir: out\n  html_profiles: false\n")
+    config = load_config(cfg).with_overrides(outputs__dir=tmp_path / "elsewhere")
+    assert config.outputs.dir == tmp_path / "elsewhere"
+    assert config.outputs.html_profiles is False
