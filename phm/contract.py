@@ -168,3 +168,16 @@ def snapshot_date(file_name: str) -> date | None:
         return date.fromisoformat(m.group(1))
     except ValueError:
         return None
+
+
+def annual_snapshot_dates(first: date, n: int) -> tuple[date, ...]:
+    """`n` snapshot dates a year apart from `first` (the synthetic default's); 29 February
+    falls back to the 28th in common years."""
+
+    def add_years(d: date, k: int) -> date:
+        try:
+            return d.replace(year=d.year + k)
+        except ValueError:
+            return d.replace(year=d.year + k, day=28)
+
+    return tuple(add_years(first, k) for k in range(n))

@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 
 from phm.config import PipelineConfig
+from phm.contract import annual_snapshot_dates
 from phm.errors import ConfigError
 from phm.extract import snapshot_dates_in
 
@@ -34,10 +35,8 @@ def offered_snapshots(config: PipelineConfig) -> list[date]:
     """The snapshot dates the configured extract offers, without reading or generating it:
     the configured folder's snapshot file names, or the synthetic default's annual dates."""
     if config.uses_synthetic_default:
-        from phm.synth.generate import snapshot_dates
-
         s = config.synthetic
-        return list(snapshot_dates(s.first_snapshot, s.n_snapshots))
+        return list(annual_snapshot_dates(s.first_snapshot, s.n_snapshots))
     return snapshot_dates_in(config.extract.path)
 
 

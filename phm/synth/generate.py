@@ -11,7 +11,15 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from phm.contract import DEATHS, DEFAULT_LTCS, ETHNIC_GROUPS, PRACTICES, SEXES, patients_table
+from phm.contract import (
+    DEATHS,
+    DEFAULT_LTCS,
+    ETHNIC_GROUPS,
+    PRACTICES,
+    SEXES,
+    annual_snapshot_dates,
+    patients_table,
+)
 from phm.errors import ConfigError
 from phm.synth import conditions as C
 from phm.synth.cohort import PracticeCohort, Snapshot
@@ -31,18 +39,6 @@ class SynthSummary:
     snapshot_dates: tuple[date, ...]
     patients_per_snapshot: tuple[int, ...]
     seconds: float
-
-
-def snapshot_dates(first: date, n: int) -> tuple[date, ...]:
-    """Annual snapshot dates; 29 February falls back to the 28th in common years."""
-
-    def add_years(d: date, k: int) -> date:
-        try:
-            return d.replace(year=d.year + k)
-        except ValueError:
-            return d.replace(year=d.year + k, day=28)
-
-    return tuple(add_years(first, k) for k in range(n))
 
 
 def generate_extract(
@@ -79,7 +75,7 @@ def generate_extract(
     reference.write_csv(out_dir / "practices.csv")
     PRACTICES.conform(reference)  # the columns the contract requires are all present
 
-    dates = snapshot_dates(first_snapshot, n_snapshots)
+    dates = annual_snapshot_dates(first_snapshot, n_snapshots)
     keep = [C.NAMES.index(c) for c in ltc_columns]
     patients = patients_table(ltc_columns)
     places = {p.place.code: p.place for p in practices}
