@@ -46,29 +46,44 @@ def materialised(result: dg.ExecuteInProcessResult) -> dict[str, set[str | None]
     return out
 
 
+class PersistentRuns:
+    """Runs of the whole graph as the UI launches them: one instance, values kept on disk by
+    the SnapshotIOManager in `folder`, publishing to `folder`/llr.duckdb."""
+
+    def __init__(self, folder: Path, extract: Path, config: Path):
+        self.warehouse = folder / "llr.duckdb"
+        settings = PhmSettings(
+            config_path=str(config),
+            extract_path=str(extract),
+            warehouse_path=str(self.warehouse),
+            outputs_dir=str(folder / "outputs"),
+        )
+        self.resources = {
+            "settings": settings,
+            "io_manager": SnapshotIOManager(base_dir=str(folder / "io")),
+        }
+        self.keys = snapshot_partitions(extract, settings.load().ltc_columns)
+        self.instance = dg.DagsterInstance.ephemeral()
+
+    def register(self, keys: list[str]) -> None:
+        self.instance.add_dynamic_partitions(SNAPSHOTS.name, keys)
+
+    def run(self, **how) -> dg.ExecuteInProcessResult:
+        result = dg.materialize(
+            graph(), instance=self.instance, resources=self.resources, raise_on_error=False, **how
+        )
+        assert result.success
+        return result
+
+
 @pytest.fixture(scope="module")
 def runs(extract_a, quick_config, tmp_path_factory):
     folder = tmp_path_factory.mktemp("partitions")
     extract = folder / "extract"
     shutil.copytree(extract_a, extract)
-    warehouse = folder / "llr.duckdb"
-    settings = PhmSettings(
-        config_path=str(quick_config),
-        extract_path=str(extract),
-        warehouse_path=str(warehouse),
-        outputs_dir=str(folder / "outputs"),
-    )
-    resources = {"settings": settings, "io_manager": SnapshotIOManager(base_dir=str(folder / "io"))}
-    keys = snapshot_partitions(extract, settings.load().ltc_columns)
-    instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions(SNAPSHOTS.name, keys)
-
-    def run(**how) -> dg.ExecuteInProcessResult:
-        result = dg.materialize(
-            graph(), instance=instance, resources=resources, raise_on_error=False, **how
-        )
-        assert result.success
-        return result
+    graph_runs = PersistentRuns(folder, extract, quick_config)
+    keys, run, warehouse = graph_runs.keys, graph_runs.run, graph_runs.warehouse
+    graph_runs.register(keys)
 
     everything = run(tags=run_tags(keys))
     states = [contents(warehouse)]
@@ -142,33 +157,14 @@ def test_a_rerun_partition_replaces_exactly_its_own_rows(runs):
 @pytest.fixture(scope="module")
 def backfill(extract_a, quick_config, tmp_path_factory):
     """The two newest snapshots published first; the oldest registered and run afterwards."""
-    folder = tmp_path_factory.mktemp("backfill")
-    warehouse = folder / "llr.duckdb"
-    settings = PhmSettings(
-        config_path=str(quick_config),
-        extract_path=str(extract_a),
-        warehouse_path=str(warehouse),
-        outputs_dir=str(folder / "outputs"),
-    )
-    resources = {"settings": settings, "io_manager": SnapshotIOManager(base_dir=str(folder))}
-    keys = snapshot_partitions(extract_a, settings.load().ltc_columns)
-    instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions(SNAPSHOTS.name, keys[1:])
-    first = dg.materialize(
-        graph(),
-        instance=instance,
-        resources=resources,
-        tags=run_tags(keys[1:]),
-        raise_on_error=False,
-    )
-    assert first.success
+    graph_runs = PersistentRuns(tmp_path_factory.mktemp("backfill"), extract_a, quick_config)
+    keys, warehouse = graph_runs.keys, graph_runs.warehouse
+    graph_runs.register(keys[1:])
+    graph_runs.run(tags=run_tags(keys[1:]))
     before = {k: snapshot_rows(warehouse, "restricted.patient_risk", k) for k in keys}
     design_before = _design(warehouse)
-    instance.add_dynamic_partitions(SNAPSHOTS.name, keys[:1])
-    later = dg.materialize(
-        graph(), instance=instance, resources=resources, partition_key=keys[0], raise_on_error=False
-    )
-    assert later.success
+    graph_runs.register(keys[:1])
+    later = graph_runs.run(partition_key=keys[0])
     after = {k: snapshot_rows(warehouse, "restricted.patient_risk", k) for k in keys}
     return keys, later, before, after, design_before, _design(warehouse)
 

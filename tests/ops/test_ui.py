@@ -21,6 +21,16 @@ from phm.config import REPO_ROOT
 pytestmark = pytest.mark.slow
 
 DG = Path(sys.executable).with_name("dg")
+# dagster gives SIGTERM whatever handler SIGINT has. A process started as a background job of
+# a non-interactive shell (as CI may start the suite) inherits SIGINT ignored, and then dg dev
+# ignores SIGTERM too and never stops (seen in a fresh-clone run). So SIGINT is reset to its
+# default before exec'ing dg: a handler set to SIG_DFL survives exec, SIG_IGN would too.
+WITH_SIGINT_DEFAULT = [
+    sys.executable,
+    "-c",
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execv(sys.argv[1], sys.argv[1:])",
+]
 
 
 def _free_port() -> int:
@@ -64,7 +74,7 @@ def test_dg_dev_answers_within_30_seconds_and_stops_cleanly(tmp_path: Path):
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     started = time.monotonic()
     server = subprocess.Popen(
-        [str(DG), "dev", "--host", "127.0.0.1", "--port", str(port)],
+        [*WITH_SIGINT_DEFAULT, str(DG), "dev", "--host", "127.0.0.1", "--port", str(port)],
         cwd=REPO_ROOT,
         env=env,
         start_new_session=True,
