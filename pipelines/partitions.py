@@ -12,13 +12,14 @@ A partitioned asset's value is a dict from partition key to that snapshot's valu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import TypeVar
 
 import dagster as dg
 import polars as pl
 
+from phm.errors import PhmError
 from phm.extract import Extract, combine_extracts
 
 SNAPSHOTS = dg.DynamicPartitionsDefinition(name="snapshots")
@@ -38,11 +39,25 @@ def snapshot_of(partition_key: str) -> date:
     return date.fromisoformat(partition_key)
 
 
-def run_tags(keys: Iterable[str]) -> dict[str, str]:
+def run_tags(keys: Iterable[str], registered: Sequence[str] | None = None) -> dict[str, str]:
     """Tags that make one run cover every given snapshot partition (and the unpartitioned
-    assets downstream of them)."""
-    ordered = sorted(keys)
-    return {RANGE_START: ordered[0], RANGE_END: ordered[-1]}
+    assets downstream of them).
+
+    A range follows the registration order of the keys (`registered`; sorted if not given),
+    which is Dagster's order for dynamic partitions: a snapshot backfilled after newer ones
+    sorts last. If the keys are not one block in that order, no range can hold exactly them.
+    """
+    wanted = set(keys)
+    order = list(registered) if registered is not None else sorted(wanted)
+    at = [i for i, k in enumerate(order) if k in wanted]
+    if len(at) != len(wanted) or at != list(range(at[0], at[-1] + 1)):
+        raise PhmError(
+            f"The {len(wanted)} snapshots to run are not one block of the registered snapshot "
+            "partitions (Dagster keeps them in the order they were registered, so a snapshot "
+            "backfilled later sorts last): launch them from the UI as a backfill, or run "
+            "`phm run` on the extract"
+        )
+    return {RANGE_START: order[at[0]], RANGE_END: order[at[-1]]}
 
 
 def add_request(keys: Iterable[str], instance: dg.DagsterInstance | None = None):

@@ -49,29 +49,32 @@ def evaluate_landing(context: dg.SensorEvaluationContext, settings: PhmSettings)
     landed = process_landing(config.landing, config.ltc_columns)
     if not landed:
         return dg.SkipReason(f"No complete extract in {config.landing.dir}.")
-    requests, keys = [], set()
+    accepted = {}
     for item in landed:
-        if not item.accepted:
+        if item.accepted:
+            accepted[item] = [key(d) for d in snapshot_dates_in(item.folder)]
+        else:
             context.log.warning(
                 f"Quarantined {item.name} ({item.problems} problems): see "
                 f"{item.folder / 'validation_report.md'}"
             )
-            continue
-        snapshots = [key(d) for d in snapshot_dates_in(item.folder)]
-        keys.update(snapshots)
+    instance = _instance(context)
+    new_keys = add_request({k for keys in accepted.values() for k in keys}, instance)
+    # the order Dagster will hold the keys in once the request is applied
+    registered = list(instance.get_dynamic_partitions(SNAPSHOTS.name) if instance else [])
+    registered += [k for request in new_keys for k in request.partition_keys]
+    requests = []
+    for item, snapshots in accepted.items():
         context.log.info(f"Accepted {item.name}: running {len(snapshots)} snapshots")
         requests.append(
             dg.RunRequest(
                 run_key=item.run_key,
                 run_config=settings_run_config(settings, str(item.folder)),
-                tags=run_tags(snapshots)
+                tags=run_tags(snapshots, registered)
                 | {"phm/extract": item.name, "phm/fingerprint": item.fingerprint},
             )
         )
-    return dg.SensorResult(
-        run_requests=requests,
-        dynamic_partitions_requests=add_request(keys, _instance(context)),
-    )
+    return dg.SensorResult(run_requests=requests, dynamic_partitions_requests=new_keys)
 
 
 def _instance(context: dg.SensorEvaluationContext) -> dg.DagsterInstance | None:
@@ -116,7 +119,9 @@ def monthly_run(context: dg.ScheduleEvaluationContext, settings: PhmSettings):
     new = sorted(set(keys) - set(context.instance.get_dynamic_partitions(SNAPSHOTS.name)))
     if new:
         context.instance.add_dynamic_partitions(SNAPSHOTS.name, new)
-    return dg.RunRequest(tags=run_tags(keys))
+    return dg.RunRequest(
+        tags=run_tags(keys, context.instance.get_dynamic_partitions(SNAPSHOTS.name))
+    )
 
 
 def _status(enabled: bool) -> dg.DefaultScheduleStatus:
