@@ -12,6 +12,7 @@ A partitioned asset's value is a dict from partition key to that snapshot's valu
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import TypeVar
@@ -24,6 +25,13 @@ from phm.extract import Extract, combine_extracts
 
 SNAPSHOTS = dg.DynamicPartitionsDefinition(name="snapshots")
 ONE_RUN = dg.BackfillPolicy.single_run()
+
+# The two kinds of asset. Both take a whole range of snapshots in one run: a per-snapshot
+# asset as one step over the range, an asset across snapshots once. Dagster's CLI
+# (`dg launch --partition-range`) runs a range only when every asset of the job has this
+# single-run backfill policy, the unpartitioned ones included.
+per_snapshot_asset = functools.partial(dg.asset, partitions_def=SNAPSHOTS, backfill_policy=ONE_RUN)
+across_snapshots_asset = functools.partial(dg.asset, backfill_policy=ONE_RUN)
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 

@@ -13,11 +13,11 @@ from phm.extract import Extract, combine_extracts, read_extract
 from phm.sources import locate_extract
 from phm.validation import validate_extract
 from pipelines.metadata import column_schema, problems_metadata
-from pipelines.partitions import ONE_RUN, SNAPSHOTS, key, snapshot_of
+from pipelines.partitions import SNAPSHOTS, key, per_snapshot_asset, snapshot_of
 from pipelines.resources import PhmSettings
 
 
-@dg.asset(group_name="extract", partitions_def=SNAPSHOTS, backfill_policy=ONE_RUN)
+@per_snapshot_asset(group_name="extract")
 def patient_extract(context: dg.AssetExecutionContext, settings: PhmSettings) -> dict[str, Extract]:
     """One patient snapshot per partition, with the practices and deaths files, read and
     type-checked against the data contract."""

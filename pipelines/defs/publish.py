@@ -22,7 +22,7 @@ from phm.warehouse.tables import (
     PROFILE_TABLES,
 )
 from pipelines.metadata import column_schema
-from pipelines.partitions import Partitions, scored_rows, whole
+from pipelines.partitions import Partitions, across_snapshots_asset, scored_rows, whole
 from pipelines.resources import PhmSettings
 
 
@@ -31,7 +31,7 @@ def _policy(settings: PhmSettings) -> DisclosurePolicy:
     return DisclosurePolicy(suppress_below=d.suppress_below, round_to=d.round_to)
 
 
-@dg.asset(group_name="publish")
+@across_snapshots_asset(group_name="publish")
 def pcn_profiles(
     kaiser_tiers: dict[str, pl.DataFrame], patient_extract: Partitions, settings: PhmSettings
 ) -> dg.Output[pl.DataFrame]:
@@ -49,7 +49,7 @@ def pcn_profiles(
     )
 
 
-@dg.asset(group_name="publish")
+@across_snapshots_asset(group_name="publish")
 def warehouse(
     kaiser_tiers: dict[str, pl.DataFrame],
     pcn_profiles: pl.DataFrame,

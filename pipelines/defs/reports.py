@@ -10,7 +10,7 @@ from phm.profiles import case_finding_rows, profile_inputs, profile_tables
 from phm.reports import write_profiles
 from phm.reports.case_finding import write_case_finding_csvs
 from phm.warehouse.tables import PROFILE_TABLES
-from pipelines.partitions import Partitions, scored_rows, whole
+from pipelines.partitions import Partitions, across_snapshots_asset, scored_rows, whole
 from pipelines.resources import PhmSettings
 
 
@@ -29,7 +29,7 @@ def _inputs(kaiser_tiers, patient_extract, next_year_cost, integrated_locality_c
     )
 
 
-@dg.asset(group_name="reports")
+@across_snapshots_asset(group_name="reports")
 def pcn_profile_tables(
     kaiser_tiers: dict[str, pl.DataFrame],
     patient_extract: Partitions,
@@ -53,7 +53,7 @@ def pcn_profile_tables(
     )
 
 
-@dg.asset(group_name="reports")
+@across_snapshots_asset(group_name="reports")
 def case_finding_lists(
     case_finding: pl.DataFrame,
     patient_extract: Partitions,
@@ -74,7 +74,7 @@ def case_finding_lists(
     )
 
 
-@dg.asset(group_name="reports")
+@across_snapshots_asset(group_name="reports")
 def pcn_profile_reports(
     pcn_profile_tables: dict[str, pl.DataFrame],
     patient_extract: Partitions,

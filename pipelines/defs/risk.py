@@ -29,11 +29,18 @@ from phm.sources import synthetic_truth_dir
 from phm.tiering import patient_risk_table
 from phm.warehouse.tables import INTEGRATED_LOCALITY_COHORT, PATIENT_RISK
 from pipelines.metadata import column_schema
-from pipelines.partitions import ONE_RUN, SNAPSHOTS, Partitions, key, snapshot_of, whole
+from pipelines.partitions import (
+    Partitions,
+    across_snapshots_asset,
+    key,
+    per_snapshot_asset,
+    snapshot_of,
+    whole,
+)
 from pipelines.resources import PhmSettings
 
 
-@dg.asset(group_name="risk")
+@across_snapshots_asset(group_name="risk")
 def patient_features(
     patient_extract: Partitions, settings: PhmSettings
 ) -> dg.Output[PatientFeatures]:
@@ -66,7 +73,7 @@ def _truth(config, folder: Path) -> pl.DataFrame | None:
     return None
 
 
-@dg.asset(group_name="risk")
+@across_snapshots_asset(group_name="risk")
 def risk_model_evaluation(
     patient_features: PatientFeatures, patient_extract: Partitions, settings: PhmSettings
 ) -> dg.Output[RiskEvaluation]:
@@ -113,7 +120,7 @@ def risk_model_evaluation(
     )
 
 
-@dg.asset(group_name="risk", partitions_def=SNAPSHOTS, backfill_policy=ONE_RUN)
+@per_snapshot_asset(group_name="risk")
 def tiering_model(
     context: dg.AssetExecutionContext,
     patient_features: PatientFeatures,
@@ -158,7 +165,7 @@ def _model_metadata(name: str, when, model: FittedModel | None, features: Patien
     }
 
 
-@dg.asset(group_name="risk", partitions_def=SNAPSHOTS, backfill_policy=ONE_RUN)
+@per_snapshot_asset(group_name="risk")
 def emergency_admission_risk(
     context: dg.AssetExecutionContext,
     patient_extract: Partitions,
@@ -180,7 +187,7 @@ def emergency_admission_risk(
     return scored
 
 
-@dg.asset(group_name="risk", partitions_def=SNAPSHOTS, backfill_policy=ONE_RUN)
+@per_snapshot_asset(group_name="risk")
 def kaiser_tiers(
     context: dg.AssetExecutionContext,
     emergency_admission_risk: dict[str, pl.DataFrame],
@@ -223,7 +230,7 @@ def kaiser_tiers(
     return tiers
 
 
-@dg.asset(group_name="risk")
+@across_snapshots_asset(group_name="risk")
 def next_year_cost(
     patient_extract: Partitions, patient_features: PatientFeatures, settings: PhmSettings
 ) -> dg.Output[CostPrediction | None]:
@@ -245,7 +252,7 @@ def next_year_cost(
     )
 
 
-@dg.asset(group_name="risk")
+@across_snapshots_asset(group_name="risk")
 def integrated_locality_cohort(
     next_year_cost: CostPrediction | None, patient_extract: Partitions
 ) -> dg.Output[pl.DataFrame]:
@@ -267,7 +274,7 @@ def integrated_locality_cohort(
     )
 
 
-@dg.asset(group_name="risk")
+@across_snapshots_asset(group_name="risk")
 def case_finding(
     kaiser_tiers: dict[str, pl.DataFrame],
     tiering_model: dict[str, FittedModel | None],
@@ -314,7 +321,7 @@ def case_finding(
     )
 
 
-@dg.asset(group_name="risk")
+@across_snapshots_asset(group_name="risk")
 def model_card(
     risk_model_evaluation: RiskEvaluation,
     next_year_cost: CostPrediction | None,

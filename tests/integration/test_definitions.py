@@ -82,5 +82,9 @@ def test_the_per_snapshot_assets_and_the_check_are_partitioned_by_snapshot():
     }
     assert set(partitioned) == PARTITIONED
     assert {p.name for p in partitioned.values()} == {"snapshots"}
+    # every asset takes a whole range of snapshots in one run, so `dg launch --partition-range`
+    # can run an extract from the shell
+    for key in graph.get_all_asset_keys():
+        assert graph.get(key).backfill_policy == dg.BackfillPolicy.single_run(), key
     check = next(c for c in d.asset_checks if c.check_specs)
     assert all(s.partitions_def.name == "snapshots" for s in check.check_specs)
