@@ -15,7 +15,7 @@ a value).
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -73,6 +73,21 @@ def combine_extracts(parts: Iterable[Extract]) -> Extract:
         files=files,
         ltc_columns=last.ltc_columns,
     )
+
+
+def split_extract(extract: Extract) -> dict[date, Extract]:
+    """One extract per snapshot (one per Dagster partition), each with the folder's practices
+    and deaths: the inverse of `combine_extracts`."""
+
+    def only(when: date) -> Extract:
+        files = {
+            k: v
+            for k, v in extract.files.items()
+            if not k.startswith("patients_") or k == f"patients_{when.isoformat()}"
+        }
+        return replace(extract, snapshots={when: extract.snapshots[when]}, files=files)
+
+    return {when: only(when) for when in extract.snapshots}
 
 
 def snapshot_dates_in(folder: Path | str) -> list[date]:

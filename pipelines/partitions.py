@@ -36,7 +36,7 @@ RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 
 T = TypeVar("T")
-Partitions = dict[str, Extract]  # a partitioned input: partition key -> that snapshot's value
+Partitions = dict[str, Extract]  # patient_extract as an input: partition key -> its read
 
 
 def key(snapshot: date) -> str:

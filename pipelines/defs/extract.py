@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 
 from phm.config import PipelineConfig
-from phm.extract import Extract, combine_extracts, read_extract
+from phm.extract import Extract, combine_extracts, read_extract, split_extract
 from phm.sources import locate_extract
 from phm.validation import validate_extract
 from pipelines.metadata import column_schema, problems_metadata
@@ -38,20 +38,7 @@ def patient_extract(context: dg.AssetExecutionContext, settings: PhmSettings) ->
             },
             partition_key=key(when),
         )
-    return {key(when): _one_snapshot(extract, when) for when in extract.snapshots}
-
-
-def _one_snapshot(extract: Extract, when) -> Extract:
-    name = f"patients_{when}"
-    files = {k: v for k, v in extract.files.items() if not k.startswith("patients_") or k == name}
-    return Extract(
-        extract.folder,
-        extract.practices,
-        {when: extract.snapshots[when]},
-        extract.deaths,
-        files,
-        extract.ltc_columns,
-    )
+    return {key(when): part for when, part in split_extract(extract).items()}
 
 
 @dg.asset_check(asset=patient_extract, blocking=True, partitions_def=SNAPSHOTS)

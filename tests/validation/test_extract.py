@@ -12,7 +12,7 @@ from polars.testing import assert_frame_equal
 
 from phm.contract import DEATHS, PRACTICES, patients_table
 from phm.errors import DataContractError
-from phm.extract import read_extract
+from phm.extract import combine_extracts, read_extract, split_extract
 
 from .builders import SNAPSHOT_DATES, snapshot_frame, valid_frames, write_extract, write_frame
 from .helpers import assert_no_patient_values, problem_re
@@ -294,3 +294,20 @@ def re_escape_all(text: str) -> str:
 def test_snapshot_helper_is_valid_for_any_date() -> None:
     frame = snapshot_frame(date(2030, 1, 1))
     assert frame.height == 20
+
+
+def test_a_partitions_read_holds_its_snapshot_and_the_whole_folder_files(tmp_path: Path):
+    folder = write_extract(tmp_path / "x")
+    whole = read_extract(folder)
+    newest = max(whole.snapshots)
+    part = read_extract(folder, snapshots=[newest])
+    assert list(part.snapshots) == [newest]
+    assert_frame_equal(part.snapshots[newest], whole.snapshots[newest])
+    assert_frame_equal(part.practices, whole.practices)
+    # one partition's read per snapshot, combined again, is the whole extract
+    parts = split_extract(whole)
+    assert sorted(parts) == sorted(whole.snapshots)
+    again = combine_extracts(parts.values())
+    assert again.files == whole.files and list(again.snapshots) == list(whole.snapshots)
+    with pytest.raises(DataContractError, match="no such file"):
+        read_extract(folder, snapshots=[date(1999, 4, 1)])
