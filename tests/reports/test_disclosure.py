@@ -3,7 +3,8 @@
 import polars as pl
 import pytest
 
-from phm.warehouse.tables import PROFILE_TABLES, count_columns
+from phm.warehouse.tables import PROFILE_TABLES
+from tests.disclosure import assert_counts_disclosure_controlled
 
 
 @pytest.mark.parametrize("table", PROFILE_TABLES, ids=lambda t: t.name)
@@ -11,12 +12,7 @@ def test_no_count_is_1_to_7_and_every_count_is_a_multiple_of_5(hostile_tables, t
     tables, _ = hostile_tables
     frame = tables[table.name]
     assert frame.columns == table.column_names
-    counts = count_columns(table)
-    assert counts, f"{table.name} declares no count column"
-    for column in counts:
-        values = frame[column].drop_nulls()
-        assert ((values >= 1) & (values <= 7)).sum() == 0, column
-        assert (values % 5 == 0).all(), column
+    assert_counts_disclosure_controlled(frame, table)
 
 
 def test_small_counts_were_there_to_suppress(hostile_tables):
