@@ -55,6 +55,29 @@ PRACTICES = Table(
     ),
 )
 
+# Optional: an extract may hold many ICSs (a region, England). Without these columns the
+# whole extract is one ICS, named by SINGLE_ICS.
+ICS_COLUMNS = (
+    Column("ics_code", "string", "Integrated Care System (ICB) code, e.g. QK1.", pattern=r"\S"),
+    Column("ics_name", "string", "Integrated Care System name.", pattern=r"\S"),
+)
+SINGLE_ICS = ("LLR", "Leicester, Leicestershire and Rutland")
+
+PRACTICES_WITH_ICS = Table(
+    name="practices",
+    row=PRACTICES.row,
+    description=PRACTICES.description + " With ics_code, ics_name is required too.",
+    columns=PRACTICES.columns + ICS_COLUMNS,
+)
+
+
+def practices_table(columns: Sequence[str]) -> Table:
+    """The practices declaration for a file with these columns: the ICS pair once either is
+    given (so that an ics_code without its ics_name is a missing column)."""
+    given = {c.name for c in ICS_COLUMNS} & set(columns)
+    return PRACTICES_WITH_ICS if given else PRACTICES
+
+
 DEATHS = Table(
     name="deaths",
     row="death",

@@ -24,9 +24,10 @@ import polars as pl
 from phm.contract import (
     DEATHS,
     DEFAULT_LTCS,
-    PRACTICES,
+    SINGLE_ICS,
     SNAPSHOT_FILE,
     patients_table,
+    practices_table,
     snapshot_date,
 )
 from phm.errors import DataContractError, Problem
@@ -44,7 +45,7 @@ class Extract:
     """An extract whose files meet the contract's structure, conformed to the declarations."""
 
     folder: Path
-    practices: pl.DataFrame  # conformed to PRACTICES
+    practices: pl.DataFrame  # conformed to PRACTICES (or PRACTICES_WITH_ICS)
     snapshots: dict[date, pl.DataFrame]  # conformed to patients_table(ltcs), sorted by date
     deaths: pl.DataFrame | None  # conformed to DEATHS
     files: dict[str, str]  # logical name ("practices", "patients_2023-04-01") -> file name
@@ -168,7 +169,7 @@ def read_partial(
             Problem("practices.csv", None, "required file is missing from the extract folder", 0)
         )
     else:
-        wanted.append(("practices", PRACTICES, practices))
+        wanted.append(("practices", practices_table(_header(folder / practices)), practices))
 
     by_date: dict[date, list[str]] = {}
     for name in names:
@@ -228,6 +229,28 @@ def read_partial(
         if frame is not None and not problems:
             read.frames[logical] = frame
     return read
+
+
+def practice_areas(practices: pl.DataFrame) -> pl.DataFrame:
+    """practice_code with its PCN, place and ICS: a practices file without the optional ICS
+    columns is one ICS (contract.SINGLE_ICS)."""
+    areas = ["practice_code", "pcn_code", "pcn_name", "place_code", "place_name"]
+    if "ics_code" in practices.columns:
+        return practices.select(*areas, "ics_code", "ics_name")
+    code, name = SINGLE_ICS
+    return practices.select(areas).with_columns(
+        pl.lit(code).alias("ics_code"), pl.lit(name).alias("ics_name")
+    )
+
+
+def _header(path: Path) -> list[str]:
+    """A file's column names, or none if it cannot be read (read_table then says why)."""
+    try:
+        if path.suffix.lower() == ".parquet":
+            return list(pl.read_parquet_schema(path))
+        return [c.strip().lstrip("\ufeff") for c in pl.read_csv(path, n_rows=0).columns]
+    except (pl.exceptions.PolarsError, OSError, ValueError):
+        return []
 
 
 def read_table(path: Path, table: Table) -> tuple[pl.DataFrame | None, list[Problem]]:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
-from phm.contract import DEATHS, DEFAULT_LTCS, PRACTICES, patients_table
+from phm.contract import DEATHS, DEFAULT_LTCS, patients_table, practices_table
 from phm.errors import DataContractError, Problem
 from phm.extract import Extract, PartialRead, read_partial
 from phm.schema import Table
@@ -102,7 +102,9 @@ def _validate(
     patients = patients_table(ltc_columns)
 
     def table(logical: str) -> Table:
-        return {"practices": PRACTICES, "deaths": DEATHS}.get(logical, patients)
+        if logical == "practices":
+            return practices_table(frames[logical].columns)
+        return DEATHS if logical == "deaths" else patients
 
     suites = [(files[name], table(name), frame) for name, frame in frames.items()]
     problems, summaries = run_suites(suites, data_docs_dir=data_docs_dir)

@@ -1,0 +1,49 @@
+"""Spec: an extract may hold many ICSs (practices.csv's optional ics_code and ics_name)."""
+
+from pathlib import Path
+
+import polars as pl
+
+from phm.contract import SINGLE_ICS
+from phm.extract import practice_areas, read_extract
+from phm.validation import check_extract
+from tests.validation.builders import valid_frames, write_extract
+
+
+def _with_ics(codes: list[str | None], names: list[str | None] | None) -> dict:
+    frames = valid_frames()
+    practices = frames["practices"].with_columns(pl.Series("ics_code", codes, pl.String))
+    if names is not None:
+        practices = practices.with_columns(pl.Series("ics_name", names, pl.String))
+    frames["practices"] = practices
+    return frames
+
+
+def test_without_ics_columns_the_extract_is_one_ics(tmp_path: Path):
+    extract = read_extract(write_extract(tmp_path / "x"))
+    areas = practice_areas(extract.practices)
+    assert set(areas["ics_code"]) == {SINGLE_ICS[0]}
+    assert set(areas["ics_name"]) == {SINGLE_ICS[1]}
+
+
+def test_ics_columns_are_read_and_kept(tmp_path: Path):
+    frames = _with_ics(["QK1", "QK1", "QJM"], ["LLR", "LLR", "Derby"])
+    extract = read_extract(write_extract(tmp_path / "x", frames=frames))
+    areas = practice_areas(extract.practices)
+    assert areas["ics_code"].to_list() == ["QK1", "QK1", "QJM"]
+    assert check_extract(tmp_path / "x").ok
+
+
+def test_ics_code_without_ics_name_is_a_missing_column(tmp_path: Path):
+    report = check_extract(write_extract(tmp_path / "x", frames=_with_ics(["QK1"] * 3, None)))
+    assert [(p.file, p.column, p.rule) for p in report.problems] == [
+        ("practices.csv", "ics_name", "required column is missing")
+    ]
+
+
+def test_an_empty_ics_name_where_ics_code_is_given_is_a_problem(tmp_path: Path):
+    frames = _with_ics(["QK1", "QK1", "QJM"], ["LLR", None, "Derby"])
+    report = check_extract(write_extract(tmp_path / "x", frames=frames))
+    assert [(p.file, p.column, p.count) for p in report.problems] == [
+        ("practices.csv", "ics_name", 1)
+    ]
