@@ -13,8 +13,8 @@ from datetime import date
 
 from phm.schema import Column, Table
 
-# The 19 QOF disease registers: the default LTC list (configs/default.yaml repeats it).
-DEFAULT_LTCS: tuple[str, ...] = (
+# The 19 QOF disease registers: what most real extracts carry (configs/qof_registers.yaml).
+QOF_REGISTERS: tuple[str, ...] = (
     "ltc_hypertension",
     "ltc_diabetes",
     "ltc_asthma",
@@ -35,6 +35,35 @@ DEFAULT_LTCS: tuple[str, ...] = (
     "ltc_pad",
     "ltc_obesity",
 )
+# The Cambridge Multimorbidity Score's further conditions, the ones that are not QOF registers
+# (Payne et al. 2020; ../shared/reference/cms_conditions.csv). CMS merges anxiety with
+# depression; the contract keeps `ltc_anxiety` as a flag of its own.
+CMS_CONDITIONS: tuple[str, ...] = (
+    "ltc_anxiety",
+    "ltc_painful_condition",
+    "ltc_hearing_loss",
+    "ltc_ibs",
+    "ltc_prostate_disorder",
+    "ltc_thyroid_disorder",
+    "ltc_diverticular_disease",
+    "ltc_chronic_sinusitis",
+    "ltc_constipation",
+    "ltc_peptic_ulcer",
+    "ltc_alcohol_problems",
+    "ltc_substance_misuse",
+    "ltc_psoriasis_eczema",
+    "ltc_blindness_low_vision",
+    "ltc_ibd",
+    "ltc_anorexia_bulimia",
+    "ltc_chronic_liver_disease",
+    "ltc_migraine",
+    "ltc_bronchiectasis",
+    "ltc_multiple_sclerosis",
+    "ltc_parkinsons",
+)
+# The default LTC list, 40 flags (configs/default.yaml repeats it): the breadth the LLR plan's
+# LTC-count table counts (calibration targets, section 2).
+DEFAULT_LTCS: tuple[str, ...] = QOF_REGISTERS + CMS_CONDITIONS
 
 ETHNIC_GROUPS = ("White", "Asian", "Black", "Mixed", "Other", "Unknown")
 SEXES = ("F", "M", "U")
@@ -101,13 +130,30 @@ def ltc_label(ltc_column: str) -> str:
         "copd": "COPD",
         "ckd": "chronic kidney disease",
         "stroke tia": "stroke / TIA",
+        "ibs": "irritable bowel syndrome",
+        "constipation": "treated constipation",
+        "peptic ulcer": "peptic ulcer disease",
+        "substance misuse": "psychoactive substance misuse",
+        "psoriasis eczema": "psoriasis or eczema",
+        "blindness low vision": "blindness or low vision",
+        "ibd": "inflammatory bowel disease",
+        "anorexia bulimia": "anorexia or bulimia",
+        "chronic liver disease": "chronic liver disease or viral hepatitis",
+        "parkinsons": "Parkinson's disease",
     }.get(words, words)
+
+
+def ltc_description(ltc_column: str) -> str:
+    """What a flag records: a QOF register, or a condition recorded (CMS definitions)."""
+    if ltc_column in QOF_REGISTERS:
+        return f"On the {ltc_label(ltc_column)} register."
+    return f"Has {ltc_label(ltc_column)} recorded."
 
 
 def patients_table(ltc_columns: Sequence[str] = DEFAULT_LTCS) -> Table:
     """The patient snapshot table for a given list of LTC flag columns."""
     ltcs = tuple(
-        Column(name, "boolean", f"On the {ltc_label(name)} register.") for name in ltc_columns
+        Column(name, "boolean", ltc_description(name)) for name in ltc_columns
     )
     return Table(
         name="patients",

@@ -1,4 +1,10 @@
-"""Long-term conditions: who is on each QOF register, and who joins it as they age.
+"""Long-term conditions: who has each of the 40 conditions, and who gains one as they age.
+
+The 19 QOF registers sit at their published prevalence per place (section 5 of the
+calibration targets); the 21 further conditions of the Cambridge Multimorbidity Score (CMS,
+section 8) have no published local prevalence, so their level is set once, for England's age
+mix, from the CPRD adult prevalence of the CMS paper, and each place's prevalence follows from
+its own age, sex, ethnicity and deprivation.
 
 A liability-threshold model. Each person carries a shared health liability `h` (which makes
 conditions cluster and also drives frailty, admissions and death) and one private liability
@@ -11,6 +17,7 @@ register, once joined, is kept.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy.special import expit, logit, ndtri
@@ -36,6 +43,7 @@ class Condition:
     asian: float
     black: float
     clustering: float  # share of liability from the shared health factor h
+    men_only: bool = False  # nobody female has it (prostate disorders)
 
 
 # Age shapes from QOF/HSE age profiles; ethnic and sex log-odds from the epidemiology
@@ -190,12 +198,275 @@ CONDITIONS: tuple[Condition, ...] = (
         0.35,
     ),
 )
+REGISTERS = tuple(c.name for c in CONDITIONS)
+
+# The CMS conditions that are not QOF registers (contract column names, as in
+# ../shared/reference/cms_conditions.csv). Age, sex and deprivation patterns: section 8 says
+# which rise with age (hearing loss, prostate, Parkinson's, blindness, diverticular disease,
+# constipation), which are commonest in younger adults (migraine, anorexia or bulimia,
+# substance misuse, IBS) and which rise with deprivation (alcohol, substance misuse, painful
+# conditions, anxiety). Nothing public gives their ethnic patterns; where no effect is set it is
+# zero. The knot shapes and the other effects are assumptions from the general epidemiology,
+# each noted. Most CMS definitions are adult (prescriptions in the last year, codes ever);
+# conditions children also have (eczema, hearing loss, constipation, IBD, migraine, anorexia)
+# start earlier.
+CMS_EXTRA: tuple[Condition, ...] = (
+    # anxiety: CMS merges it with depression; peaks in young and middle adulthood, women
+    # about twice men (APMS 2014), rises with deprivation (section 8).
+    Condition(
+        "ltc_anxiety", 16, (1e-4, 0.04, 0.07, 0.07, 0.06, 0.05, 0.05), 0.30, -0.60, -0.20, -0.30, 0.40
+    ),
+    # chronic pain (repeat analgesia): rises with age and deprivation, more in women.
+    Condition(
+        "ltc_painful_condition",
+        16,
+        (1e-4, 0.01, 0.04, 0.09, 0.15, 0.22, 0.27),
+        0.35,
+        -0.35,
+        0.10,
+        0.00,
+        0.45,
+    ),
+    # hearing loss: steep with age, somewhat more in men (noise); little clustering.
+    Condition(
+        "ltc_hearing_loss",
+        0,
+        (0.003, 0.008, 0.012, 0.035, 0.10, 0.28, 0.55),
+        0.05,
+        0.30,
+        0.00,
+        0.00,
+        0.10,
+    ),
+    # IBS: younger adults, women about twice men.
+    Condition("ltc_ibs", 16, (1e-4, 0.03, 0.08, 0.09, 0.09, 0.08, 0.07), 0.10, -0.70, 0.0, 0.0, 0.20),
+    # prostate disorders (mostly benign hyperplasia): men only, steep with age.
+    Condition(
+        "ltc_prostate_disorder",
+        30,
+        (1e-6, 1e-5, 0.002, 0.02, 0.10, 0.25, 0.35),
+        0.00,
+        0.00,
+        -0.20,
+        0.20,
+        0.10,
+        men_only=True,
+    ),
+    # thyroid disorders: women about four times men, rising with age.
+    Condition(
+        "ltc_thyroid_disorder",
+        0,
+        (5e-4, 0.004, 0.02, 0.04, 0.07, 0.10, 0.11),
+        0.05,
+        -1.40,
+        0.10,
+        -0.20,
+        0.20,
+    ),
+    # diverticular disease: steep with age; less common in South Asian people (low-fibre
+    # Western diet is the usual explanation).
+    Condition(
+        "ltc_diverticular_disease",
+        30,
+        (1e-6, 1e-5, 0.002, 0.01, 0.04, 0.09, 0.12),
+        0.05,
+        -0.20,
+        -0.60,
+        -0.30,
+        0.25,
+    ),
+    # chronic sinusitis: flat through adulthood.
+    Condition(
+        "ltc_chronic_sinusitis",
+        16,
+        (1e-4, 0.01, 0.025, 0.035, 0.04, 0.04, 0.035),
+        0.05,
+        0.00,
+        0.00,
+        0.00,
+        0.15,
+    ),
+    # treated constipation (repeat laxatives): the old and frail, opioid users; clusters hard.
+    Condition(
+        "ltc_constipation",
+        0,
+        (0.003, 0.003, 0.005, 0.01, 0.02, 0.06, 0.15),
+        0.15,
+        -0.40,
+        0.00,
+        0.00,
+        0.55,
+    ),
+    # peptic ulcer disease: older, men, deprived (H. pylori, NSAIDs, smoking).
+    Condition(
+        "ltc_peptic_ulcer",
+        16,
+        (1e-5, 5e-4, 0.003, 0.01, 0.025, 0.04, 0.05),
+        0.25,
+        0.30,
+        0.00,
+        0.00,
+        0.30,
+    ),
+    # alcohol problems: middle age, men, steeply with deprivation; far less in South Asian
+    # people (abstinence is common).
+    Condition(
+        "ltc_alcohol_problems",
+        16,
+        (1e-5, 0.002, 0.015, 0.025, 0.025, 0.015, 0.008),
+        0.60,
+        0.80,
+        -1.00,
+        -0.30,
+        0.35,
+    ),
+    # psychoactive substance misuse: young adults, men, steeply with deprivation.
+    Condition(
+        "ltc_substance_misuse",
+        14,
+        (1e-5, 0.005, 0.025, 0.02, 0.01, 0.003, 0.001),
+        0.80,
+        0.70,
+        -0.60,
+        0.00,
+        0.35,
+    ),
+    # psoriasis or eczema on repeat treatment: every age, little clustering.
+    Condition(
+        "ltc_psoriasis_eczema",
+        0,
+        (0.01, 0.01, 0.01, 0.01, 0.012, 0.015, 0.015),
+        0.05,
+        0.00,
+        0.00,
+        0.00,
+        0.15,
+    ),
+    # blindness and low vision: steep with age (macular degeneration, diabetic eye disease).
+    Condition(
+        "ltc_blindness_low_vision",
+        0,
+        (0.001, 0.002, 0.003, 0.004, 0.008, 0.025, 0.07),
+        0.15,
+        0.00,
+        0.20,
+        0.20,
+        0.35,
+    ),
+    # inflammatory bowel disease: onset in young adults; ulcerative colitis is commoner in
+    # South Asian people of Leicester than in white people (Leicestershire IBD studies).
+    Condition(
+        "ltc_ibd", 10, (1e-4, 0.004, 0.009, 0.011, 0.012, 0.012, 0.010), -0.05, 0.0, 0.20, -0.3, 0.20
+    ),
+    # anorexia or bulimia: young women.
+    Condition(
+        "ltc_anorexia_bulimia",
+        12,
+        (1e-5, 0.008, 0.010, 0.007, 0.004, 0.002, 0.001),
+        0.00,
+        -2.00,
+        -0.50,
+        -0.50,
+        0.15,
+    ),
+    # chronic liver disease and viral hepatitis: middle age, men, deprived (alcohol, hepatitis
+    # B and C, fatty liver).
+    Condition(
+        "ltc_chronic_liver_disease",
+        16,
+        (1e-5, 5e-4, 0.002, 0.005, 0.009, 0.010, 0.008),
+        0.50,
+        0.40,
+        0.30,
+        0.20,
+        0.40,
+    ),
+    # migraine on repeat triptans: younger adults, women about three times men.
+    Condition(
+        "ltc_migraine",
+        12,
+        (1e-5, 0.003, 0.008, 0.009, 0.005, 0.002, 0.001),
+        0.00,
+        -1.30,
+        0.00,
+        0.00,
+        0.10,
+    ),
+    # bronchiectasis: rises with age.
+    Condition(
+        "ltc_bronchiectasis",
+        0,
+        (2e-4, 5e-4, 0.001, 0.002, 0.005, 0.010, 0.012),
+        0.10,
+        -0.10,
+        0.00,
+        0.00,
+        0.40,
+    ),
+    # multiple sclerosis: onset 20-40, women about 2.5 times men, rarer in South Asian and
+    # Black people.
+    Condition(
+        "ltc_multiple_sclerosis",
+        16,
+        (1e-6, 5e-4, 0.002, 0.004, 0.004, 0.003, 0.002),
+        0.00,
+        -0.90,
+        -0.80,
+        -0.50,
+        0.20,
+    ),
+    # Parkinson's disease: steep with age, more in men.
+    Condition(
+        "ltc_parkinsons",
+        30,
+        (1e-7, 1e-6, 5e-5, 5e-4, 0.002, 0.010, 0.025),
+        0.00,
+        0.40,
+        -0.30,
+        -0.30,
+        0.30,
+    ),
+)
+CONDITIONS = CONDITIONS + CMS_EXTRA
 NAMES = tuple(c.name for c in CONDITIONS)
+CMS_NAMES = NAMES[len(REGISTERS) :]
+IS_REGISTER = np.array([n in REGISTERS for n in NAMES])
+# CPRD adult prevalence, % (Payne et al. 2020, cms_conditions.csv). Anxiety has no column of its
+# own there (CMS counts anxiety or depression, 12.85%); 6% is the adult prevalence of
+# generalised anxiety and mixed anxiety states in APMS 2014.
+CPRD_ADULT_PREVALENCE = dict(
+    ltc_anxiety=6.0,
+    ltc_painful_condition=11.63,
+    ltc_hearing_loss=11.27,
+    ltc_ibs=7.61,
+    ltc_prostate_disorder=6.31,
+    ltc_thyroid_disorder=5.24,
+    ltc_diverticular_disease=3.24,
+    ltc_chronic_sinusitis=2.96,
+    ltc_constipation=2.67,
+    ltc_peptic_ulcer=1.62,
+    ltc_alcohol_problems=1.60,
+    ltc_substance_misuse=1.19,
+    ltc_psoriasis_eczema=1.16,
+    ltc_blindness_low_vision=1.08,
+    ltc_ibd=0.96,
+    ltc_anorexia_bulimia=0.55,
+    ltc_chronic_liver_disease=0.53,
+    ltc_migraine=0.51,
+    ltc_bronchiectasis=0.43,
+    ltc_multiple_sclerosis=0.28,
+    ltc_parkinsons=0.28,
+)
+# The CPRD sample's recording, scaled to what the plan's Leicester City table implies (its
+# mean of 0.95 conditions a head): one factor for all 21, fitted on the generated extract.
+CMS_LEVEL = 1.0
+ENGLAND_PROXY = "04V"  # West Leicestershire: the place whose age mix is nearest England's
 K = len(CONDITIONS)
 _KNOT_LOGITS = logit(np.array([c.knots for c in CONDITIONS]))  # (K, knots)
 _MIN_AGE = np.array([c.min_age for c in CONDITIONS])
 _DEP = np.array([c.deprivation for c in CONDITIONS])
 _MALE = np.array([c.male for c in CONDITIONS])
+_MEN_ONLY = np.array([c.men_only for c in CONDITIONS])
 _ETHNIC = np.zeros((K, 5))
 _ETHNIC[:, 1] = [c.asian for c in CONDITIONS]
 _ETHNIC[:, 2] = [c.black for c in CONDITIONS]
@@ -215,7 +486,8 @@ def log_odds(age, dep, male, ethnic, offsets) -> np.ndarray:
     shifted = np.clip(age + DEPRIVATION_AGE_SHIFT * dep, 0, KNOT_AGES[-1])
     curve = np.stack([np.interp(shifted, KNOT_AGES, _KNOT_LOGITS[k]) for k in range(K)], axis=1)
     lo = curve + offsets + dep[:, None] * _DEP + male[:, None] * _MALE + _ETHNIC[:, ethnic].T
-    return np.where(age[:, None] >= _MIN_AGE, lo, -np.inf)
+    possible = (age[:, None] >= _MIN_AGE) & ~(_MEN_ONLY & (male[:, None] == 0))
+    return np.where(possible, lo, -np.inf)
 
 
 def thresholds(age, dep, male, ethnic, offsets) -> np.ndarray:
@@ -249,12 +521,12 @@ def on_register(h, private, thresholds_now, already=None) -> np.ndarray:
 
 
 def target_prevalence(place: Place) -> np.ndarray:
-    """(K,) QOF prevalence (fraction, own denominator) the place should show."""
+    """(registers,) QOF prevalence (fraction, own denominator) the place should show."""
     area_col = {"Leicester": 2, "Leicestershire": 3, "Rutland": 4}
     return np.array(
         [
-            sum(w * T.QOF_PREVALENCE[c.name][area_col[a]] for a, w in place.mix.items()) / 100
-            for c in CONDITIONS
+            sum(w * T.QOF_PREVALENCE[name][area_col[a]] for a, w in place.mix.items()) / 100
+            for name in REGISTERS
         ]
     )
 
@@ -286,11 +558,34 @@ DRIFT = np.array([_DRIFT.get(n, 1.0) for n in NAMES])
 
 
 def solve_offsets(place: Place) -> np.ndarray:
-    """Per-register offsets so the place's expected crude prevalence hits its target.
+    """Per-condition offsets: each register at the place's QOF prevalence, and the CMS
+    conditions at one level for every place (set on England's age mix, see cms_offsets)."""
+    registers = _bisect_offsets(place, target_prevalence(place) * DRIFT[IS_REGISTER])
+    return np.where(IS_REGISTER, registers, cms_offsets())
 
-    Integrates the register model over the place's age, sex, ethnicity and decile mix on a
-    grid (deterministic, no sampling), bisecting each register's offset.
+
+@lru_cache(maxsize=1)
+def cms_offsets() -> np.ndarray:
+    """(K,) offsets putting each CMS condition at its CPRD adult prevalence (times CMS_LEVEL)
+    among the adults of the England proxy; registers get 0 here (solved per place)."""
+    from phm.synth.geography import build_place  # geography needs no conditions: no cycle
+
+    target = np.array([CPRD_ADULT_PREVALENCE.get(n, 1.0) for n in NAMES]) / 100
+    solved = _bisect_offsets(
+        build_place(ENGLAND_PROXY, 0.0), target * CMS_LEVEL * DRIFT, denominator_age=18
+    )
+    return np.where(IS_REGISTER, 0.0, solved)
+
+
+def _bisect_offsets(place: Place, target: np.ndarray, denominator_age: int = 0) -> np.ndarray:
+    """Offsets (K,) so the expected crude prevalence in `place` hits `target`; registers take
+    their own denominator, and nobody under `denominator_age` counts.
+
+    Integrates the condition model over the place's age, sex, ethnicity and decile mix on a
+    grid (deterministic, no sampling), bisecting each offset. `target` may hold only the
+    registers (the first entries), then only they are solved.
     """
+    k = target.size
     dec = np.arange(1, 11)
     dec_pmf = np.diff(np.concatenate([[0.0], place.decile_cdf]))
     a, d, m, e = np.meshgrid(AGES, dec, [0, 1], np.arange(5), indexing="ij")
@@ -301,12 +596,16 @@ def solve_offsets(place: Place) -> np.ndarray:
         * place.ethnicity[None, None, None, :]
     ).ravel()
     age, dep, male, eth = a.ravel(), deprivation(d.ravel()), m.ravel(), e.ravel()
-    target = target_prevalence(place) * DRIFT
-    base = log_odds(age, dep, male, eth, np.zeros(K))
-    denominator = (w[:, None] * (age[:, None] >= _MIN_AGE)).sum(0)
-    lo, hi = np.full(K, -12.0), np.full(K, 12.0)
+    counted = (age[:, None] >= np.maximum(_MIN_AGE, denominator_age))[:, :k]
+    base = np.where(counted, log_odds(age, dep, male, eth, np.zeros(K))[:, :k], -np.inf)
+    denominator = (w[:, None] * (age[:, None] >= np.maximum(_MIN_AGE[:k], denominator_age))).sum(0)
+    if denominator_age:  # the CPRD figure is a share of all adults, men-only or not
+        denominator = np.full(k, w[age >= denominator_age].sum())
+    lo, hi = np.full(k, -12.0), np.full(k, 12.0)
     for _ in range(40):
         mid = (lo + hi) / 2
         prevalence = (w @ expit(base + mid)) / denominator
         lo, hi = np.where(prevalence < target, mid, lo), np.where(prevalence < target, hi, mid)
-    return (lo + hi) / 2
+    out = np.zeros(K)
+    out[:k] = (lo + hi) / 2
+    return out

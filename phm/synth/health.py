@@ -40,6 +40,34 @@ _ADMIT_WEIGHT = dict(
     ltc_pad=0.35,
     ltc_obesity=0.10,
 )
+# The CMS conditions that are not registers: the CMS 1-year unplanned-admission weights
+# (cms_conditions.csv, transcribed once, not independently checked) scaled by 0.004, the
+# median ratio of the register weights above to their CMS weights.
+_CMS_ADMISSION = dict(
+    ltc_anxiety=44.33,
+    ltc_painful_condition=82.13,
+    ltc_hearing_loss=7.73,
+    ltc_ibs=7.46,
+    ltc_prostate_disorder=5.13,
+    ltc_thyroid_disorder=1.24,
+    ltc_diverticular_disease=9.60,
+    ltc_chronic_sinusitis=4.88,
+    ltc_constipation=64.91,
+    ltc_peptic_ulcer=17.66,
+    ltc_alcohol_problems=81.19,
+    ltc_substance_misuse=61.41,
+    ltc_psoriasis_eczema=22.30,
+    ltc_blindness_low_vision=24.38,
+    ltc_ibd=49.30,
+    ltc_anorexia_bulimia=36.01,
+    ltc_chronic_liver_disease=77.03,
+    ltc_migraine=4.65,
+    ltc_bronchiectasis=84.15,
+    ltc_multiple_sclerosis=94.29,
+    ltc_parkinsons=104.13,
+)
+CMS_TO_LOG_ODDS = 0.004
+_ADMIT_WEIGHT.update({k: CMS_TO_LOG_ODDS * w for k, w in _CMS_ADMISSION.items()})
 ADMIT_WEIGHT = np.array([_ADMIT_WEIGHT[n] for n in C.NAMES])
 _DEATH_WEIGHT = dict(
     ltc_heart_failure=0.6,
@@ -49,6 +77,13 @@ _DEATH_WEIGHT = dict(
     ltc_ckd=0.3,
     ltc_stroke_tia=0.3,
     ltc_pad=0.3,
+    # CMS conditions with the largest mortality weights (cms_conditions.csv, x ~0.012 like
+    # the registers above): Parkinson's, treated constipation, liver disease, chronic pain.
+    ltc_parkinsons=0.5,
+    ltc_constipation=0.4,
+    ltc_chronic_liver_disease=0.3,
+    ltc_painful_condition=0.2,
+    ltc_alcohol_problems=0.15,
 )
 DEATH_WEIGHT = np.array([_DEATH_WEIGHT.get(n, 0.05) for n in C.NAMES])
 _DEMENTIA = C.NAMES.index("ltc_dementia")

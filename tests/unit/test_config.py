@@ -11,7 +11,7 @@ def test_default_configuration_loads_with_absolute_paths():
     assert config.uses_synthetic_default
     assert config.warehouse.path.is_absolute()
     assert config.warehouse.path.is_relative_to(REPO_ROOT)
-    assert len(config.ltc_columns) == 19
+    assert len(config.ltc_columns) == 40
 
 
 def test_a_bad_key_is_named(tmp_path: Path):
