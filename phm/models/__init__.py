@@ -9,10 +9,10 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from phm.models.registry import MODELS, ModelFactory, build_model, register
+from phm.models.registry import MODELS, ModelFactory, build_model, model_notes, register
 
 for _module in pkgutil.iter_modules(__path__):
     if _module.name != "registry":
         importlib.import_module(f"{__name__}.{_module.name}")
 
-__all__ = ["MODELS", "ModelFactory", "build_model", "register"]
+__all__ = ["MODELS", "ModelFactory", "build_model", "model_notes", "register"]

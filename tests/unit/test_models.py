@@ -5,12 +5,20 @@ import pytest
 from sklearn.metrics import roc_auc_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from phm.contract import DEFAULT_LTCS
+from phm.contract import DEFAULT_LTCS, QOF_REGISTERS
 from phm.features import feature_spec
-from phm.models import MODELS, build_model
+from phm.models import MODELS, build_model, model_notes
+from phm.models.cambridge_multimorbidity import (
+    CambridgeMultimorbidityScore,
+    cms_conditions,
+    cms_coverage,
+)
 from phm.models.ltc_count_lookup import LtcCountLookup
 from phm.models.recalibrated import PlattRecalibrated
 from phm.models.sampled import FitOnStratifiedSample, stratified_sample
+
+
+REGISTERS_19 = QOF_REGISTERS  # what most real extracts carry
 
 
 def _contract_checks(estimators):
@@ -25,6 +33,8 @@ def _contract_checks(estimators):
 @_contract_checks(
     [
         LtcCountLookup(),
+        CambridgeMultimorbidityScore(),
+        CambridgeMultimorbidityScore(condition_columns=((1,),), weights=(50.0,), age_index=0),
         PlattRecalibrated(LtcCountLookup()),
         FitOnStratifiedSample(LtcCountLookup(), max_rows=20),
     ]
@@ -106,3 +116,58 @@ def test_fit_on_a_sample_fits_the_wrapped_model_on_that_many_rows():
     model = FitOnStratifiedSample(LtcCountLookup(), max_rows=200, random_state=0).fit(X, y)
     assert model.n_rows_fitted_ == 200
     assert model.predict_proba(X).shape == (1000, 2)
+
+
+def test_the_cms_table_is_the_papers_37_conditions_with_their_admission_weights():
+    """The unplanned-admission weights in phm/reference/cms_conditions.csv were transcribed
+    once (from BNSSG's ICS-code-library) and NOT independently checked: this test pins the
+    transcription, it cannot vouch for it."""
+    conditions = cms_conditions()
+    assert len(conditions) == 37 and len({c.code for c in conditions}) == 37
+    weights = {c.code: c.weight for c in conditions}
+    assert weights["DEM"] == 158.14 and weights["HYP"] == 11.29 and weights["THY"] == 1.24
+    assert next(c for c in conditions if c.code == "ANX+DEP").columns == (
+        "ltc_anxiety",
+        "ltc_depression",
+    )
+
+
+def test_cms_counts_anxiety_or_depression_once_and_sums_the_weights():
+    # columns: anxiety, depression, dementia
+    model = CambridgeMultimorbidityScore(condition_columns=((0, 1), (2,)), weights=(44.33, 158.14))
+    X = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0], [1, 1, 1], [np.nan, 0, 1]])
+    assert model.cms_score(X).tolist() == pytest.approx([0, 44.33, 44.33, 44.33, 202.47, 158.14])
+
+
+def test_cms_coverage_names_the_conditions_an_extract_lacks():
+    registers_only = feature_spec(REGISTERS_19)
+    coverage = cms_coverage(registers_only.names)
+    assert len(coverage.used) == 17 and len(coverage.missing) == 20
+    note = model_notes("cms_age_sex", registers_only)
+    assert note.startswith("20 of 37 CMS conditions not in the extract: Painful condition")
+    assert "Anxiety or depression counted without ltc_anxiety" in note
+    every = [col for c in cms_conditions() for col in c.columns]
+    assert cms_coverage(every).describe() is None
+    assert model_notes("logistic", registers_only) is None
+
+
+def test_the_cms_baseline_fits_only_the_intercept_slope_age_and_sex():
+    """Nine numbers: intercept, score slope, a 7-term age spline and male; no condition weight."""
+    spec = feature_spec(REGISTERS_19)
+    rng = np.random.default_rng(1)
+    n = 20_000
+    X = np.zeros((n, len(spec.names)))
+    X[:, spec.names.index("age")] = rng.integers(0, 100, n)
+    X[:, spec.names.index("male")] = rng.random(n) < 0.5
+    for c in ("ltc_dementia", "ltc_copd", "ltc_hypertension"):
+        X[:, spec.names.index(c)] = rng.random(n) < 0.2
+    truth = CambridgeMultimorbidityScore(
+        condition_columns=tuple((spec.names.index(c),) for c in ("ltc_dementia", "ltc_copd")),
+        weights=(158.14, 129.18),
+    ).cms_score(X)
+    y = rng.random(n) < 1 / (1 + np.exp(-(-3 + 0.012 * truth)))
+    model = build_model("cms_age_sex", spec, seed=0).fit(X, y)
+    logit = model.estimator_.adjustment_.named_steps["logit"]
+    assert logit.coef_.shape == (1, 1 + 7 + 1)
+    assert logit.coef_[0, 0] > 0  # the score raises risk
+    assert roc_auc_score(y, model.predict_proba(X)[:, 1]) > 0.6
