@@ -36,11 +36,16 @@ def table_markdown(table: Table) -> str:
 def data_dictionary() -> str:
     sections = [HEADER, "## The extract (input)\n"]
     sections += [table_markdown(t) for t in (PRACTICES, patients_table(), DEATHS)]
-    sections.append("## The warehouse: `restricted` (patient-level)\n")
+    sections.append(
+        "## The restricted store: `restricted` (patient-level; "
+        "`<outputs>/restricted/warehouse.duckdb`, owner-only)\n"
+    )
     sections += [table_markdown(t) for t in RESTRICTED_TABLES]
-    sections.append("## The warehouse: `published` (aggregates)\n")
+    sections.append("## The published warehouse: `published` (aggregates; for BI tools)\n")
     sections += [table_markdown(t) for t in PUBLISHED_TABLES]
-    sections.append("## The warehouse: catalogue (what each publication holds)\n")
+    sections.append(
+        "## Catalogue (what each publication holds; one table in each store, same fingerprint)\n"
+    )
     sections += [table_markdown(t) for t in CATALOGUE_TABLES]
     return "\n".join(sections)
 

@@ -140,6 +140,9 @@ def _run(args: argparse.Namespace) -> int:
             f"slope {headline.get('calibration_slope')}, observed/expected "
             f"{headline.get('observed_expected')}, PPV in top 5% {headline.get('ppv_top5pct')}"
         )
+        print(f"  over the CMS baseline: {headline.get('gain_over_cms_baseline')}")
+        if headline.get("inputs_missing", "none") != "none":
+            print(f"  inputs the extract lacks: {headline['inputs_missing']}")
     outputs = config.outputs.dir
     print("Outputs:")
     print(f"  warehouse        {warehouse}")

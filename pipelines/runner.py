@@ -15,6 +15,7 @@ import dagster as dg
 
 from phm.errors import DataContractError, PhmError
 from phm.extract import read_partial, snapshot_dates_in
+from phm.restricted import private_folder, restricted_dir
 from phm.sources import locate_extract
 from pipelines.partitions import SNAPSHOTS, key, run_tags
 from pipelines.resources import PhmSettings
@@ -63,6 +64,7 @@ def run_pipeline(
     config = settings.load()  # a configuration error is reported before anything runs
     _quiet_dagster(log_level)
     try:
+        private_folder(restricted_dir(config.outputs.dir))  # refused before any work is done
         keys = snapshot_partitions(locate_extract(config), config.ltc_columns)
     except PhmError as error:
         return RunOutcome(success=False, error=error)

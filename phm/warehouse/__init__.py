@@ -1,6 +1,7 @@
-"""The warehouse: one DuckDB file; `restricted` holds patient rows, `published` aggregates."""
+"""The warehouse, two DuckDB files: the published one holds `published` aggregates only; the
+owner-only restricted store (`<outputs>/restricted/warehouse.duckdb`) holds patient rows."""
 
-from phm.warehouse.publish import publish_warehouse, read_table
+from phm.warehouse.publish import publish_warehouse, read_table, restricted_store_path
 from phm.warehouse.tables import PUBLISHED_TABLES, RESTRICTED_TABLES, WAREHOUSE_TABLES
 
 __all__ = [
@@ -9,4 +10,5 @@ __all__ = [
     "WAREHOUSE_TABLES",
     "publish_warehouse",
     "read_table",
+    "restricted_store_path",
 ]

@@ -13,6 +13,16 @@ With a fingerprint, a publish writes `published.publication` in the same transac
 fingerprint of the run's inputs and configuration and each published table's row count, so
 a reader can tell which version it read. Nothing in it depends on the clock: publishing the
 same inputs twice gives identical tables.
+
+Two stores (data contract, "What the pipeline writes"): the published warehouse holds the
+`published` aggregates only, the file a BI team may be given; the patient-level `restricted`
+tables go to the restricted store, `<outputs>/restricted/warehouse.duckdb`, owner-only (see
+phm/restricted.py). One publish builds both copies, then renames both while holding the swap
+lock (`.<name>.swap.lock` beside the published file), and writes the same fingerprint into
+`published.publication` and `restricted.publication`. `open_publication` opens both under
+that lock, so a reader of the pair never gets a published version with another run's
+patient rows; a plain reader of the published file needs no lock (its rename is atomic).
+`restore_previous` swaps both back together.
 """
 
 from __future__ import annotations
@@ -22,8 +32,9 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Mapping
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -31,12 +42,23 @@ import polars as pl
 
 from phm.config import PipelineConfig
 from phm.errors import PhmError
+from phm.restricted import make_owner_only, owner_only_files, private_folder, restricted_dir
 from phm.schema import Table
 from phm.sql import statement
-from phm.warehouse.tables import PUBLICATION
+from phm.warehouse.tables import PUBLICATION, RESTRICTED_PUBLICATION
 
 # Extract files the fingerprint ignores: markers (`_READY`) and hidden files are not data.
 _NOT_DATA = ("_", ".")
+
+
+RESTRICTED_STORE_NAME = "warehouse.duckdb"
+
+
+def restricted_store_path(config: PipelineConfig | Path) -> Path:
+    """The restricted store of a run: `<outputs>/restricted/warehouse.duckdb` (given the
+    configuration, or the outputs folder itself)."""
+    outputs = config.outputs.dir if isinstance(config, PipelineConfig) else Path(config)
+    return restricted_dir(outputs) / RESTRICTED_STORE_NAME
 
 
 def building_path(path: Path) -> Path:
@@ -75,12 +97,14 @@ def inputs_fingerprint(extract_folder: Path, config: PipelineConfig) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def publication_frame(fingerprint: str, tables: Mapping[Table, pl.DataFrame]) -> pl.DataFrame:
-    """published.publication: one row per published table of this publish (row counts of
-    restricted tables are patient counts, so they are not published)."""
-    names = sorted(
-        t.name for t in tables if t.name.startswith("published.") and t.name != PUBLICATION.name
-    )
+def publication_frame(
+    fingerprint: str, tables: Mapping[Table, pl.DataFrame], catalogue: Table = PUBLICATION
+) -> pl.DataFrame:
+    """published.publication (or its restricted twin): one row per table of this publish in
+    the catalogue's schema (row counts of restricted tables are patient counts, so they are
+    listed in the restricted store only)."""
+    schema = catalogue.name.split(".")[0] + "."
+    names = sorted(t.name for t in tables if t.name.startswith(schema) and t != catalogue)
     heights = {t.name: f.height for t, f in tables.items()}
     return pl.DataFrame(
         {
@@ -88,8 +112,12 @@ def publication_frame(fingerprint: str, tables: Mapping[Table, pl.DataFrame]) ->
             "table_name": names,
             "row_count": [heights[n] for n in names],
         },
-        schema=PUBLICATION.polars_schema(),
+        schema=catalogue.polars_schema(),
     )
+
+
+def is_restricted(table: Table) -> bool:
+    return table.name.startswith("restricted.")
 
 
 @contextmanager
@@ -97,6 +125,22 @@ def _single_writer(path: Path):
     """Serialise publishers of one warehouse (a second run waits for the first)."""
     lock = path.with_name(f".{path.name}.lock")
     with open(lock, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _swap_lock_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.swap.lock")
+
+
+@contextmanager
+def _swapping(path: Path):
+    """Held by a publisher (exclusively) only while it renames the two stores into place,
+    and by `open_publication` (shared) only while it opens them: microseconds, not a run."""
+    with open(_swap_lock_path(path), "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -120,10 +164,15 @@ def _comment_sql(table: Table) -> list[str]:
     return out
 
 
-def _write_tables(con: duckdb.DuckDBPyConnection, tables: Mapping[Table, pl.DataFrame]) -> None:
+def _write_tables(
+    con: duckdb.DuckDBPyConnection, tables: Mapping[Table, pl.DataFrame], *, restricted: bool
+) -> None:
     con.execute("BEGIN TRANSACTION")
-    con.execute(statement("create_schema_restricted"))
-    con.execute(statement("create_schema_published"))
+    if restricted:
+        con.execute(statement("create_schema_restricted"))
+    else:  # a published file never holds patient rows, not even an older run's
+        con.execute(statement("drop_schema_restricted"))
+        con.execute(statement("create_schema_published"))
     for table, frame in tables.items():
         staged = table.conform(frame).to_arrow()
         con.register("staged", staged)
@@ -144,34 +193,78 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def publish_warehouse(
-    path: Path, tables: Mapping[Table, pl.DataFrame], *, fingerprint: str | None = None
-) -> Path:
-    """Replace `tables` in the warehouse at `path` in one atomic step; other tables are kept.
+@dataclass(frozen=True)
+class _Store:
+    """One of the two files a publish replaces."""
 
-    With `fingerprint`, `published.publication` is replaced too (see `publication_frame`).
+    path: Path
+    tables: Mapping[Table, pl.DataFrame]
+    restricted: bool
+
+    def private(self):
+        return owner_only_files() if self.restricted else nullcontext()
+
+
+def publish_warehouse(
+    path: Path,
+    tables: Mapping[Table, pl.DataFrame],
+    *,
+    fingerprint: str | None = None,
+    restricted: Path | None = None,
+) -> Path:
+    """Replace `tables` in one atomic step; other tables are kept. `published.*` tables go to
+    the warehouse at `path`, `restricted.*` tables to the restricted store at `restricted`
+    (required when there are any), and both files are swapped in together.
+
+    With `fingerprint`, `published.publication` (and `restricted.publication`, in the
+    restricted store) are replaced too (see `publication_frame`).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    public = {t: f for t, f in tables.items() if not is_restricted(t)}
+    patient_level = {t: f for t, f in tables.items() if is_restricted(t)}
+    if patient_level and restricted is None:
+        raise ValueError("restricted tables need a restricted store: pass restricted=")
     if fingerprint is not None:
-        tables = {**tables, PUBLICATION: publication_frame(fingerprint, tables)}
+        public[PUBLICATION] = publication_frame(fingerprint, public)
+        if restricted is not None:
+            patient_level[RESTRICTED_PUBLICATION] = publication_frame(
+                fingerprint, patient_level, RESTRICTED_PUBLICATION
+            )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stores = [_Store(path, public, restricted=False)]
+    if restricted is not None and patient_level:
+        private_folder(Path(restricted).parent)
+        stores.append(_Store(Path(restricted), patient_level, restricted=True))
     with _single_writer(path):
-        building = building_path(path)
+        for store in stores:
+            _build(store)
+        with _swapping(path):
+            for store in stores:
+                with store.private():
+                    if store.path.exists():
+                        _keep_as_previous(store.path)
+                    os.replace(building_path(store.path), store.path)
+        for store in stores:
+            _fsync(store.path.parent)
+    return path
+
+
+def _build(store: _Store) -> None:
+    """The new version of one store, complete and on disk, under its building name."""
+    building = building_path(store.path)
+    with store.private():
         for stale in (building, building.with_name(building.name + ".wal")):
             stale.unlink(missing_ok=True)  # left by a run that was killed mid-publish
-        if path.exists():
-            shutil.copyfile(path, building)
+        if store.path.exists():
+            shutil.copyfile(store.path, building)
         con = duckdb.connect(str(building))
         try:
-            _write_tables(con, tables)
+            _write_tables(con, store.tables, restricted=store.restricted)
         finally:
             con.close()
-        _fsync(building)
-        if path.exists():
-            _keep_as_previous(path)
-        os.replace(building, path)
-        _fsync(path.parent)
-    return path
+    if store.restricted:
+        make_owner_only(building)
+    _fsync(building)
 
 
 def _keep_as_previous(path: Path) -> None:
@@ -191,25 +284,98 @@ def _keep_as_previous(path: Path) -> None:
     os.replace(staging, previous)
 
 
-def restore_previous(path: Path) -> Path:
-    """Make the previous published version live again, atomically, and keep the version it
-    replaces as the new `.previous` (so a second restore undoes the first)."""
+def restore_previous(path: Path, restricted: Path | None = None) -> Path:
+    """Make the previous publication live again, atomically, and keep the version it
+    replaces as the new `.previous` (so a second restore undoes the first). With
+    `restricted`, its restricted store is restored with it, in the same swap."""
     path = Path(path)
-    previous = previous_path(path)
+    stores = [path] + ([Path(restricted)] if restricted is not None else [])
     with _single_writer(path):
-        if not previous.exists():
-            raise PhmError(
-                f"There is no previous version of {path} to restore "
-                f"({previous.name} does not exist)."
-            )
-        staging = path.with_name(f".{path.name}.restoring")
-        staging.unlink(missing_ok=True)
-        os.link(previous, staging)  # the version to bring back, under a temporary name
-        if path.exists():
-            _keep_as_previous(path)
-        os.replace(staging, path)
-        _fsync(path.parent)
+        for store in stores:
+            if not previous_path(store).exists():
+                raise PhmError(
+                    f"There is no previous version of {store} to restore "
+                    f"({previous_path(store).name} does not exist)."
+                )
+        if restricted is not None:
+            _refuse_unpaired(previous_path(path), previous_path(Path(restricted)))
+        with _swapping(path):
+            for store in stores:
+                _swap_in_previous(store)
+        for store in stores:
+            _fsync(store.parent)
     return path
+
+
+def _swap_in_previous(path: Path) -> None:
+    staging = path.with_name(f".{path.name}.restoring")
+    staging.unlink(missing_ok=True)
+    os.link(previous_path(path), staging)  # the version to bring back, under a temporary name
+    if path.exists():
+        _keep_as_previous(path)
+    os.replace(staging, path)
+
+
+def _refuse_unpaired(published: Path, restricted: Path) -> None:
+    if _fingerprints_of(published, PUBLICATION) != _fingerprints_of(
+        restricted, RESTRICTED_PUBLICATION
+    ):
+        raise PhmError(
+            f"The previous versions of {published.name} and {restricted} come from different "
+            "runs (their publication fingerprints differ), so restoring them would pair one "
+            "run's aggregates with another's patient rows; re-run the pipeline instead."
+        )
+
+
+def _fingerprints_of(path: Path, catalogue: Table) -> set[str]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return fingerprints(con, catalogue)
+    finally:
+        con.close()
+
+
+def fingerprints(con: duckdb.DuckDBPyConnection, catalogue: Table = PUBLICATION) -> set[str]:
+    """The publication fingerprint(s) a store holds (none if published without one)."""
+    try:
+        sql = f"SELECT DISTINCT fingerprint FROM {_identifier(catalogue.name)}"
+        return {row[0] for row in con.execute(sql).fetchall()}
+    except duckdb.CatalogException:
+        return set()
+
+
+@contextmanager
+def _no_swap_while_opening(path: Path):
+    """The swap lock, shared; read access is enough (a BI account may not write there)."""
+    lock = _swap_lock_path(path)
+    if not lock.exists():  # never published with two stores
+        yield
+        return
+    with open(lock) as handle:
+        fcntl.flock(handle, fcntl.LOCK_SH)
+        yield  # closing the file releases the lock
+
+
+@contextmanager
+def open_publication(
+    path: Path, restricted: Path
+) -> Iterator[tuple[duckdb.DuckDBPyConnection, duckdb.DuckDBPyConnection]]:
+    """Read-only connections to both stores of one publication: opened under the swap lock
+    (an open file keeps its version after a rename), and checked to be twins."""
+    path, restricted = Path(path), Path(restricted)
+    with _no_swap_while_opening(path):
+        published_con = duckdb.connect(str(path), read_only=True)
+        restricted_con = duckdb.connect(str(restricted), read_only=True)
+    try:
+        if fingerprints(published_con) != fingerprints(restricted_con, RESTRICTED_PUBLICATION):
+            raise PhmError(
+                f"{path} and its restricted store {restricted} hold different runs (a run "
+                "stopped between renaming the two): re-run the pipeline, or `phm restore`."
+            )
+        yield published_con, restricted_con
+    finally:
+        published_con.close()
+        restricted_con.close()
 
 
 def read_table(path: Path, name: str) -> pl.DataFrame:

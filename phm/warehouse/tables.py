@@ -117,7 +117,27 @@ MODEL_EVALUATION = Table(
         Column(
             "recalibration",
             "string",
-            "Recalibration applied (from training data and unlabelled features only), or none.",
+            "Recalibration applied (from training data only), or none.",
+        ),
+        Column(
+            "observed_expected_before_shift",
+            "float",
+            "Observed / expected before the period shift (the model as fitted); "
+            "observed_expected is after it.",
+        ),
+        Column(
+            "period_shift",
+            "float",
+            "Log-odds added to every score: what made mean risk equal the observed rate on the "
+            "training snapshot, carried forward; NULL where model.period_shift is off.",
+            nullable=True,
+        ),
+        Column(
+            "inputs_missing",
+            "string",
+            "What the model could not use in this extract (the CMS baseline: the CMS "
+            "conditions the extract lacks); NULL if nothing.",
+            nullable=True,
         ),
         Column(
             "oracle_auroc",

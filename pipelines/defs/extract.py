@@ -65,12 +65,11 @@ def extract_meets_contract(
 
 
 def data_docs_dir(config: PipelineConfig) -> Path | None:
-    """Where this run's Data Docs go: beside the warehouse the check guards (so runs against
-    different warehouses, e.g. tests in tmp, never share a folder), emptied first so it
-    holds one run's docs, not every run's."""
+    """Where this run's Data Docs go: in the run's outputs folder (--outputs), like every
+    other output, emptied first so it holds one run's docs, not every run's."""
     if not config.validation.data_docs:
         return None
-    folder = config.warehouse.path.parent / "validation" / "data_docs"
+    folder = config.outputs.dir / "validation" / "data_docs"
     shutil.rmtree(folder, ignore_errors=True)
     return folder
 

@@ -9,7 +9,7 @@ from phm.profiles import pcn_profile
 from phm.risk import RiskEvaluation, decision_curve_table, evaluation_table, subgroup_table
 from phm.sources import locate_extract
 from phm.warehouse import publish_warehouse
-from phm.warehouse.publish import inputs_fingerprint
+from phm.warehouse.publish import inputs_fingerprint, restricted_store_path
 from phm.warehouse.tables import (
     CASE_FINDING,
     COST_MODEL_EVALUATION,
@@ -60,9 +60,10 @@ def warehouse(
     pcn_profile_tables: dict[str, pl.DataFrame],
     settings: PhmSettings,
 ) -> dg.MaterializeResult:
-    """The DuckDB warehouse: `restricted` patient rows and `published` aggregates, swapped in
-    atomically. Rebuilt from every snapshot partition as stored, so re-running one snapshot
-    replaces exactly its own rows."""
+    """The two DuckDB stores, swapped in together: the published warehouse (`published`
+    aggregates only, for BI tools) and the owner-only restricted store of patient rows
+    (`<outputs>/restricted/warehouse.duckdb`). Rebuilt from every snapshot partition as
+    stored, so re-running one snapshot replaces exactly its own rows."""
     config = settings.load()
     patient_risk = scored_rows(kaiser_tiers)
     evaluation = evaluation_table(
@@ -80,15 +81,18 @@ def warehouse(
         ),
     } | {t: pcn_profile_tables[t.name] for t in PROFILE_TABLES}
     fingerprint = inputs_fingerprint(locate_extract(config), config)
+    restricted = restricted_store_path(config)
     path = publish_warehouse(
         config.warehouse.path,
         {PATIENT_RISK: patient_risk, PCN_PROFILE: pcn_profiles, MODEL_EVALUATION: evaluation}
         | risk_tables,
         fingerprint=fingerprint,
+        restricted=restricted,
     )
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(path)),
+            "restricted_store": dg.MetadataValue.path(str(restricted)),
             "inputs_fingerprint": fingerprint,
             "restricted.patient_risk rows": patient_risk.height,
             "published.pcn_profile rows": pcn_profiles.height,

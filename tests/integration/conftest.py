@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from phm.synth import generate_extract
+from phm.warehouse import restricted_store_path
 from pipelines.runner import RunOutcome, run_pipeline
 
 SCALE = 0.01  # ~12k patients per snapshot: every PCN present, runs in seconds
@@ -28,3 +29,10 @@ def published(small_extract, tmp_path_factory) -> tuple[Path, RunOutcome]:
     outcome = run_pipeline(extract=small_extract, warehouse=warehouse, outputs=root / "outputs")
     assert outcome.success, outcome
     return warehouse, outcome
+
+
+@pytest.fixture(scope="session")
+def restricted_store(published) -> Path:
+    """The patient-level twin of `published`: <outputs>/restricted/warehouse.duckdb."""
+    warehouse, _ = published
+    return restricted_store_path(warehouse.parent.parent / "outputs")

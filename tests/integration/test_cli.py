@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from phm.warehouse import read_table
+from phm.warehouse import read_table, restricted_store_path
 from pipelines.cli import main
 
 
@@ -60,5 +60,5 @@ def test_a_different_ltc_list_is_configuration_not_code(small_extract, tmp_path,
         f"outputs:\n  dir: {tmp_path / 'outputs'}\n"
     )
     assert main(["run", "--config", str(config), "--extract", str(extract)]) == 0
-    risk = read_table(tmp_path / "w.duckdb", "restricted.patient_risk")
+    risk = read_table(restricted_store_path(tmp_path / "outputs"), "restricted.patient_risk")
     assert risk["ltc_count"].max() <= 3

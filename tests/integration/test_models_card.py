@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from phm.config import DEFAULT_CONFIG
-from phm.warehouse import read_table
+from phm.warehouse import read_table, restricted_store_path
 from pipelines.runner import run_pipeline
 
 pytestmark = pytest.mark.slow
@@ -64,8 +64,9 @@ def test_subgroups_cover_every_dimension_and_withhold_small_ones(run):
 
 def test_case_finding_lists_level_3_with_reasons_in_clinical_words(run):
     _, warehouse, _ = run
-    listed = read_table(warehouse, "restricted.case_finding")
-    tiers = read_table(warehouse, "restricted.patient_risk")
+    store = restricted_store_path(warehouse.parent / "outputs")
+    listed = read_table(store, "restricted.case_finding")
+    tiers = read_table(store, "restricted.patient_risk")
     newest = tiers["snapshot_date"].max()
     level3 = tiers.filter((pl.col("snapshot_date") == newest) & (pl.col("kaiser_tier") == 3))
     assert sorted(listed["patient_id"]) == sorted(level3["patient_id"])
@@ -77,7 +78,9 @@ def test_case_finding_lists_level_3_with_reasons_in_clinical_words(run):
 
 def test_integrated_locality_cohort_follows_the_rule(run):
     _, warehouse, _ = run
-    cohort = read_table(warehouse, "restricted.integrated_locality_cohort")
+    cohort = read_table(
+        restricted_store_path(warehouse.parent / "outputs"), "restricted.integrated_locality_cohort"
+    )
     assert cohort.height > 0
     assert (cohort["age"] >= 18).all()
     frail = (cohort["ltc_count"] >= 5) & (cohort["efi_score"].fill_null(0) > 0.24)

@@ -1,4 +1,4 @@
-"""The whole graph on a small synthetic extract: what lands in the warehouse."""
+"""The whole graph on a small synthetic extract: what lands in the two stores."""
 
 from datetime import date
 
@@ -9,15 +9,17 @@ from phm.warehouse import read_table
 from phm.warehouse.tables import WAREHOUSE_TABLES
 
 
-def test_every_declared_table_is_published_with_its_declared_columns(published):
+def test_every_declared_table_is_published_with_its_declared_columns(
+    published, restricted_store
+):
     warehouse, _ = published
     for table in WAREHOUSE_TABLES:
-        assert read_table(warehouse, table.name).columns == table.column_names
+        store = restricted_store if table.name.startswith("restricted.") else warehouse
+        assert read_table(store, table.name).columns == table.column_names
 
 
-def test_tier_shares_are_5_15_80_within_one_patient_per_scored_snapshot(published):
-    warehouse, _ = published
-    risk = read_table(warehouse, "restricted.patient_risk")
+def test_tier_shares_are_5_15_80_within_one_patient_per_scored_snapshot(restricted_store):
+    risk = read_table(restricted_store, "restricted.patient_risk")
     snapshots = risk["snapshot_date"].unique().sort().to_list()
     assert snapshots == [date(2022, 4, 1), date(2023, 4, 1)]  # the first has no model yet
     for _, frame in risk.group_by("snapshot_date"):
@@ -29,9 +31,8 @@ def test_tier_shares_are_5_15_80_within_one_patient_per_scored_snapshot(publishe
         assert abs(by[1] - 0.80 * n) <= 1
 
 
-def test_level_3_is_the_highest_risk(published):
-    warehouse, _ = published
-    risk = read_table(warehouse, "restricted.patient_risk")
+def test_level_3_is_the_highest_risk(restricted_store):
+    risk = read_table(restricted_store, "restricted.patient_risk")
     for _, frame in risk.group_by("snapshot_date"):
         lowest_l3 = frame.filter(pl.col("kaiser_tier") == 3)["risk"].min()
         highest_l2 = frame.filter(pl.col("kaiser_tier") == 2)["risk"].max()
@@ -48,10 +49,10 @@ def test_pcn_profile_has_every_pcn_per_scored_snapshot(published):
 def test_nothing_patient_level_is_in_published(published):
     warehouse, _ = published
     con = duckdb.connect(str(warehouse), read_only=True)
-    cols = con.execute(
-        "SELECT DISTINCT column_name FROM duckdb_columns() WHERE schema_name = 'published'"
-    ).fetchall()
+    schemas = con.execute("SELECT DISTINCT schema_name FROM duckdb_tables()").fetchall()
+    cols = con.execute("SELECT DISTINCT column_name FROM duckdb_columns()").fetchall()
     con.close()
+    assert {s for (s,) in schemas} == {"published"}
     assert "patient_id" not in {c for (c,) in cols}
 
 

@@ -1,7 +1,10 @@
 """Fixtures for the operations tests: two small synthetic extracts that differ, a quick
 configuration (two candidate models, and no HTML pages: these tests are about publishing,
 not models or reports, and the pages were two thirds of a run) and one published warehouse
-to start from."""
+to start from.
+
+A publication here is a folder: the published warehouse `llr.duckdb` and the run's outputs
+folder `outputs/` beside it, holding the restricted store (`outputs_of`, `store_of`)."""
 
 from __future__ import annotations
 
@@ -9,10 +12,12 @@ import hashlib
 import shutil
 from pathlib import Path
 
-import duckdb
 import pytest
 
+from phm.restricted import private_folder
 from phm.synth import generate_extract
+from phm.warehouse import restricted_store_path
+from phm.warehouse.publish import fingerprints, is_restricted, open_publication
 from phm.warehouse.tables import WAREHOUSE_TABLES
 from pipelines.runner import run_pipeline
 
@@ -66,29 +71,43 @@ def extract_b(extract_a, ops_root) -> Path:
 def published_a(extract_a, quick_config, ops_root) -> Path:
     """A warehouse with extract A published: the 'previous version' tests start from."""
     warehouse = ops_root / "published_a" / "llr.duckdb"
-    outcome = run_pipeline(config_path=quick_config, extract=extract_a, warehouse=warehouse)
+    outcome = run_pipeline(
+        config_path=quick_config,
+        extract=extract_a,
+        warehouse=warehouse,
+        outputs=outputs_of(warehouse),
+    )
     assert outcome.success, outcome
     return warehouse
 
 
+def outputs_of(warehouse: Path) -> Path:
+    """The outputs folder of the publication whose published file is `warehouse`."""
+    return warehouse.parent / "outputs"
+
+
+def store_of(warehouse: Path) -> Path:
+    """Its restricted store."""
+    return restricted_store_path(outputs_of(warehouse))
+
+
 def copy_warehouse(source: Path, folder: Path) -> Path:
+    """Copy a publication (both stores) into `folder`; the copy's published file."""
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / source.name
     shutil.copyfile(source, target)
+    private_folder(store_of(target).parent)
+    shutil.copyfile(store_of(source), store_of(target))
     return target
 
 
 def contents(warehouse: Path) -> dict:
-    """Per table: row count and SHA-256 of its rows sorted, as CSV bytes."""
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
+    """Per table of both stores: row count and SHA-256 of its rows sorted, as CSV bytes."""
+    with open_publication(warehouse, store_of(warehouse)) as (published, restricted):
         out = {}
         for table in WAREHOUSE_TABLES:
+            con = restricted if is_restricted(table) else published
             frame = con.sql(f"SELECT * FROM {table.name} ORDER BY ALL").pl()
             out[table.name] = (frame.height, hashlib.sha256(frame.write_csv().encode()).hexdigest())
-        out["fingerprint"] = con.execute(
-            "SELECT DISTINCT fingerprint FROM published.publication"
-        ).fetchall()
+        out["fingerprint"] = sorted(fingerprints(published))
         return out
-    finally:
-        con.close()

@@ -1,10 +1,14 @@
-"""A BI tool, played by a separate process: open the published warehouse read-only in a loop
-(a new connection each time) and record what each answer saw, or the error it got.
+"""A BI tool and a case-finding analyst, played by a separate process: open the stores
+read-only in a loop (new connections each time) and record what each answer saw, or the
+error it got.
 
-    python tests/ops/reader.py WAREHOUSE ANSWERS_JSONL STOP_FILE
+    python tests/ops/reader.py WAREHOUSE RESTRICTED_STORE ANSWERS_JSONL STOP_FILE
 
-Each answer: the publication's fingerprint(s) and row counts, the row counts actually read
-in the same connection, and the restricted row count. It runs until STOP_FILE exists.
+Each answer has two halves. The BI half opens the published file alone, as a BI tool would
+(no lock, no access to the restricted store): the publication's fingerprint(s) and row
+counts, the row counts actually read in the same connection, and the schemas it holds. The
+paired half opens both stores with `open_publication`: both fingerprints, and the restricted
+row counts declared and read. It runs until STOP_FILE exists.
 """
 
 import json
@@ -14,36 +18,56 @@ from pathlib import Path
 
 import duckdb
 
+from phm.warehouse.publish import open_publication
 
-def answer(path: str) -> dict:
+
+def _publication(con, catalogue: str) -> tuple[list[str], dict, dict]:
+    rows = con.execute(
+        f"SELECT fingerprint, table_name, row_count FROM {catalogue} ORDER BY table_name"
+    ).fetchall()
+    counted = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for _, t, _ in rows}
+    return sorted({f for f, _, _ in rows}), {t: n for _, t, n in rows}, counted
+
+
+def bi_answer(path: str) -> dict:
     con = duckdb.connect(path, read_only=True)
     try:
-        publication = con.execute(
-            "SELECT fingerprint, table_name, row_count FROM published.publication "
-            "ORDER BY table_name"
-        ).fetchall()
-        counted = {
-            table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-            for _, table, _ in publication
-        }
-        risk_rows = con.execute("SELECT count(*) FROM restricted.patient_risk").fetchone()[0]
+        fingerprints, declared, counted = _publication(con, "published.publication")
+        schemas = con.execute("SELECT DISTINCT schema_name FROM duckdb_tables()").fetchall()
     finally:
         con.close()
     return {
-        "fingerprints": sorted({f for f, _, _ in publication}),
-        "declared": {t: n for _, t, n in publication},
+        "fingerprints": fingerprints,
+        "declared": declared,
         "counted": counted,
-        "risk_rows": risk_rows,
+        "schemas": sorted(s for (s,) in schemas),
     }
 
 
-def main(path: str, out: str, stop: str) -> None:
+def paired_answer(path: str, store: str) -> dict:
+    with open_publication(Path(path), Path(store)) as (published, restricted):
+        ours, _, _ = _publication(published, "published.publication")
+        theirs, declared, counted = _publication(restricted, "restricted.publication")
+    return {
+        "fingerprints": ours,
+        "restricted_fingerprints": theirs,
+        "declared": declared,
+        "counted": counted,
+    }
+
+
+def main(path: str, store: str, out: str, stop: str) -> None:
     with open(out, "w", encoding="utf-8") as handle:
         while not Path(stop).exists():
-            try:
-                record = {"ok": True, **answer(path)}
-            except Exception as exc:  # every failure is what the test is looking for
-                record = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+            record = {}
+            for half, ask in (
+                ("bi", lambda: bi_answer(path)),
+                ("paired", lambda: paired_answer(path, store)),
+            ):
+                try:
+                    record[half] = {"ok": True, **ask()}
+                except Exception as exc:  # every failure is what the test is looking for
+                    record[half] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
             record["t"] = time.monotonic()
             handle.write(json.dumps(record) + "\n")
             handle.flush()
@@ -51,4 +75,4 @@ def main(path: str, out: str, stop: str) -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:5])

@@ -16,7 +16,7 @@ import pytest
 
 from phm.warehouse.publish import building_path
 from pipelines.runner import run_pipeline
-from tests.ops.conftest import copy_warehouse
+from tests.ops.conftest import copy_warehouse, outputs_of
 
 pytestmark = pytest.mark.slow
 
@@ -49,6 +49,8 @@ def test_sigkill_during_publish_keeps_the_previous_version_then_a_rerun_succeeds
             str(extract_b),
             "--warehouse",
             str(warehouse),
+            "--outputs",
+            str(outputs_of(warehouse)),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -64,13 +66,18 @@ def test_sigkill_during_publish_keeps_the_previous_version_then_a_rerun_succeeds
     assert warehouse.read_bytes() == before_bytes  # the live file was never touched
     assert _publication(warehouse) == before  # and opens read-only with its old contents
 
-    outcome = run_pipeline(config_path=quick_config, extract=extract_b, warehouse=warehouse)
+    outcome = run_pipeline(
+        config_path=quick_config,
+        extract=extract_b,
+        warehouse=warehouse,
+        outputs=outputs_of(warehouse),
+    )
     assert outcome.success, outcome
     assert not building.exists()  # the half-built copy was swept away
-    # the extract check links its Great Expectations Data Docs, built beside the warehouse
+    # the extract check links its Great Expectations Data Docs, built in the run's outputs
     docs = Path(urlparse(outcome.metadata["extract_meets_contract"]["data_docs"]).path)
     assert docs.is_file() and docs.name == "index.html"
-    assert docs.is_relative_to(warehouse.parent / "validation" / "data_docs")
+    assert docs.is_relative_to(outputs_of(warehouse) / "validation" / "data_docs")
     after = _publication(warehouse)
     assert after != before and {f for f, _, _ in after} != {f for f, _, _ in before}
     assert _publication(warehouse.with_name(warehouse.name + ".previous")) == before

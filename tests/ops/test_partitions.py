@@ -20,7 +20,7 @@ from pipelines.partitions import SNAPSHOTS, run_tags
 from pipelines.resources import PhmSettings
 from pipelines.runner import graph, snapshot_partitions
 from pipelines.storage import SnapshotIOManager
-from tests.ops.conftest import contents
+from tests.ops.conftest import contents, outputs_of, store_of
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +28,9 @@ PER_SNAPSHOT = ("restricted.patient_risk", "published.pcn_profile")
 
 
 def snapshot_rows(warehouse: Path, table: str, snapshot: str) -> tuple[int, str]:
-    con = duckdb.connect(str(warehouse), read_only=True)
+    """A table's rows of one snapshot, from whichever of the two stores holds it."""
+    store = store_of(warehouse) if table.startswith("restricted.") else warehouse
+    con = duckdb.connect(str(store), read_only=True)
     try:
         frame = con.sql(
             f"SELECT * FROM {table} WHERE snapshot_date = DATE '{snapshot}' ORDER BY ALL"
@@ -48,7 +50,8 @@ def materialised(result: dg.ExecuteInProcessResult) -> dict[str, set[str | None]
 
 class PersistentRuns:
     """Runs of the whole graph as the UI launches them: one instance, values kept on disk by
-    the SnapshotIOManager in `folder`, publishing to `folder`/llr.duckdb."""
+    the SnapshotIOManager in `folder`, publishing to `folder`/llr.duckdb and its restricted
+    store in `folder`/outputs."""
 
     def __init__(self, folder: Path, extract: Path, config: Path):
         self.warehouse = folder / "llr.duckdb"
@@ -56,7 +59,7 @@ class PersistentRuns:
             config_path=str(config),
             extract_path=str(extract),
             warehouse_path=str(self.warehouse),
-            outputs_dir=str(folder / "outputs"),
+            outputs_dir=str(outputs_of(self.warehouse)),
         )
         self.resources = {
             "settings": settings,

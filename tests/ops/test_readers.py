@@ -1,7 +1,8 @@
 """Readers are never blocked and never see half a run; re-runs are deterministic.
 
 One fixture publishes extract A, starts a reader process (tests/ops/reader.py) that opens
-the warehouse read-only in a loop, then publishes B and A again while it reads. After
+the published warehouse read-only in a loop, alone as a BI tool does and paired with the
+restricted store, then publishes B and A again while it reads. After
 each run the test records what the warehouse holds. Determinism is judged on the tables'
 contents (every table's rows, sorted, written as CSV bytes), not on the DuckDB file's
 bytes: a publish copies the previous file and replaces tables in it, so the file's block
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.runner import run_pipeline
-from tests.ops.conftest import contents, copy_warehouse
+from tests.ops.conftest import contents, copy_warehouse, outputs_of, store_of
 
 pytestmark = pytest.mark.slow
 
@@ -33,11 +34,17 @@ def runs_while_reading(published_a, extract_a, extract_b, quick_config, tmp_path
     answers, stop = folder / "answers.jsonl", folder / "stop"
     states = [contents(warehouse)]
     reader = subprocess.Popen(
-        [sys.executable, str(READER), str(warehouse), str(answers), str(stop)]
+        [sys.executable, str(READER), str(warehouse), str(store_of(warehouse)), str(answers)]
+        + [str(stop)]
     )
     try:
         for extract in (extract_b, extract_a):
-            outcome = run_pipeline(config_path=quick_config, extract=extract, warehouse=warehouse)
+            outcome = run_pipeline(
+                config_path=quick_config,
+                extract=extract,
+                warehouse=warehouse,
+                outputs=outputs_of(warehouse),
+            )
             assert outcome.success, outcome
             states.append(contents(warehouse))
     finally:
@@ -49,18 +56,27 @@ def runs_while_reading(published_a, extract_a, extract_b, quick_config, tmp_path
 
 def test_a_reader_is_never_blocked_and_always_sees_one_complete_version(runs_while_reading):
     states, records = runs_while_reading
-    errors = [r["error"] for r in records if not r["ok"]]
+    errors = [r[half]["error"] for r in records for half in ("bi", "paired") if not r[half]["ok"]]
     assert errors == []
-    known = {s["fingerprint"][0][0]: s for s in states}
+    known = {s["fingerprint"][0]: s for s in states}
     assert len(known) == 2  # A and B
     seen = set()
     for r in records:
-        [fingerprint] = r["fingerprints"]  # one publication, never a mix
+        bi, paired = r["bi"], r["paired"]
+        [fingerprint] = bi["fingerprints"]  # one publication, never a mix
         state = known[fingerprint]
-        assert r["counted"] == r["declared"]  # the tables it read are that publication's
-        for table, rows in r["declared"].items():
+        assert bi["counted"] == bi["declared"]  # the tables it read are that publication's
+        for table, rows in bi["declared"].items():
             assert state[table][0] == rows
-        assert r["risk_rows"] == state["restricted.patient_risk"][0]
+        assert bi["schemas"] == ["published"]  # a BI tool never reaches a patient row
+        # the restricted twin it was given is the same run's, complete
+        [fingerprint] = paired["fingerprints"]
+        assert paired["restricted_fingerprints"] == [fingerprint]
+        assert paired["counted"] == paired["declared"]
+        assert (
+            paired["counted"]["restricted.patient_risk"]
+            == (known[fingerprint]["restricted.patient_risk"][0])
+        )
         seen.add(fingerprint)
     assert seen == set(known)  # it read throughout: before, between and after the runs
     print(f"\nreader: {len(records)} answers, {len(errors)} errors")

@@ -1,4 +1,4 @@
-"""Each publish keeps the version it replaces; restoring it is one atomic swap."""
+"""Each publish keeps the version it replaces, in both stores; restoring it swaps both back."""
 
 from pathlib import Path
 
@@ -11,12 +11,14 @@ from phm.schema import Column, Table
 from phm.warehouse import publish_warehouse, read_table
 from phm.warehouse.publish import (
     inputs_fingerprint,
+    open_publication,
     previous_path,
     publication_frame,
     restore_previous,
 )
 
 A = Table("published.a", "row", "Table a.", (Column("n", "integer", "A count."),))
+R = Table("restricted.r", "row", "R.", (Column("s", "string", "S."),))
 
 
 def _n(path: Path) -> list[int]:
@@ -47,18 +49,69 @@ def test_restore_without_a_previous_version_says_so(tmp_path: Path):
 
 
 def test_the_publication_lists_published_tables_and_their_rows(tmp_path: Path):
-    path = tmp_path / "w.duckdb"
-    restricted = Table("restricted.r", "row", "R.", (Column("s", "string", "S."),))
+    path, store = tmp_path / "w.duckdb", tmp_path / "restricted" / "warehouse.duckdb"
     publish_warehouse(
         path,
-        {A: pl.DataFrame({"n": [1, 2]}), restricted: pl.DataFrame({"s": ["x"]})},
+        {A: pl.DataFrame({"n": [1, 2]}), R: pl.DataFrame({"s": ["x"]})},
         fingerprint="f" * 64,
+        restricted=store,
     )
     publication = read_table(path, "published.publication")
     assert publication.to_dicts() == [
         {"fingerprint": "f" * 64, "table_name": "published.a", "row_count": 2}
     ]
+    assert read_table(store, "restricted.publication").to_dicts() == [
+        {"fingerprint": "f" * 64, "table_name": "restricted.r", "row_count": 1}
+    ]
     assert publication_frame("f", {A: pl.DataFrame({"n": [1]})}).height == 1
+
+
+def _publish(path: Path, store: Path, n: int) -> None:
+    """A publication whose two stores both say `n` (and whose fingerprint does too)."""
+    publish_warehouse(
+        path,
+        {A: pl.DataFrame({"n": [n]}), R: pl.DataFrame({"s": [str(n)]})},
+        fingerprint=f"{n:064d}",
+        restricted=store,
+    )
+
+
+def _pair(path: Path, store: Path) -> tuple[list[int], list[str]]:
+    with open_publication(path, store) as (published, restricted):
+        return (
+            published.sql("SELECT n FROM published.a").pl()["n"].to_list(),
+            restricted.sql("SELECT s FROM restricted.r").pl()["s"].to_list(),
+        )
+
+
+def test_restore_brings_back_both_stores_of_the_previous_publication(tmp_path: Path):
+    path, store = tmp_path / "w.duckdb", tmp_path / "out" / "restricted" / "warehouse.duckdb"
+    _publish(path, store, 1)
+    _publish(path, store, 2)
+    assert _pair(path, store) == ([2], ["2"])
+    restore_previous(path, store)
+    assert _pair(path, store) == ([1], ["1"])
+    assert _pair(previous_path(path), previous_path(store)) == ([2], ["2"])
+    restore_previous(path, store)  # undo
+    assert _pair(path, store) == ([2], ["2"])
+
+
+def test_restore_refuses_previous_versions_from_different_runs(tmp_path: Path):
+    path, store = tmp_path / "w.duckdb", tmp_path / "restricted" / "warehouse.duckdb"
+    _publish(path, store, 1)
+    _publish(path, store, 2)
+    publish_warehouse(path, {A: pl.DataFrame({"n": [3]})}, fingerprint="3" * 64)  # no twin
+    with pytest.raises(PhmError, match="different runs"):
+        restore_previous(path, store)
+    assert _n(path) == [3]
+
+
+def test_a_reader_of_the_pair_refuses_stores_from_different_runs(tmp_path: Path):
+    path, store = tmp_path / "w.duckdb", tmp_path / "restricted" / "warehouse.duckdb"
+    _publish(path, store, 1)
+    publish_warehouse(path, {A: pl.DataFrame({"n": [2]})}, fingerprint="2" * 64)
+    with pytest.raises(PhmError, match="different runs"):
+        _pair(path, store)
 
 
 def test_the_fingerprint_follows_content_and_settings_not_paths_or_markers(tmp_path: Path):

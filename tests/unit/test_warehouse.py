@@ -16,12 +16,49 @@ B = Table("restricted.b", "row", "Table b.", (Column("s", "string", "A string.")
 
 
 def test_publish_then_republish_replaces_only_the_given_tables(tmp_path: Path):
-    path = tmp_path / "w.duckdb"
-    publish_warehouse(path, {A: pl.DataFrame({"n": [1, 2]}), B: pl.DataFrame({"s": ["x"]})})
-    publish_warehouse(path, {A: pl.DataFrame({"n": [3]})})
+    path, store = tmp_path / "w.duckdb", tmp_path / "restricted" / "warehouse.duckdb"
+    publish_warehouse(
+        path, {A: pl.DataFrame({"n": [1, 2]}), B: pl.DataFrame({"s": ["x"]})}, restricted=store
+    )
+    publish_warehouse(path, {A: pl.DataFrame({"n": [3]})}, restricted=store)
     assert read_table(path, "published.a")["n"].to_list() == [3]
-    assert read_table(path, "restricted.b")["s"].to_list() == ["x"]
-    assert not building_path(path).exists()
+    assert read_table(store, "restricted.b")["s"].to_list() == ["x"]
+    assert not building_path(path).exists() and not building_path(store).exists()
+
+
+def test_restricted_tables_go_to_the_restricted_store_only(tmp_path: Path):
+    path, store = tmp_path / "w.duckdb", tmp_path / "restricted" / "warehouse.duckdb"
+    publish_warehouse(
+        path,
+        {A: pl.DataFrame({"n": [1]}), B: pl.DataFrame({"s": ["x"]})},
+        restricted=store,
+        fingerprint="f" * 64,
+    )
+    assert _schemas(path) == {"published"}
+    assert _schemas(store) == {"restricted"}
+    assert read_table(store, "restricted.publication")["fingerprint"].to_list() == ["f" * 64]
+    with pytest.raises(ValueError, match="restricted store"):
+        publish_warehouse(path, {B: pl.DataFrame({"s": ["y"]})})
+
+
+def test_a_published_file_from_before_the_two_stores_loses_its_restricted_schema(
+    tmp_path: Path,
+):
+    path = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE SCHEMA restricted; CREATE TABLE restricted.b (patient_id VARCHAR)")
+    con.close()
+    publish_warehouse(path, {A: pl.DataFrame({"n": [1]})})
+    assert _schemas(path) == {"published"}
+
+
+def _schemas(path: Path) -> set[str]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        rows = con.execute("SELECT DISTINCT schema_name FROM duckdb_tables()").fetchall()
+    finally:
+        con.close()
+    return {r[0] for r in rows}
 
 
 def test_a_failed_publish_leaves_the_previous_version_intact(tmp_path: Path):
