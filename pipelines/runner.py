@@ -8,13 +8,16 @@ DAGSTER_HOME is needed. The graph is exactly the one `dg dev` shows.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import dagster as dg
 
 from phm.errors import DataContractError, PhmError
 from phm.extract import read_partial, snapshot_dates_in
+from phm.failures import DISK_FAULTS, MachineError, classify_text, free_mib
 from phm.restricted import private_folder, restricted_dir
 from phm.sources import locate_extract
 from pipelines.partitions import SNAPSHOTS, key, run_tags
@@ -53,8 +56,10 @@ def run_pipeline(
     warehouse: Path | None = None,
     outputs: Path | None = None,
     log_level: str = "WARNING",
+    on_event: Callable[[dg.EventLogEntry], None] | None = None,
 ) -> RunOutcome:
-    """Run the whole graph; user-facing failures come back as `RunOutcome.error`."""
+    """Run the whole graph; user-facing failures come back as `RunOutcome.error`.
+    `on_event` sees every event of the run as it happens (the supervisor's progress)."""
     settings = PhmSettings(
         **({"config_path": str(config_path)} if config_path else {}),
         extract_path=str(extract) if extract else None,
@@ -70,8 +75,12 @@ def run_pipeline(
         return RunOutcome(success=False, error=error)
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(SNAPSHOTS.name, keys)
-    result = dg.materialize(
+    run_id = str(uuid.uuid4())
+    if on_event is not None:
+        instance.add_event_listener(run_id, on_event)
+    result = _materialize(
         graph(),
+        run_id=run_id,
         instance=instance,
         resources={"settings": settings, "io_manager": dg.mem_io_manager},
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
@@ -82,9 +91,16 @@ def run_pipeline(
         success=result.success,
         stages=_stage_timings(instance, result.run_id),
         failed_checks=_failed_checks(result),
-        error=_user_error(result),
+        error=_user_error(result, config),
         metadata=_metadata(result),
     )
+
+
+def _materialize(assets: list, *, run_id: str, resources: dict, **kwargs):
+    """`dg.materialize`, with the run id chosen first so that a listener can follow the run."""
+    job = dg.define_asset_job("__ephemeral_asset_job__")
+    defs = dg.Definitions(jobs=[job], assets=assets, resources=resources)
+    return defs.resolve_job_def(job.name).execute_in_process(run_id=run_id, **kwargs)
 
 
 def snapshot_partitions(folder: Path, ltc_columns) -> list[str]:
@@ -129,17 +145,40 @@ def _failed_checks(result: dg.ExecuteInProcessResult) -> dict[str, list[str]]:
     return failed
 
 
-def _user_error(result: dg.ExecuteInProcessResult) -> PhmError | None:
-    """The PhmError a step raised, if any (Dagster keeps the original exception)."""
+def _user_error(result: dg.ExecuteInProcessResult, config) -> PhmError | None:
+    """The PhmError a step raised, if any (Dagster keeps the original exception's class name
+    and message), or the failure of the machine behind it (a full disk, a lock...)."""
     for event in result.all_events:
         if event.event_type_value != "STEP_FAILURE":
             continue
-        error = event.step_failure_data.error
-        while error is not None:
+        for error in _error_chain(event.step_failure_data.error):
             if error.cls_name in {c.__name__ for c in _user_error_classes()}:
                 return PhmError(error.message.split(": ", 1)[-1].rstrip())
-            error = error.cause
+        for error in _error_chain(event.step_failure_data.error):
+            fault = classify_text(error.cls_name or "", error.message, stage=event.step_key)
+            if fault is not None:
+                published = any(
+                    e.materialization.asset_key.to_user_string() == "warehouse"
+                    for e in result.get_asset_materialization_events()
+                )
+                if fault.path is None and fault.kind in DISK_FAULTS:
+                    folder = _fullest(config.warehouse.path.parent, config.outputs.dir)
+                    fault = replace(fault, path=str(folder))
+                return MachineError(replace(fault, published=published))
     return None
+
+
+def _fullest(*folders: Path) -> Path:
+    """Of the folders a run writes to, the one with least space free: where an error that
+    lost its path (a failed write() names no file) most likely happened."""
+    return min(folders, key=free_mib)
+
+
+def _error_chain(error):
+    """A SerializableErrorInfo and the errors it was raised from or during."""
+    while error is not None:
+        yield error
+        error = error.cause or error.context
 
 
 def _user_error_classes() -> tuple[type, ...]:

@@ -236,8 +236,13 @@ def publish_warehouse(
         private_folder(Path(restricted).parent)
         stores.append(_Store(Path(restricted), patient_level, restricted=True))
     with _single_writer(path):
-        for store in stores:
-            _build(store)
+        try:
+            for store in stores:
+                _build(store)
+        except BaseException:  # a full disk, say: leave no half-built copy taking its space
+            for store in stores:
+                _discard_building(store.path)
+            raise
         with _swapping(path):
             for store in stores:
                 with store.private():
@@ -253,8 +258,7 @@ def _build(store: _Store) -> None:
     """The new version of one store, complete and on disk, under its building name."""
     building = building_path(store.path)
     with store.private():
-        for stale in (building, building.with_name(building.name + ".wal")):
-            stale.unlink(missing_ok=True)  # left by a run that was killed mid-publish
+        _discard_building(store.path)  # left by a run that was killed mid-publish
         if store.path.exists():
             shutil.copyfile(store.path, building)
         con = duckdb.connect(str(building))
@@ -265,6 +269,23 @@ def _build(store: _Store) -> None:
     if store.restricted:
         make_owner_only(building)
     _fsync(building)
+
+
+def _discard_building(path: Path) -> None:
+    building = building_path(path)
+    for stale in (building, building.with_name(building.name + ".wal")):
+        stale.unlink(missing_ok=True)
+
+
+def sweep_leftovers(path: Path, restricted: Path | None = None) -> None:
+    """Remove what a publish or restore killed half-way leaves (building copies, staging
+    links), under the writer lock so that a publish in progress keeps its own."""
+    path = Path(path)
+    with _single_writer(path):
+        for store in [path] + ([Path(restricted)] if restricted is not None else []):
+            _discard_building(store)
+            store.with_name(f".{previous_path(store).name}.staging").unlink(missing_ok=True)
+            store.with_name(f".{store.name}.restoring").unlink(missing_ok=True)
 
 
 def _keep_as_previous(path: Path) -> None:
