@@ -41,8 +41,9 @@ class ModelConfig(_Strict):
     seed: int = 42
     # Models given a Platt step fitted on a held-out 20% of the training snapshot.
     recalibrate: tuple[str, ...] = ()
-    # Shift each snapshot's scores so their mean is the latest observed event rate.
-    recalibrate_to_latest_rate: bool = True
+    # Add to every score the log-odds shift that made mean risk equal the observed rate on the
+    # model's training snapshot (phm/risk.py): case-mix change after it stays in the scores.
+    period_shift: bool = True
 
     @model_validator(mode="after")
     def _tiering_model_is_a_candidate(self) -> ModelConfig:

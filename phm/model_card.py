@@ -18,7 +18,7 @@ import polars as pl
 from phm.cost import CostPrediction
 from phm.disclosure import DisclosurePolicy
 from phm.evaluation import TOP_SHARES, share_key
-from phm.risk import RiskEvaluation, subgroup_table
+from phm.risk import BASELINE_MODEL, RiskEvaluation, subgroup_table
 
 CARD_DIMENSIONS = ("imd_quintile", "ethnicity", "sex", "age_band", "place", "pcn")
 
@@ -96,6 +96,55 @@ def _plots(evaluation: RiskEvaluation, folder: Path) -> None:
     plt.close(fig)
 
 
+def _baseline_lines(evaluation: RiskEvaluation) -> list[str]:
+    gain = evaluation.baseline_gain
+    if gain is None:
+        return [
+            f"**Published-score baseline:** `{BASELINE_MODEL}` is not among the candidates, so "
+            "this card does not say what the fitted models add over it.",
+            "",
+        ]
+    return [
+        "**Gain over the published-score baseline:** the Cambridge Multimorbidity Score with "
+        "age and sex (Payne et al. 2020, published 1-year unplanned-admission weights; fitted "
+        "only for intercept, score slope, age and sex; the paper reports C = 0.742) is what a "
+        f"commissioner could use without any model of ours. Best model {gain.describe()}.",
+        "",
+    ]
+
+
+def _inputs_missing_lines(m: pl.DataFrame) -> list[str]:
+    missing = m.filter(pl.col("inputs_missing").is_not_null())
+    if missing.height == 0:
+        return []
+    lines = ["", "**Inputs the extract lacks:**", ""]
+    for r in missing.to_dicts():
+        lines.append(f"- `{r['model']}`: {r['inputs_missing']}.")
+    return lines
+
+
+def _period_shift_lines(m: pl.DataFrame) -> list[str]:
+    lines = [
+        "",
+        "## Calibration-in-the-large: the period shift",
+        "",
+        "Each model's log-odds shift is estimated on its training snapshot, where outcomes are "
+        "known (mean risk = observed rate there), and carried forward unchanged, so a change "
+        "in case mix the features capture stays in the scores. Observed/expected on the "
+        "evaluation snapshot, before and after the step (after = the headline O/E):",
+        "",
+        "| model | shift (log-odds) | O/E before | O/E after |",
+        "|---|---|---|---|",
+    ]
+    for r in m.to_dicts():
+        shift = r["period_shift"]
+        lines.append(
+            f"| `{r['model']}` | {'off' if shift is None else f'{shift:+.4f}'} | "
+            f"{_f(r['observed_expected_before_shift'])} | {_f(r['observed_expected'])} |"
+        )
+    return lines
+
+
 def render(
     evaluation: RiskEvaluation,
     tiering_model: str,
@@ -119,6 +168,7 @@ def render(
         "`model.tiering_model`). Best AUROC: "
         f"`{best['model']}` ({_f(best['auroc'])}).",
         "",
+        *_baseline_lines(evaluation),
     ]
     if oracle is not None:
         lines += [
@@ -157,6 +207,8 @@ def render(
             r["recalibration"],
         ]
         lines.append("| " + " | ".join(cells) + " |")
+    lines += _inputs_missing_lines(m)
+    lines += _period_shift_lines(m)
     lines += [
         "",
         "![ROC curves](roc.png) ![Calibration](calibration.png)",

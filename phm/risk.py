@@ -12,10 +12,15 @@ were known by then: what the ICS could have published on that date. The model ev
 s-1 *is* the model that scores s-1 (one fit, reused); the newest snapshot is scored by a
 refit on the latest labelled pair.
 
-Recalibration, where configured, uses training data and unlabelled features only: a Platt
-step fitted on held-out training rows (`model.recalibrate`), and a shift of each scored
-snapshot's log-odds so that its mean risk equals the latest observed event rate
-(`model.recalibrate_to_latest_rate`): the event rate the ICS knew on the scoring date.
+Recalibration, where configured, uses training data only: a Platt step fitted on held-out
+training rows (`model.recalibrate`), and a period shift (`model.period_shift`): the log-odds
+constant that makes the model's mean risk equal the observed event rate on the snapshot it
+was trained on, where the outcome is known, carried forward unchanged to every snapshot it
+scores. A change in case mix that the features capture (an older, sicker population) thus
+stays in the scores; an earlier version instead forced each scored snapshot's mean risk to
+the latest observed rate, and on an extract whose population grew sicker it under-predicted
+by 5-25%. What the features cannot see (a change in admission practice after the training
+year) is not knowable on the scoring date; the evaluation's observed/expected measures it.
 """
 
 from __future__ import annotations
@@ -30,13 +35,23 @@ import polars as pl
 
 from phm.disclosure import DisclosurePolicy
 from phm.errors import DataContractError, Problem
-from phm.evaluation import evaluate_scores, net_benefit, recalibrate_to_rate, subgroup_metrics
+from phm.evaluation import (
+    auroc_difference,
+    evaluate_scores,
+    log_odds_shift,
+    net_benefit,
+    shift_log_odds,
+    subgroup_metrics,
+)
 from phm.features import FeatureSpec
-from phm.models import build_model
+from phm.models import build_model, model_notes
+from phm.models.sampled import stratified_sample
 from phm.outcomes import OUTCOME, LabelledSnapshot
 
 Design = Literal["temporal", "held_out_patients"]
 HELD_OUT_SHARE = 0.3
+BASELINE_MODEL = "cms_age_sex"  # the published score a commissioner could use without ours
+SHIFT_ROWS = 300_000  # training rows (class shares kept) the period shift is estimated on
 AGE_BANDS = (
     (0, 17, "0-17"),
     (18, 39, "18-39"),
@@ -76,24 +91,28 @@ class FittedModel:
     trained_on: date
     training_event_rate: float
     recalibrated: bool
-    rate_anchored: bool
+    period_shift: float | None  # log-odds added to every score; None: the step is off
 
     def predict(self, spec: FeatureSpec, frame: pl.DataFrame) -> np.ndarray:
         return self.predict_matrix(spec.matrix(frame))
 
-    def predict_matrix(self, X: np.ndarray) -> np.ndarray:
-        """Risk for a feature matrix already built (one matrix shared by every candidate)."""
+    def predict_matrix(self, X: np.ndarray, *, shifted: bool = True) -> np.ndarray:
+        """Risk for a feature matrix already built (one matrix shared by every candidate);
+        `shifted=False`: before the period shift (for the card's before/after)."""
         risk = self.estimator.predict_proba(X)[:, 1]
-        if self.rate_anchored and len(risk):
-            risk = recalibrate_to_rate(risk, self.training_event_rate)
+        if shifted and self.period_shift is not None:
+            risk = shift_log_odds(risk, self.period_shift)
         return risk
 
     def describe(self) -> str:
         steps = []
         if self.recalibrated:
             steps.append("Platt step on 20% of the training snapshot held out")
-        if self.rate_anchored:
-            steps.append("mean risk set to the latest observed event rate")
+        if self.period_shift is not None:
+            steps.append(
+                f"period shift {self.period_shift:+.3f} log-odds (mean risk = observed rate on "
+                f"the {self.trained_on} snapshot), carried forward"
+            )
         return "; ".join(steps) or "none"
 
 
@@ -106,6 +125,27 @@ class RiskEvaluation:
     decision_curve: pl.DataFrame = field(default_factory=pl.DataFrame)  # model, threshold, ..
     fitted: dict[str, FittedModel] = field(default_factory=dict)  # as evaluated
     oracle_auroc: float | None = None  # synthetic data only: the generator's true risk
+    baseline_gain: BaselineGain | None = None  # the best model against the CMS baseline
+
+
+@dataclass(frozen=True)
+class BaselineGain:
+    """How much the best fitted model adds over the published-score baseline, in AUROC."""
+
+    best_model: str
+    baseline_model: str
+    best_auroc: float
+    baseline_auroc: float
+    difference: float
+    ci_low: float  # DeLong, paired on the same evaluation patients
+    ci_high: float
+
+    def describe(self) -> str:
+        return (
+            f"`{self.best_model}` AUROC {self.best_auroc:.3f} against {self.baseline_auroc:.3f} "
+            f"for `{self.baseline_model}`: {self.difference:+.3f} "
+            f"(95% CI {self.ci_low:+.3f} to {self.ci_high:+.3f}, DeLong, same patients)"
+        )
 
 
 def plan_validation(labelled: list[LabelledSnapshot]) -> ValidationPlan:
@@ -146,14 +186,25 @@ def fit_model(
     seed: int,
     *,
     recalibrate: bool = False,
-    anchor_rate: bool = True,
+    period_shift: bool = True,
     xy: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> FittedModel:
     """Fit one registered model on labelled rows (`xy`: their features and outcomes, if
-    already built)."""
+    already built), and its period shift on those rows where asked."""
     X, y = xy if xy is not None else _xy(spec, frame)
     estimator = build_model(name, spec, seed, recalibrate=recalibrate).fit(X, y)
-    return FittedModel(name, estimator, trained_on, float(y.mean()), recalibrate, anchor_rate)
+    shift = estimate_period_shift(estimator, X, y, seed) if period_shift else None
+    return FittedModel(name, estimator, trained_on, float(y.mean()), recalibrate, shift)
+
+
+def estimate_period_shift(estimator, X: np.ndarray, y: np.ndarray, seed: int) -> float:
+    """The log-odds shift that makes the fitted model's mean risk equal the observed event
+    rate on its own (labelled) snapshot, on a class-stratified sample of its rows (the
+    sample keeps the event rate exactly; 300,000 rows pin the shift to ~0.002)."""
+    if len(y) == 0 or y.min() == y.max():
+        return 0.0
+    rows = stratified_sample(y, SHIFT_ROWS, seed)
+    return log_odds_shift(estimator.predict_proba(X[rows])[:, 1], float(y[rows].mean()))
 
 
 def subgroup_keys(frame: pl.DataFrame, practices: pl.DataFrame | None) -> dict[str, pl.Series]:
@@ -197,7 +248,7 @@ def evaluate_models(
     *,
     practices: pl.DataFrame | None = None,
     recalibrate: tuple[str, ...] = (),
-    recalibrate_to_latest_rate: bool = True,
+    period_shift: bool = True,
     truth: pl.DataFrame | None = None,
 ) -> RiskEvaluation:
     """Fit each candidate on the training side and measure it on the evaluation side.
@@ -224,13 +275,21 @@ def evaluate_models(
             plan.train_snapshot,
             seed,
             recalibrate=name in recalibrate,
-            anchor_rate=recalibrate_to_latest_rate,
+            period_shift=period_shift,
             xy=train_xy,
         )
         fitted[name] = model
-        risk = model.predict_matrix(x_test)
+        raw = model.predict_matrix(x_test, shifted=False)
+        risk = shift_log_odds(raw, model.period_shift or 0.0)
         rows.append(
-            {"model": name, "recalibration": model.describe(), **evaluate_scores(y_test, risk)}
+            {
+                "model": name,
+                "recalibration": model.describe(),
+                **evaluate_scores(y_test, risk),
+                "observed_expected_before_shift": float(y_test.sum() / raw.sum()),
+                "period_shift": model.period_shift,
+                "inputs_missing": model_notes(name, spec),
+            }
         )
         subgroups.append(
             subgroup_metrics(y_test, risk, groups).insert_column(0, pl.lit(name).alias("model"))
@@ -247,16 +306,36 @@ def evaluate_models(
             )
         )
     oracle = oracle_auroc(truth, test, plan.evaluation_snapshot) if truth is not None else None
+    metrics = pl.DataFrame(rows).with_columns(
+        pl.col("period_shift").cast(pl.Float64), pl.col("inputs_missing").cast(pl.String)
+    )
     return RiskEvaluation(
         plan,
-        pl.DataFrame(rows),
+        metrics,
         pl.concat(predictions),
         subgroups=pl.concat(subgroups),
         decision_curve=pl.concat(curves),
         # a held-out-patients model saw 70% of the rows: it is not reused for scoring
         fitted=fitted if plan.design == "temporal" else {},
         oracle_auroc=oracle,
+        baseline_gain=baseline_gain(metrics, predictions, y_test),
     )
+
+
+def baseline_gain(
+    metrics: pl.DataFrame, predictions: list[pl.DataFrame], y: np.ndarray
+) -> BaselineGain | None:
+    """The best candidate's AUROC gain over the CMS baseline (None if it is not a candidate,
+    or is the only one). `predictions`: one frame per candidate, same patients, same order."""
+    names = metrics["model"].to_list()
+    if BASELINE_MODEL not in names or len(names) < 2:
+        return None
+    best = metrics.filter(pl.col("model") != BASELINE_MODEL).sort("auroc", descending=True)
+    best_name = best["model"][0]
+    risk = {p["model"][0]: p["risk"].to_numpy() for p in predictions}
+    diff, lo, hi = auroc_difference(y, risk[best_name], risk[BASELINE_MODEL])
+    baseline = metrics.filter(pl.col("model") == BASELINE_MODEL)["auroc"][0]
+    return BaselineGain(best_name, BASELINE_MODEL, best["auroc"][0], baseline, diff, lo, hi)
 
 
 def oracle_auroc(truth: pl.DataFrame, test: pl.DataFrame, snapshot: date) -> float | None:
@@ -282,7 +361,7 @@ def tiering_models(
     *,
     evaluated: dict[str, FittedModel] | None = None,
     recalibrate: bool = False,
-    recalibrate_to_latest_rate: bool = True,
+    period_shift: bool = True,
 ) -> dict[date, FittedModel | None]:
     """For each snapshot, the model that scores it: fitted on the latest snapshot whose
     outcomes were known by then (None where there is none: the oldest snapshot). A fit
@@ -306,7 +385,7 @@ def tiering_models(
                     source.snapshot_date,
                     seed,
                     recalibrate=recalibrate,
-                    anchor_rate=recalibrate_to_latest_rate,
+                    period_shift=period_shift,
                 )
         chosen[snapshot_date] = by_source[source.snapshot_date]
     return chosen

@@ -345,6 +345,20 @@ PUBLICATION = Table(
     ),
 )
 
+RESTRICTED_PUBLICATION = Table(
+    name="restricted.publication",
+    row="table in the restricted store's current publication",
+    description="The restricted store's twin of published.publication: the same fingerprint, "
+    "written by the same publish, so a reader can check that the patient rows and the "
+    "published aggregates it holds come from one run; and each restricted table's row count "
+    "(patient rows: this table never leaves the restricted store).",
+    columns=(
+        Column("fingerprint", "string", "As in published.publication."),
+        Column("table_name", "string", "A restricted table, schema-qualified."),
+        Column("row_count", "integer", "Its number of rows."),
+    ),
+)
+
 # The neighbourhood profiles (issue 5): one table per chart, one row per area (the ICS, each
 # place, each PCN) and category, so a BI analyst can rebuild any chart in their own tool.
 # Every count column's description ends with _COUNT; `count_columns` finds them.
@@ -569,5 +583,5 @@ PUBLISHED_TABLES = (
     *PROFILE_TABLES,
 )
 # Describes the publication itself (no counts of patients, so no disclosure control).
-CATALOGUE_TABLES = (PUBLICATION,)
+CATALOGUE_TABLES = (PUBLICATION, RESTRICTED_PUBLICATION)
 WAREHOUSE_TABLES = RESTRICTED_TABLES + PUBLISHED_TABLES + CATALOGUE_TABLES

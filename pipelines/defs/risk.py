@@ -88,7 +88,7 @@ def risk_model_evaluation(
         m.seed,
         practices=extract.practices,
         recalibrate=m.recalibrate,
-        recalibrate_to_latest_rate=m.recalibrate_to_latest_rate,
+        period_shift=m.period_shift,
         truth=_truth(config, extract.folder),
     )
     chosen = evaluation.metrics.filter(pl.col("model") == m.tiering_model).row(0, named=True)
@@ -106,6 +106,19 @@ def risk_model_evaluation(
             "calibration_slope": round(chosen["calibration_slope"], 3),
             "calibration_intercept": round(chosen["calibration_intercept"], 3),
             "observed_expected": round(chosen["observed_expected"], 3),
+            "observed_expected_before_shift": round(chosen["observed_expected_before_shift"], 3),
+            "period_shift": (
+                round(chosen["period_shift"], 4) if chosen["period_shift"] is not None else "off"
+            ),
+            "gain_over_cms_baseline": (
+                evaluation.baseline_gain.describe() if evaluation.baseline_gain else "n/a"
+            ),
+            "inputs_missing": "; ".join(
+                f"{r['model']}: {r['inputs_missing']}"
+                for r in evaluation.metrics.to_dicts()
+                if r["inputs_missing"] is not None
+            )
+            or "none",
             "ppv_top5pct": round(chosen["ppv_top5pct"], 3),
             "sensitivity_top5pct": round(chosen["sensitivity_top5pct"], 3),
             "best_model": best["model"],
@@ -140,7 +153,7 @@ def tiering_model(
         m.seed,
         evaluated=risk_model_evaluation.fitted,
         recalibrate=m.tiering_model in m.recalibrate,
-        recalibrate_to_latest_rate=m.recalibrate_to_latest_rate,
+        period_shift=m.period_shift,
     )
     for when, model in models.items():
         context.add_asset_metadata(

@@ -39,8 +39,28 @@ def test_the_model_card_is_written_with_plots_and_the_oracle_gap(run):
         assert plot in text
     assert "temporal validation" in text
     assert "Oracle (synthetic data)" in text and "below it" in text
-    for model in ("ltc_count_lookup", "logistic", "gradient_boosting"):
+    for model in ("cms_age_sex", "ltc_count_lookup", "logistic", "gradient_boosting"):
         assert f"`{model}`" in text
+
+
+def test_the_card_states_the_gain_over_the_cms_baseline_and_oe_around_the_shift(run):
+    folder, warehouse, outcome = run
+    text = (folder / "outputs" / "model_card" / "index.md").read_text()
+    evaluation = read_table(warehouse, "published.model_evaluation")
+    cms = evaluation.filter(pl.col("model") == "cms_age_sex").row(0, named=True)
+    best = evaluation.filter(pl.col("model") != "cms_age_sex").sort("auroc")[-1].row(0, named=True)
+    gain = f"`{best['model']}` AUROC {best['auroc']:.3f} against {cms['auroc']:.3f}"
+    assert "Gain over the published-score baseline" in text and gain in text
+    assert f"{best['auroc'] - cms['auroc']:+.3f} (95% CI" in text
+    assert outcome.metadata["risk_model_evaluation"]["gain_over_cms_baseline"].startswith(
+        f"`{best['model']}`"
+    )
+    assert "| model | shift (log-odds) | O/E before | O/E after |" in text
+    for r in evaluation.to_dicts():
+        assert f"{r['observed_expected_before_shift']:.3f} | {r['observed_expected']:.3f} |" in text
+        assert r["period_shift"] is not None and "period shift" in r["recalibration"]
+    # the default extract carries all 40 conditions: the CMS baseline lacks none
+    assert evaluation["inputs_missing"].is_null().all()
 
 
 def test_evaluation_reports_the_oracle_and_every_share(run):

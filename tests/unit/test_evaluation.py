@@ -7,8 +7,9 @@ from phm.evaluation import (
     auroc_interval,
     calibration_slope_intercept,
     evaluate_scores,
+    log_odds_shift,
     net_benefit,
-    recalibrate_to_rate,
+    shift_log_odds,
     subgroup_metrics,
     top_share_ppv_sensitivity,
 )
@@ -87,12 +88,28 @@ def test_net_benefit_by_hand():
     assert curve["net_benefit_treat_all"].to_list() == pytest.approx([0.2 - 0.8 * 0.25, 0.2 - 0.8])
 
 
-def test_recalibrating_to_a_rate_keeps_the_order_and_hits_the_rate():
+def test_a_log_odds_shift_keeps_the_order_and_hits_the_rate():
     rng = np.random.default_rng(5)
     p = rng.beta(1, 9, 10_000)
-    q = recalibrate_to_rate(p, 0.05)
-    assert q.mean() == pytest.approx(0.05, abs=1e-8)
+    delta = log_odds_shift(p, 0.05)
+    q = shift_log_odds(p, delta)
+    assert delta < 0 and q.mean() == pytest.approx(0.05, abs=1e-8)
     assert (np.argsort(p, kind="stable") == np.argsort(q, kind="stable")).all()
+    assert shift_log_odds(p, 0.0) is p
+
+
+def test_a_period_shift_carried_forward_keeps_a_change_in_case_mix():
+    """The shift is estimated once where outcomes are known, then applied unchanged: a sicker
+    population scored later keeps its higher mean risk (forcing the mean to the old rate,
+    as the step once did, would erase it)."""
+    rng = np.random.default_rng(6)
+    earlier, later = rng.beta(1, 12, 50_000), rng.beta(2, 12, 50_000)  # later: sicker
+    observed = earlier.mean()  # the earlier period's event rate, known
+    delta = log_odds_shift(shift_log_odds(earlier, -0.2), observed)  # a model low in its period
+    assert delta == pytest.approx(0.2, abs=0.05)
+    carried = shift_log_odds(shift_log_odds(later, -0.2), delta)
+    assert carried.mean() == pytest.approx(later.mean(), rel=0.03)
+    assert carried.mean() > 1.5 * observed  # the sicker case mix stays in the scores
 
 
 def test_subgroup_ppv_is_withheld_where_1_to_7_flagged_patients_had_the_outcome():
@@ -109,3 +126,26 @@ def test_subgroup_ppv_is_withheld_where_1_to_7_flagged_patients_had_the_outcome(
     assert out["ppv_top5pct"] is None and out["sensitivity_top5pct"] is None  # 5 of 50 flagged
     assert out["ppv_top1pct"] is None  # 5 of 10 flagged
     assert out["ppv_top20pct"] == pytest.approx(15 / 60)  # 15 of 60 flagged: shown
+
+
+def test_auroc_difference_matches_sklearn_and_its_interval_covers_the_truth():
+    from phm.evaluation import auroc_difference
+
+    rng = np.random.default_rng(7)
+
+    def two_scores(n):  # correlated scores, the first ranking events higher
+        y = rng.random(n) < 0.15
+        shared = rng.normal(size=n)
+        better = shared + 1.0 * y + rng.normal(size=n) * 0.5
+        return y, better, shared + 0.7 * y + rng.normal(size=n) * 0.5
+
+    truth, _, _ = auroc_difference(*two_scores(400_000))
+    assert truth > 0.03
+    y, better, worse = two_scores(3000)
+    diff, _, _ = auroc_difference(y, better, worse)
+    assert diff == pytest.approx(roc_auc_score(y, better) - roc_auc_score(y, worse), abs=1e-12)
+    covered = 0
+    for _ in range(200):
+        _, lo, hi = auroc_difference(*two_scores(3000))
+        covered += lo <= truth <= hi
+    assert 0.90 <= covered / 200 <= 0.99

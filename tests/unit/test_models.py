@@ -17,7 +17,6 @@ from phm.models.ltc_count_lookup import LtcCountLookup
 from phm.models.recalibrated import PlattRecalibrated
 from phm.models.sampled import FitOnStratifiedSample, stratified_sample
 
-
 REGISTERS_19 = QOF_REGISTERS  # what most real extracts carry
 
 
