@@ -97,6 +97,32 @@ COST_CONCENTRATION = {
     "bottom 80%": (0.80, 13.0, 3.0),
 }  # (population share, % of cost, +-)
 
+# Section 8: multimorbidity with a 37-40 condition list, whole population (England-like):
+# (share %, +- points). Cassell et al. 2018 (adults 18+ with 2+ conditions) and Barnett et al.
+# 2012 (people 85+ with 2+).
+MULTIMORBIDITY = {
+    "adults": (18, 27.2, 3.0),
+    "85+": (85, 81.5, 5.0),
+}
+# Section 2/8: the plan's table (mean 0.95 conditions a head) against the registers' ~0.55:
+# the non-register conditions add about 0.40 a head in Leicester City.
+CITY_NON_REGISTER_PER_HEAD = (0.40, 0.05)
+
+# Section 9: eFI categories among people 65+ (frailty toolkit), % and +- points; the upper
+# bounds of fit, mild and moderate (Clegg et al. 2016); any frailty among 65+ between Walsh
+# et al. 2021 (44%) and the toolkit (50%); one-year hospitalisation hazard ratios against fit
+# (checked as the ratio of next-year outcome rates among 65+, +-30% relative: a rate ratio
+# runs below a hazard ratio when events are common).
+EFI_CUTS = (0.12, 0.24, 0.36)
+FRAILTY_65 = {
+    "fit": (50.0, 5.0),
+    "mild": (35.0, 5.0),
+    "moderate": (12.0, 4.0),
+    "severe": (3.0, 2.0),
+}
+ANY_FRAILTY_65 = (44.0, 50.0)
+FRAILTY_HAZARD = {"mild": 1.93, "moderate": 3.04, "severe": 4.73}
+
 # Section 6 and the brief: outcome rate, tier movement and the oracle's discrimination.
 OUTCOME_RATE = (9.0, 12.0)  # % with an emergency admission or death in 12 months
 TIER_STAY_TOP5 = (60.0, 75.0)  # % of the top 5% still top 5% a year later
