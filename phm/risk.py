@@ -110,7 +110,7 @@ class FittedModel:
             steps.append("Platt step on 20% of the training snapshot held out")
         if self.period_shift is not None:
             steps.append(
-                f"period shift {self.period_shift:+.3f} log-odds (mean risk = observed rate on "
+                f"period shift {self.period_shift:+.4f} log-odds (mean risk = observed rate on "
                 f"the {self.trained_on} snapshot), carried forward"
             )
         return "; ".join(steps) or "none"
