@@ -10,6 +10,7 @@ import polars as pl
 from phm.contract import ETHNIC_GROUPS, ltc_label
 from phm.disclosure import DisclosurePolicy
 from phm.outcomes import OUTCOME, label_snapshot
+from phm.standardised import age_sex_cells, history_rows, standardised_table, trend_table
 
 LTC_BANDS = ("0", "1", "2", "3", "4", "5", "6", "7", "8plus")
 
@@ -117,6 +118,9 @@ class ProfileInputs:
     outcomes: pl.DataFrame | None  # previous snapshot: risk and observed outcome per patient
     ltc_columns: tuple[str, ...]
     ilt_cost_criterion: bool  # whether the ILT flag includes the predicted-cost criterion
+    # every scored snapshot's patients and indicator counts per PCN, age band and sex
+    # (phm.standardised.age_sex_cells): aggregate, for the standardised ratios and trends
+    cells: pl.DataFrame | None = None
 
 
 def _areas(practices: pl.DataFrame) -> pl.DataFrame:
@@ -196,7 +200,8 @@ def profile_inputs(
                 .join(areas, on="practice_code", how="left")
                 .with_columns(pl.lit(latest).alias("snapshot_date"))
             )
-    return ProfileInputs(current, latest, previous, movement, outcomes, ltcs, ilt_cost)
+    cells = age_sex_cells(history_rows(patient_risk, extract), ltcs)
+    return ProfileInputs(current, latest, previous, movement, outcomes, ltcs, ilt_cost, cells)
 
 
 def by_area(frame: pl.DataFrame, dims: list[str], aggs: list[pl.Expr]) -> pl.DataFrame:
@@ -658,6 +663,10 @@ PROFILE_TABLE_BUILDERS = {
     "published.profile_cost_concentration": cost_concentration_table,
     "published.profile_inequalities": inequalities_table,
     "published.profile_tier_movement": tier_movement_table,
+    "published.profile_standardised": lambda inp, policy: standardised_table(
+        inp.cells, inp.ltc_columns, policy
+    ),
+    "published.profile_trend": lambda inp, policy: trend_table(inp.cells, inp.ltc_columns, policy),
 }
 
 

@@ -1,6 +1,7 @@
 """Case-finding CSVs for multidisciplinary team review: one per PCN, in a restricted folder.
 
-Patient-level and restricted: never part of a profile page. A practice name that begins
+Patient-level and restricted: never part of a profile page; the folder is 0700 and each file
+0600 whatever the umask (phm/restricted.py). A practice name that begins
 with =, +, - or @ is prefixed with an apostrophe so a spreadsheet shows it as text instead of
 evaluating it as a formula (CSV injection).
 """
@@ -11,6 +12,8 @@ import os
 from pathlib import Path
 
 import polars as pl
+
+from phm.restricted import make_owner_only, owner_only_files, private_folder
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -33,9 +36,9 @@ def _as_text(column: str) -> pl.Expr:
 
 
 def write_case_finding_csvs(rows: pl.DataFrame, folder: Path) -> dict[str, Path]:
-    """Write <folder>/<pcn_code>.csv for each PCN (level-3 patients, highest risk first)."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write <folder>/<pcn_code>.csv for each PCN (level-3 patients, highest risk first),
+    owner-only; a `folder` others can already open is refused."""
+    folder = private_folder(Path(folder))
     for stale in folder.glob("*.csv"):
         stale.unlink()
     safe = rows.with_columns(_as_text("practice_name"))
@@ -43,7 +46,8 @@ def write_case_finding_csvs(rows: pl.DataFrame, folder: Path) -> dict[str, Path]
     for (pcn,), part in safe.partition_by("pcn_code", as_dict=True).items():
         path = folder / f"{pcn}.csv"
         tmp = path.with_name(f".{path.name}.tmp")
-        part.sort("risk_rank").write_csv(tmp)
-        os.replace(tmp, path)
+        with owner_only_files():
+            part.sort("risk_rank").write_csv(tmp)
+        os.replace(make_owner_only(tmp), path)
         written[pcn] = path
     return written

@@ -31,6 +31,7 @@ from phm.schema import Column, Table
 from phm.validation import rules
 
 EXAMPLE_ROWS = 5
+FINITE_RULE = "must be a finite number (NaN and infinity are not numbers; leave it empty)"
 
 # Counts and row numbers only: GX is told not to collect the unexpected values at all.
 RESULT_FORMAT: dict[str, Any] = {
@@ -101,7 +102,7 @@ def column_specs(column: Column) -> list[ExpectationSpec]:
             f"internal: column {column.name} declares rules {said} that the "
             "Great Expectations suite does not implement"
         )
-    return [
+    specs = [
         ExpectationSpec(
             column.name,
             kind,
@@ -110,6 +111,9 @@ def column_specs(column: Column) -> list[ExpectationSpec]:
         )
         for (kind, kw), words in zip(found, said, strict=True)
     ]
+    if column.dtype == "float":  # the contract's rule on numbers: not declared per column
+        specs.append(ExpectationSpec(column.name, rules.FINITE, (), FINITE_RULE))
+    return specs
 
 
 def suite_spec(table: Table) -> list[ExpectationSpec]:

@@ -21,6 +21,11 @@ from phm.errors import Problem
 
 EXAMPLE_ROWS = 5
 
+# Data contract, "Numbers": every float column holds finite values; a null is the one way to
+# say unknown. GX has no such expectation (its pandas frames cannot tell NaN from null), so the
+# rule is ours, evaluated here, for every float column.
+FINITE = "ExpectColumnValuesToBeFinite"
+
 # The GX expectation kinds evaluated here, with the same meaning GX gives them: a null is never
 # "not unique" or "not in the set" (nulls are the not-null expectation's business).
 POLARS_KINDS = frozenset(
@@ -28,6 +33,7 @@ POLARS_KINDS = frozenset(
         "ExpectColumnValuesToNotBeNull",
         "ExpectColumnValuesToBeUnique",
         "ExpectColumnValuesToBeInSet",
+        FINITE,
     }
 )
 
@@ -44,6 +50,8 @@ def column_rule_failed(
     if kind == "ExpectColumnValuesToBeInSet":
         allowed = pl.Series(list(kwargs["value_set"]), dtype=dtype)
         return values.is_not_null() & ~values.is_in(allowed.implode())
+    if kind == FINITE:  # NaN, inf and -inf; a null is not a number at all, so it passes
+        return values.is_not_null() & ~values.is_finite()
     raise ValueError(f"{kind} is not a rule evaluated in polars")
 
 

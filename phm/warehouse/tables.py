@@ -571,6 +571,73 @@ PROFILE_TABLES = (
         _count("patients", "Patients."),
         Column("previous_snapshot_date", "date", "The snapshot compared with."),
     ),
+    # Issue 13: like compared with like (phm/standardised.py), at every scored snapshot.
+    Table(
+        name="published.profile_standardised",
+        row="area, scored snapshot and indicator",
+        description="Indirectly age-sex standardised ratios (five-year age bands by sex): "
+        "observed against expected from the comparator's age-sex-specific rates, with a 95% "
+        "confidence interval by Byar's method (PHE / OHID technical guidance).",
+        columns=_AREA[:3]
+        + (
+            Column("snapshot_date", "date", "A scored snapshot."),
+            Column(
+                "comparator_code",
+                "string",
+                "Whose rates give the expected count: the area's ICS, or all for an ICS "
+                "(every ICS in the extract pooled).",
+            ),
+            Column(
+                "indicator",
+                "string",
+                "An ltc_ column (its register or condition), emergency_admissions (an "
+                "emergency admission in the 12 months to the snapshot), kaiser_level_3 or "
+                "two_or_more_conditions.",
+            ),
+            Column("indicator_label", "string", "The indicator in plain words."),
+            _count("observed", "Patients with the indicator."),
+            _count("expected", "Expected from the comparator's age-sex-specific rates."),
+            Column(
+                "ratio",
+                "float",
+                "Observed / expected, from the unrounded counts; withheld (NULL) where "
+                "observed is 1-7.",
+                nullable=True,
+            ),
+            Column("lower", "float", "95% CI, lower (Byar).", nullable=True),
+            Column("upper", "float", "95% CI, upper (Byar).", nullable=True),
+            Column(
+                "compared_with_comparator",
+                "string",
+                "higher or lower (the CI excludes 1), similar; NULL where withheld.",
+                nullable=True,
+            ),
+        ),
+    ),
+    Table(
+        name="published.profile_trend",
+        row="area, scored snapshot and indicator",
+        description="The key indicators at every scored snapshot (crude): registered "
+        "patients, Kaiser level 3, an emergency admission in the last year, moving up a level "
+        "since the previous snapshot, and the prevalence of each QOF register (all ages).",
+        columns=_AREA[:3]
+        + (
+            Column("snapshot_date", "date", "A scored snapshot."),
+            Column(
+                "indicator",
+                "string",
+                "registered_patients, kaiser_level_3, emergency_admissions, moved_up_a_level, "
+                "or a QOF register's ltc_ column.",
+            ),
+            Column("indicator_label", "string", "The indicator in plain words."),
+            _count("patients", "Patients with the indicator."),
+            _count(
+                "denominator_patients",
+                "Registered patients (for moving up: those scored at both snapshots).",
+            ),
+            _rate("percent", "patients / denominator, %."),
+        ),
+    ),
 )
 
 RESTRICTED_TABLES = (PATIENT_RISK, CASE_FINDING, INTEGRATED_LOCALITY_COHORT)

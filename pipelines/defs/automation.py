@@ -37,6 +37,8 @@ def settings_run_config(settings: PhmSettings, extract_path: str) -> dict:
     config = {"config_path": settings.config_path, "extract_path": extract_path}
     if settings.warehouse_path is not None:
         config["warehouse_path"] = settings.warehouse_path
+    if settings.outputs_dir is not None:  # the restricted store goes where it was pointed
+        config["outputs_dir"] = settings.outputs_dir
     return {"resources": {"settings": {"config": config}}}
 
 

@@ -9,6 +9,7 @@ from phm.disclosure import DisclosurePolicy
 from phm.profiles import case_finding_rows, profile_inputs, profile_tables
 from phm.reports import write_profiles
 from phm.reports.case_finding import write_case_finding_csvs
+from phm.restricted import private_folder, restricted_dir
 from phm.warehouse.tables import PROFILE_TABLES
 from pipelines.partitions import Partitions, across_snapshots_asset, scored_rows, whole
 from pipelines.resources import PhmSettings
@@ -63,7 +64,7 @@ def case_finding_lists(
     review."""
     config = settings.load()
     rows = case_finding_rows(case_finding, whole(patient_extract))
-    folder = config.outputs.dir / "restricted" / "case_finding"
+    folder = private_folder(restricted_dir(config.outputs.dir)) / "case_finding"
     written = write_case_finding_csvs(rows, folder)
     return dg.MaterializeResult(
         metadata={

@@ -8,7 +8,9 @@ snapshot is re-run on its own, twice, then once more after its file changed.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import stat
 from pathlib import Path
 
 import dagster as dg
@@ -16,6 +18,7 @@ import duckdb
 import polars as pl
 import pytest
 
+from phm.restricted import ExposedRestrictedFolder
 from pipelines.partitions import SNAPSHOTS, run_tags
 from pipelines.resources import PhmSettings
 from pipelines.runner import graph, snapshot_partitions
@@ -155,6 +158,28 @@ def test_a_rerun_partition_replaces_exactly_its_own_rows(runs):
             assert after[(table, k)] == before[(table, k)], (table, k)  # untouched
         assert after[(table, keys[-1])] != before[(table, keys[-1])], table  # replaced
     assert after[("restricted.patient_risk", keys[-1])][0] == reissued_rows
+
+
+def test_stored_run_values_and_the_restricted_store_are_owner_only(runs):
+    *_, folder = runs
+    io = folder / "io"
+    pickles = list(io.rglob("*.pickle"))
+    assert len(pickles) > 10  # every asset, and every snapshot of the partitioned ones
+    assert not list(io.rglob("*.partial"))
+    for path in [io, *io.rglob("*")]:
+        assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
+    restricted = store_of(folder / "llr.duckdb").parent
+    for path in [restricted, *restricted.rglob("*")]:
+        assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
+
+
+def test_stored_run_values_refuse_a_folder_others_can_open(tmp_path):
+    exposed = tmp_path / "io"
+    exposed.mkdir(mode=0o755)
+    os.chmod(exposed, 0o755)
+    manager = SnapshotIOManager(base_dir=str(exposed))
+    with pytest.raises(ExposedRestrictedFolder, match="chmod 700"):
+        manager._private_parent(manager._path(dg.AssetKey("kaiser_tiers"), "2023-04-01"))
 
 
 @pytest.fixture(scope="module")

@@ -42,20 +42,15 @@ def hostile_extract(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def hostile_tables(hostile_extract):
+def hostile_risk(hostile_extract):
     extract, _ = hostile_extract
-    dates = sorted(extract.snapshots)[-2:]
-    scored = pl.concat(
-        extract.snapshots[d]
-        .select(
-            "patient_id",
-            "practice_code",
-            (0.02 + 0.04 * pl.col("ltc_count") + 0.002 * pl.col("age")).clip(0, 0.95).alias("risk"),
-        )
-        .with_columns(pl.lit(d).alias("snapshot_date"))
-        for d in dates
-    )
-    risk = patient_risk_table(scored, extract.snapshots, extract.practices, model="stand_in")
+    return _stand_in_risk(extract)
+
+
+@pytest.fixture(scope="session")
+def hostile_tables(hostile_extract, hostile_risk):
+    extract, _ = hostile_extract
+    risk = hostile_risk
     inputs = profile_inputs(risk, extract)
     return profile_tables(inputs, DisclosurePolicy()), inputs
 
@@ -67,3 +62,91 @@ def hostile_profiles(hostile_tables, hostile_extract, tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("profiles")
     write_profiles(tables, folder, workers=1, practices=extract.practices)
     return folder
+
+
+def _stand_in_risk(extract):
+    """The last two snapshots scored with a stand-in risk (no model fitting) and tiered."""
+    dates = sorted(extract.snapshots)[-2:]
+    scored = pl.concat(
+        extract.snapshots[d]
+        .select(
+            "patient_id",
+            "practice_code",
+            (0.02 + 0.04 * pl.col("ltc_count") + 0.002 * pl.col("age")).clip(0, 0.95).alias("risk"),
+        )
+        .with_columns(pl.lit(d).alias("snapshot_date"))
+        for d in dates
+    )
+    return patient_risk_table(scored, extract.snapshots, extract.practices, model="stand_in")
+
+
+# --------------------------------------------------------------------------------------------
+# Like with like (issue 13): an extract whose PCNs share the same age-sex-specific rates of
+# every register by construction, so only age and sex differ between them; one PCN is young,
+# and one has twice the age-specific diabetes prevalence.
+# --------------------------------------------------------------------------------------------
+BLOCK = 10  # patients per block; a block is one age band and sex with a fixed pattern
+CELLS = [(band, sex) for band in range(19) for sex in ("F", "M")]
+YOUNG_CELLS = [(band, sex) for band, sex in CELLS if band < 8]  # aged 0-39 only
+
+
+def cell_pattern(ltc_index: int, band: int) -> int:
+    """How many of a block's 10 patients have the condition: 0..4, the same in every PCN."""
+    return (ltc_index + band) % 2 if band < 3 else (ltc_index * 7 + band * 3) % 5
+
+
+def _like_with_like_snapshot(frame, practices, ltcs, young, double) -> pl.DataFrame:
+    f = frame.join(practices.select("practice_code", "pcn_code"), on="practice_code")
+    f = f.sort("pcn_code", "patient_id").with_columns(
+        pl.int_range(pl.len()).over("pcn_code").alias("_i"),
+        pl.len().over("pcn_code").alias("_size"),
+    )
+    f = f.filter(pl.col("_i") < pl.col("_size") // BLOCK * BLOCK)  # whole blocks only
+    block, r = pl.col("_i") // BLOCK, pl.col("_i") % BLOCK
+
+    def pick(cells, i):
+        return pl.lit(pl.Series([c[i] for c in cells])).gather(block % len(cells))
+
+    is_young = pl.col("pcn_code") == young
+    band = pl.when(is_young).then(pick(YOUNG_CELLS, 0)).otherwise(pick(CELLS, 0))
+    sex = pl.when(is_young).then(pick(YOUNG_CELLS, 1)).otherwise(pick(CELLS, 1))
+    f = f.with_columns(band.alias("_band"), sex.alias("sex"))
+    flags = []
+    for j, col in enumerate(ltcs):
+        c = pl.lit(0)
+        for b in range(19):
+            c = pl.when(pl.col("_band") == b).then(pl.lit(cell_pattern(j, b))).otherwise(c)
+        if col == "ltc_diabetes":
+            c = pl.when(pl.col("pcn_code") == double).then(c * 2).otherwise(c)
+        flags.append((r < c).alias(col))
+    f = f.with_columns(
+        *flags,
+        (pl.col("_band") * 5 + 2).alias("age"),
+        (r < pl.col("_band") // 6).cast(pl.Int64).alias("emergency_admissions_12m"),
+    )
+    f = f.with_columns(
+        pl.sum_horizontal(*(pl.col(c).cast(pl.Int64) for c in ltcs)).alias("ltc_count")
+    )
+    return f.select(frame.columns).with_columns(
+        pl.col("age").cast(frame.schema["age"]), pl.col("ltc_count").cast(frame.schema["ltc_count"])
+    )
+
+
+@pytest.fixture(scope="session")
+def like_with_like(tmp_path_factory):
+    """(tables, folder of pages, young PCN, double-diabetes PCN, extract)."""
+    out = tmp_path_factory.mktemp("like_extract") / "extract"
+    generate_extract(out, scale=0.01, seed=5, truth_dir=out.parent / "truth")
+    extract = read_extract(out)
+    pcns = extract.practices["pcn_code"].unique().sort().to_list()
+    young, double = pcns[1], pcns[2]
+    ltcs = extract.ltc_columns
+    snapshots = {
+        d: _like_with_like_snapshot(f, extract.practices, ltcs, young, double)
+        for d, f in extract.snapshots.items()
+    }
+    extract = dataclasses.replace(extract, snapshots=snapshots)
+    tables = profile_tables(profile_inputs(_stand_in_risk(extract), extract), DisclosurePolicy())
+    folder = tmp_path_factory.mktemp("like_profiles")
+    write_profiles(tables, folder, workers=1, practices=extract.practices)
+    return tables, folder, young, double, extract

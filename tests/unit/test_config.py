@@ -49,3 +49,15 @@ def test_resolving_paths_keeps_the_sections_other_settings(tmp_path: Path):
     config = load_config(cfg).with_overrides(outputs__dir=tmp_path / "elsewhere")
     assert config.outputs.dir == tmp_path / "elsewhere"
     assert config.outputs.html_profiles is False
+
+
+def test_the_default_warehouse_follows_the_outputs_folder_and_a_given_one_stays(tmp_path):
+    config = load_config()
+    moved = config.with_overrides(outputs__dir=tmp_path / "out")
+    assert moved.warehouse.path == tmp_path / "out" / "warehouse" / "llr_phm.duckdb"
+    given = tmp_path / "bi" / "w.duckdb"
+    kept = config.with_overrides(outputs__dir=tmp_path / "out", warehouse__path=given)
+    assert kept.warehouse.path == given
+    cfg = tmp_path / "phm.yaml"
+    cfg.write_text(f"warehouse:\n  path: {given}\n")
+    assert load_config(cfg).with_overrides(outputs__dir=tmp_path / "o").warehouse.path == given
