@@ -22,7 +22,7 @@ from phm.contract import ETHNIC_GROUPS, QOF_REGISTERS
 from phm.extract import read_extract
 from phm.features import feature_spec
 from phm.outcomes import label_extract
-from phm.risk import evaluate_models
+from phm.risk import evaluate_models, score_snapshot, tiering_models
 from phm.warehouse import read_table
 from pipelines.runner import run_pipeline
 
@@ -142,10 +142,11 @@ def _true_log_odds(age, male, imd, ethnic_lo, flags, efi, care_home, prior) -> n
     )
 
 
-def _sicker_population(folder: Path, seed: int = 5) -> None:
+def _sicker_population(folder: Path, seed: int = 5) -> dict[date, float]:
     """Three annual snapshots of one cohort that ages and gathers conditions, fastest in the
     most deprived areas and in the South (a new care-home cluster); outcomes of snapshot k
-    are the emergency admissions recorded in snapshot k+1."""
+    are the emergency admissions recorded in snapshot k+1. Returns each snapshot's mean true
+    risk (the newest one's outcomes are not in the extract)."""
     rng = np.random.default_rng(seed)
     practices = _practices()
     folder.mkdir(parents=True)
@@ -169,6 +170,7 @@ def _sicker_population(folder: Path, seed: int = 5) -> None:
     care_home = (age > 75) & (rng.random(n) < 0.05)
     prior = rng.poisson(0.08, n)
     ids = np.array([f"q{i:07d}" for i in range(n)])
+    true_mean_risk = {}
     for k, when in enumerate(SNAPSHOTS):
         if k:  # a year on: older, sicker; faster where deprived and in the South
             age = np.minimum(age + 1, 110)
@@ -203,20 +205,22 @@ def _sicker_population(folder: Path, seed: int = 5) -> None:
         ).with_columns(pl.col("efi_score").fill_nan(None))
         frame.write_parquet(folder / f"patients_{when}.parquet")
         # the next year's emergency admissions, drawn from this snapshot's true risk
+        true_mean_risk[when] = float(np.mean(1 / (1 + np.exp(-risk_lo))))
         admitted = rng.random(n) < 1 / (1 + np.exp(-risk_lo))
         prior = np.where(admitted, 1 + rng.poisson(0.3, n), 0)
+    return true_mean_risk
 
 
 @pytest.fixture(scope="module")
-def sicker_extract(tmp_path_factory) -> Path:
+def sicker_extract(tmp_path_factory) -> tuple[Path, dict[date, float]]:
     folder = tmp_path_factory.mktemp("sicker") / "extract"
-    _sicker_population(folder)
-    return folder
+    return folder, _sicker_population(folder)
 
 
 def test_a_population_that_grows_sicker_keeps_observed_expected_near_one(sicker_extract):
+    folder, true_mean_risk = sicker_extract
     m = load_config(DEFAULT_CONFIG).model  # the default tiering model and its recalibration
-    extract = read_extract(sicker_extract, QOF_REGISTERS)
+    extract = read_extract(folder, QOF_REGISTERS)
     labelled = label_extract(extract, feature_spec(QOF_REGISTERS)).labelled
     train_rate, evaluation_rate = (ls.outcome_rate for ls in labelled)
     # the case mix really changed: a step forcing mean risk to the training snapshot's rate
@@ -243,3 +247,27 @@ def test_a_population_that_grows_sicker_keeps_observed_expected_near_one(sicker_
     worst = sub.with_columns((pl.col("observed_expected") - 1).abs().alias("off")).sort("off")
     assert worst["observed_expected"].is_not_null().all()
     assert worst["off"].max() < 0.10, worst.tail(3).select("dimension", "subgroup", "off")
+
+
+def test_the_newest_snapshot_is_scored_with_its_own_case_mix(sicker_extract):
+    """The newest snapshot has no outcomes yet; its scores' mean must follow its (sicker)
+    case mix, which the generator knows, not the latest observed event rate."""
+    folder, true_mean_risk = sicker_extract
+    m = load_config(DEFAULT_CONFIG).model
+    spec = feature_spec(QOF_REGISTERS)
+    extract = read_extract(folder, QOF_REGISTERS)
+    labelled = label_extract(extract, spec).labelled
+    newest = SNAPSHOTS[-1]
+    model = tiering_models(
+        [newest],
+        labelled,
+        spec,
+        m.tiering_model,
+        m.seed,
+        recalibrate=m.tiering_model in m.recalibrate,
+        period_shift=m.period_shift,
+    )[newest]
+    scored = score_snapshot(extract.snapshots[newest], newest, spec, model)
+    latest_observed = labelled[-1].outcome_rate
+    assert true_mean_risk[newest] / latest_observed > 1.05  # the population grew sicker again
+    assert scored["risk"].mean() == pytest.approx(true_mean_risk[newest], rel=0.03)
