@@ -223,12 +223,11 @@ def standardised_table(cells: pl.DataFrame, ltc_columns, policy: DisclosurePolic
         .when(~nw.col("ratio").is_null())
         .then(nw.lit("similar"))
         .alias("compared_with_comparator"),
-        policy.count(o).alias("observed"),
-        policy.count(e).alias("expected"),
     )
     return _finish(
         out,
         indicators,
+        [policy.count(pl.col(f"_{c[0]}")).alias(c) for c in ("observed", "expected")],
         [
             "comparator_code", "indicator", "indicator_label", "observed", "expected",
             "ratio", "lower", "upper", "compared_with_comparator",
@@ -236,12 +235,14 @@ def standardised_table(cells: pl.DataFrame, ltc_columns, policy: DisclosurePolic
     )  # fmt: skip
 
 
-def _finish(out: nw.DataFrame, indicators, columns: list[str]) -> pl.DataFrame:
-    """Labels, the published column order, and the profiles' sort: ICS, places, PCNs."""
+def _finish(out: nw.DataFrame, indicators, counts: list[pl.Expr], columns) -> pl.DataFrame:
+    """Disclosure control of the counts, labels, the published column order and the profiles'
+    sort (ICS, places, PCNs): on the small aggregate, back in one process."""
     frame = _to_polars(out).with_columns(
+        *counts,
         pl.col("indicator")
         .replace_strict({i: indicator_label(i) for i in indicators})
-        .alias("indicator_label")
+        .alias("indicator_label"),
     )
     kind = pl.col("area_type").replace_strict({k: i for i, k in enumerate(AREA_LEVELS)})
     order = pl.col("indicator").replace_strict({v: i for i, v in enumerate(indicators)})
@@ -266,20 +267,15 @@ def trend_table(cells: pl.DataFrame, ltc_columns, policy: DisclosurePolicy) -> p
     )
     parts = [_area_level(long, kind, ["_o", "_d"]) for kind in AREA_LEVELS]
     raw = nw.concat(parts, how="vertical")
-    o, d = nw.col("_o"), nw.col("_d")
-    out = raw.with_columns(
-        (policy.ratio(o, d) * 100).alias("percent"),
-        policy.count(o).alias("patients"),
-        policy.count(d).alias("denominator_patients"),
-    )
-    out = _to_polars(out).with_columns(
-        pl.when((pl.col("_d") > 0) & (pl.col("indicator") != REGISTERED))
-        .then(pl.col("percent"))
-        .round(3)
-        .alias("percent")
-    )
+    o, d = pl.col("_o"), pl.col("_d")
+    percent = pl.when((d > 0) & (pl.col("indicator") != REGISTERED)).then(policy.ratio(o, d) * 100)
     return _finish(
-        nw.from_native(out),
+        raw,
         indicators,
+        [
+            percent.round(3).alias("percent"),
+            policy.count(o).alias("patients"),
+            policy.count(d).alias("denominator_patients"),
+        ],
         ["indicator", "indicator_label", "patients", "denominator_patients", "percent"],
     )
