@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import narwhals as nw
 import polars as pl
+
+
+def _space(expr):
+    """The expression library of `expr`: Narwhals (any engine) or polars, whose expressions
+    the profile code still passes; the rules below are written once for both."""
+    return nw if isinstance(expr, nw.Expr) else pl
 
 
 @dataclass(frozen=True)
@@ -24,24 +31,27 @@ class DisclosurePolicy:
         """No suppression or rounding: for restricted, patient-level outputs only."""
         return cls(enabled=False)
 
-    def count(self, expr: pl.Expr) -> pl.Expr:
+    def count(self, expr: pl.Expr | nw.Expr) -> pl.Expr | nw.Expr:
         """A disclosure-controlled count: NULL where 1..7, else rounded to the nearest 5."""
         if not self.enabled:
             return expr
-        value = expr.cast(pl.Float64)
-        rounded = ((value / self.round_to + 0.5).floor() * self.round_to).cast(pl.Int64)
+        x = _space(expr)
+        value = expr.cast(x.Float64)
+        rounded = ((value / self.round_to + 0.5).floor() * self.round_to).cast(x.Int64)
         small = (value > 0) & (value < self.suppress_below)
-        return pl.when(value.is_null() | small).then(None).otherwise(rounded)
+        return x.when(value.is_null() | small).then(x.lit(None, x.Int64)).otherwise(rounded)
 
-    def ratio(self, numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
+    def ratio(self, numerator: pl.Expr | nw.Expr, denominator: pl.Expr | nw.Expr):
         """numerator / denominator, shown only where both are at least `suppress_below`."""
         if not self.enabled:
             return numerator / denominator
+        x = _space(numerator)
         shown = (numerator >= self.suppress_below) & (denominator >= self.suppress_below)
-        return pl.when(shown).then(numerator / denominator).otherwise(None)
+        return x.when(shown).then(numerator / denominator).otherwise(x.lit(None, x.Float64))
 
-    def mean(self, value: pl.Expr, denominator: pl.Expr) -> pl.Expr:
+    def mean(self, value: pl.Expr | nw.Expr, denominator: pl.Expr | nw.Expr):
         """A mean over `denominator` patients, shown only where there are at least 8 of them."""
         if not self.enabled:
             return value
-        return pl.when(denominator >= self.suppress_below).then(value).otherwise(None)
+        x = _space(value)
+        return x.when(denominator >= self.suppress_below).then(value).otherwise(None)

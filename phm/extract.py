@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
+import narwhals as nw
 import polars as pl
 
 from phm.contract import (
@@ -231,15 +232,18 @@ def read_partial(
     return read
 
 
-def practice_areas(practices: pl.DataFrame) -> pl.DataFrame:
+def practice_areas(practices):
     """practice_code with its PCN, place and ICS: a practices file without the optional ICS
-    columns is one ICS (contract.SINGLE_ICS)."""
+    columns is one ICS (contract.SINGLE_ICS). Any Narwhals-supported frame in, the same out."""
+    frame = nw.from_native(practices)
     areas = ["practice_code", "pcn_code", "pcn_name", "place_code", "place_name"]
-    if "ics_code" in practices.columns:
-        return practices.select(*areas, "ics_code", "ics_name")
+    if "ics_code" in frame.columns:
+        return frame.select(*areas, "ics_code", "ics_name").to_native()
     code, name = SINGLE_ICS
-    return practices.select(areas).with_columns(
-        pl.lit(code).alias("ics_code"), pl.lit(name).alias("ics_name")
+    return (
+        frame.select(areas)
+        .with_columns(nw.lit(code).alias("ics_code"), nw.lit(name).alias("ics_name"))
+        .to_native()
     )
 
 

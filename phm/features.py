@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import narwhals as nw
 import numpy as np
 import polars as pl
 
@@ -38,31 +39,37 @@ class FeatureSpec:
     def names(self) -> list[str]:
         return [name for name, _ in self._expressions()]
 
-    def _expressions(self) -> list[tuple[str, pl.Expr]]:
-        ex: list[tuple[str, pl.Expr]] = [
-            ("age", pl.col("age").cast(pl.Float64)),
-            ("male", (pl.col("sex") == "M").cast(pl.Float64)),
-            ("imd_decile", pl.col("imd_decile").fill_null(5.5).cast(pl.Float64)),
-            ("imd_unknown", pl.col("imd_decile").is_null().cast(pl.Float64)),
-            ("care_home", pl.col("care_home").cast(pl.Float64)),
-            ("efi_score", pl.col("efi_score").fill_null(0.0)),
-            ("efi_recorded", pl.col("efi_score").is_not_null().cast(pl.Float64)),
+    def _expressions(self) -> list[tuple[str, nw.Expr]]:
+        f64 = nw.Float64
+        ex: list[tuple[str, nw.Expr]] = [
+            ("age", nw.col("age").cast(f64)),
+            ("male", (nw.col("sex") == "M").cast(f64)),
+            ("imd_decile", nw.col("imd_decile").cast(f64).fill_null(5.5)),
+            ("imd_unknown", nw.col("imd_decile").is_null().cast(f64)),
+            ("care_home", nw.col("care_home").cast(f64)),
+            ("efi_score", nw.col("efi_score").fill_null(0.0)),
+            ("efi_recorded", (~nw.col("efi_score").is_null()).cast(f64)),
         ]
         ex += [
-            (f"ethnicity_{g.lower()}", (pl.col("ethnicity") == g).cast(pl.Float64))
+            (f"ethnicity_{g.lower()}", (nw.col("ethnicity") == g).cast(f64))
             for g in ETHNIC_GROUPS
             if g != "White"  # the reference group
         ]
-        ex += [(c, pl.col(c).cast(pl.Float64)) for c in self.ltc_columns]
-        ex.append(("ltc_count", pl.col("ltc_count").cast(pl.Float64)))
-        ex += [(c, pl.col(c).cast(pl.Float64)) for c in PRIOR_USE]
-        ex.append(("log_cost_12m", pl.col("secondary_care_cost_12m").log1p()))
+        ex += [(c, nw.col(c).cast(f64)) for c in self.ltc_columns]
+        ex.append(("ltc_count", nw.col("ltc_count").cast(f64)))
+        ex += [(c, nw.col(c).cast(f64)) for c in PRIOR_USE]
+        # log1p is not in Narwhals: log(1 + x) agrees to a few ulp for costs in pounds
+        ex.append(("log_cost_12m", (nw.col("secondary_care_cost_12m") + 1.0).log()))
         return ex
+
+    def frame(self, snapshot):
+        """The features as named columns, on any engine (the same kind of frame back)."""
+        exprs = [e.alias(n) for n, e in self._expressions()]
+        return nw.from_native(snapshot).select(exprs).to_native()
 
     def matrix(self, snapshot: pl.DataFrame) -> np.ndarray:
         """The feature matrix (float64, one row per patient, columns in `names` order)."""
-        exprs = [e.alias(n) for n, e in self._expressions()]
-        return snapshot.select(exprs).to_numpy().astype(np.float64, copy=False)
+        return self.frame(snapshot).to_numpy().astype(np.float64, copy=False)
 
 
 def feature_label(name: str) -> str:

@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+import narwhals as nw
 import polars as pl
 
+from phm.engines import row_count
 from phm.features import FeatureSpec
 
 OUTCOME = "emergency_admission_next_12m"
@@ -37,7 +39,10 @@ class LabelledSnapshot:
 
     @property
     def outcome_rate(self) -> float:
-        return float(self.frame[OUTCOME].mean()) if self.frame.height else 0.0
+        if not row_count(self.frame):
+            return 0.0
+        rate = nw.from_native(self.frame).select(nw.col(OUTCOME).cast(nw.Float64).mean())
+        return float((rate.collect() if isinstance(rate, nw.LazyFrame) else rate).item())
 
 
 def outcome_pairs(snapshot_dates: list[date]) -> list[tuple[date, date]]:
@@ -47,34 +52,44 @@ def outcome_pairs(snapshot_dates: list[date]) -> list[tuple[date, date]]:
 
 
 def label_snapshot(
-    snapshot: pl.DataFrame,
-    later: pl.DataFrame,
-    deaths: pl.DataFrame | None,
+    snapshot,
+    later,
+    deaths,
     snapshot_date: date,
     outcome_date: date,
 ) -> LabelledSnapshot:
-    """Attach the next-year outcome to each patient of `snapshot` whose outcome is known."""
-    admitted = later.select(
-        "patient_id", (pl.col("emergency_admissions_12m") >= 1).alias("_admitted")
+    """Attach the next-year outcome to each patient of `snapshot` whose outcome is known.
+
+    Written once with Narwhals: polars or PySpark frames in (deaths may be None), the same
+    kind in the labelled frame; an eager one keeps the snapshot's row order."""
+    admitted = nw.from_native(later).select(
+        "patient_id", (nw.col("emergency_admissions_12m") >= 1).alias("_admitted")
     )
-    frame = snapshot.join(admitted, on="patient_id", how="left")
+    frame = nw.from_native(snapshot).join(admitted, on="patient_id", how="left")
     if deaths is not None:
-        died = deaths.filter(
-            (pl.col("date_of_death") > snapshot_date) & (pl.col("date_of_death") <= outcome_date)
-        ).select("patient_id", pl.lit(True).alias("_died"))
+        died = (
+            nw.from_native(deaths)
+            .filter(
+                (nw.col("date_of_death") > nw.lit(snapshot_date, nw.Date))
+                & (nw.col("date_of_death") <= nw.lit(outcome_date, nw.Date))
+            )
+            .select("patient_id", nw.lit(True).alias("_died"))
+        )
         frame = frame.join(died, on="patient_id", how="left")
     else:
-        frame = frame.with_columns(pl.lit(None, dtype=pl.Boolean).alias("_died"))
-    known = pl.col("_admitted").is_not_null() | pl.col("_died").fill_null(False)
-    outcome = (pl.col("_admitted").fill_null(False) | pl.col("_died").fill_null(False)).alias(
-        OUTCOME
+        frame = frame.with_columns(nw.lit(None, dtype=nw.Boolean).alias("_died"))
+    admitted_, died_ = nw.col("_admitted").fill_null(False), nw.col("_died").fill_null(False)
+    known = ~nw.col("_admitted").is_null() | died_
+    labelled = (
+        frame.filter(known)
+        .with_columns((admitted_ | died_).alias(OUTCOME))
+        .drop("_admitted", "_died")
     )
-    labelled = frame.filter(known).with_columns(outcome).drop("_admitted", "_died")
     return LabelledSnapshot(
         snapshot_date=snapshot_date,
         outcome_date=outcome_date,
-        frame=labelled,
-        unknown_outcome=frame.height - labelled.height,
+        frame=labelled.to_native(),
+        unknown_outcome=row_count(snapshot) - row_count(labelled.to_native()),
     )
 
 

@@ -1,66 +1,106 @@
 """The Kaiser triangle: level 3 the 5% at highest risk, level 2 the next 15%, level 1 the rest.
 
-Ranking is by predicted risk, highest first, ties broken by patient_id so a run is
-deterministic. Tier sizes are rounded shares of the scope's population (the whole ICS, or
-each PCN), so shares are exact to within one patient per tier.
+Ranking is by predicted risk, highest first, within each snapshot and ICS (and, by
+configuration, each PCN), ties broken by patient_id so a run is deterministic on every engine.
+Tier sizes are the scope's population times the share, halves rounded up, so shares are exact
+to within one patient per tier.
+
+Written once with Narwhals: a polars DataFrame or LazyFrame, or a PySpark DataFrame, in; the
+same kind out. The rank is a `cum_count` over an ordered window, which every backend runs
+(`rank().over(order_by=...)` is not implemented on the SQL-like ones; stack-notes).
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-import polars as pl
+import narwhals as nw
+
+from phm.extract import practice_areas
 
 Scope = Literal["ics", "pcn"]
 
 
+def tier_scope(columns: list[str], scope: Scope) -> list[str]:
+    """The columns a rank is taken within: a frame without ics_code is one ICS."""
+    by = ["snapshot_date"] + (["ics_code"] if "ics_code" in columns else [])
+    return by + (["pcn_code"] if scope == "pcn" else [])
+
+
 def assign_kaiser_tiers(
-    scored: pl.DataFrame,
+    scored,
     *,
     scope: Scope = "ics",
     level3_share: float = 0.05,
     level2_share: float = 0.15,
     risk: str = "risk",
-) -> pl.DataFrame:
-    """Add `kaiser_tier` (1, 2, 3) and `risk_rank` (1 = highest risk within the scope)."""
-    by = ["snapshot_date"] + (["pcn_code"] if scope == "pcn" else [])
-    ranked = scored.sort([*by, risk, "patient_id"], descending=[False] * len(by) + [True, False])
-    rank = pl.int_range(1, pl.len() + 1).over(by)
-    n = pl.len().over(by)
-    n3 = (n * level3_share).round()
-    n23 = (n * (level3_share + level2_share)).round()
-    tier = (
-        pl.when(pl.col("risk_rank") <= n3)
-        .then(3)
-        .when(pl.col("risk_rank") <= n23)
-        .then(2)
-        .otherwise(1)
-        .cast(pl.Int8)
+):
+    """Add `kaiser_tier` (1, 2, 3) and `risk_rank` (1 = highest risk within the scope).
+
+    An eager frame comes back sorted by scope, risk (highest first) and patient_id; a lazy
+    one has no row order to keep."""
+    frame = nw.from_native(scored)
+    by = tier_scope(frame.columns, scope)
+    # over() has no descending flag: order by the negated risk, then patient_id.
+    order = nw.col(risk) * -1.0
+    rank = nw.col("patient_id").cum_count().over(*by, order_by=["_order", "patient_id"])
+    n = nw.col("patient_id").count().over(*by).cast(nw.Float64)
+    n3 = (n * level3_share + 0.5).floor()
+    n23 = (n * (level3_share + level2_share) + 0.5).floor()
+    ranked = (
+        frame.with_columns(order.alias("_order"))
+        .with_columns(rank.cast(nw.Int64).alias("risk_rank"), n3.alias("_n3"), n23.alias("_n23"))
+        .with_columns(
+            nw.when(nw.col("risk_rank") <= nw.col("_n3"))
+            .then(nw.lit(3))
+            .when(nw.col("risk_rank") <= nw.col("_n23"))
+            .then(nw.lit(2))
+            .otherwise(nw.lit(1))
+            .cast(nw.Int8)
+            .alias("kaiser_tier")
+        )
+        .drop("_order", "_n3", "_n23")
     )
-    return ranked.with_columns(rank.cast(pl.Int64).alias("risk_rank")).with_columns(
-        tier.alias("kaiser_tier")
-    )
+    if isinstance(ranked, nw.DataFrame):
+        ranked = ranked.sort(
+            [*by, risk, "patient_id"], descending=[False] * len(by) + [True, False]
+        )
+    return ranked.to_native()
 
 
 def patient_risk_table(
-    scored: pl.DataFrame,
+    scored,
     snapshots: dict,
-    practices: pl.DataFrame,
+    practices,
     *,
     model: str,
     scope: Scope = "ics",
     level3_share: float = 0.05,
     level2_share: float = 0.15,
-) -> pl.DataFrame:
-    """restricted.patient_risk: scores with PCN, LTC count and Kaiser tier, per snapshot."""
-    ltc_counts = pl.concat(
-        frame.select("patient_id", "ltc_count").with_columns(pl.lit(d).alias("snapshot_date"))
-        for d, frame in snapshots.items()
+):
+    """restricted.patient_risk: scores with ICS, PCN, LTC count and Kaiser tier, per snapshot."""
+    ltc_counts = nw.concat(
+        [
+            nw.from_native(frame)
+            .select("patient_id", "ltc_count")
+            .with_columns(nw.lit(d, dtype=nw.Date).alias("snapshot_date"))
+            for d, frame in snapshots.items()
+        ]
     )
-    enriched = scored.join(
-        practices.select("practice_code", "pcn_code"), on="practice_code", how="left"
-    ).join(ltc_counts, on=["patient_id", "snapshot_date"], how="left")
-    tiered = assign_kaiser_tiers(
-        enriched, scope=scope, level3_share=level3_share, level2_share=level2_share
+    areas = nw.from_native(practice_areas(practices)).select(
+        "practice_code", "pcn_code", "ics_code"
     )
-    return tiered.with_columns(pl.lit(model).alias("model"))
+    enriched = (
+        nw.from_native(scored)
+        .join(areas, on="practice_code", how="left")
+        .join(ltc_counts, on=["patient_id", "snapshot_date"], how="left")
+    )
+    tiered = nw.from_native(
+        assign_kaiser_tiers(
+            enriched.to_native(),
+            scope=scope,
+            level3_share=level3_share,
+            level2_share=level2_share,
+        )
+    )
+    return tiered.with_columns(nw.lit(model).alias("model")).to_native()

@@ -23,7 +23,7 @@ from phm.contract import (
 from phm.errors import ConfigError
 from phm.synth import conditions as C
 from phm.synth.cohort import PracticeCohort, Snapshot
-from phm.synth.geography import build_practices, load_reference_practices
+from phm.synth.geography import build_practices, load_reference_practices, synthetic_icss
 from phm.synth.writer import FileFormat, TableWriter, hex_ids, labels
 
 PRACTICES_PER_CHUNK = 12  # memory bound: one chunk's snapshots are held before writing
@@ -53,12 +53,17 @@ def generate_extract(
     truth_dir: Path | None = None,
     progress: Callable[[str], None] | None = None,
     practices_per_chunk: int = PRACTICES_PER_CHUNK,
+    ics_copies: int | None = None,
 ) -> SynthSummary:
     """Generate the synthetic LLR population and write it as an extract folder.
 
     Writes `practices.csv`, `patients_<date>.<fmt>` per snapshot and `deaths.<fmt>` into
     `out_dir`, and `truth.parquet` (true risk per patient and snapshot) into `truth_dir`
     (default: the sibling folder `<out_dir>_truth`, never inside the extract).
+
+    Past scale 1 (or with `ics_copies`), the extract is copies of LLR, each under made-up ICS,
+    place, PCN and practice codes (`geography.SyntheticIcs`) and its own random streams,
+    together `scale` times LLR's list: a multi-ICS extract for scale tests, plainly synthetic.
     """
     started = time.perf_counter()
     out_dir = Path(out_dir)
@@ -71,8 +76,10 @@ def generate_extract(
     say = progress or (lambda _msg: None)
 
     reference = load_reference_practices()
-    practices = build_practices(reference, scale)
-    reference.write_csv(out_dir / "practices.csv")
+    icss = synthetic_icss(scale, ics_copies)
+    practices = build_practices(reference, scale / max(1, len(icss)))
+    written = pl.concat([ics.practices(reference) for ics in icss]) if icss else reference
+    written.write_csv(out_dir / "practices.csv")
     PRACTICES.conform(reference)  # the columns the contract requires are all present
 
     dates = annual_snapshot_dates(first_snapshot, n_snapshots)
@@ -83,10 +90,6 @@ def generate_extract(
         code: C.RegisterThresholds.for_place(C.solve_offsets(place))
         for code, place in places.items()
     }
-    root = np.random.SeedSequence(seed)
-    practice_seeds = root.spawn(len(practices))
-    id_key = int(np.random.default_rng(root.spawn(1)[0]).integers(0, 2**62))
-
     writers = [
         TableWriter(out_dir / f"patients_{d.isoformat()}.{file_format}", patients, file_format)
         for d in dates
@@ -95,40 +98,60 @@ def generate_extract(
     truth = TableWriter(truth_dir / TRUTH_FILE, None, "parquet")
     counts = [0] * n_snapshots
     done = 0
-    for start in range(0, len(practices), practices_per_chunk):
-        chunk = practices[start : start + practices_per_chunk]
-        frames: list[list[pl.DataFrame]] = [[] for _ in dates]
-        truths, died = [], []
-        for practice in chunk:
-            cohort = PracticeCohort(
-                practice,
-                thresholds[practice.place.code],
-                np.random.default_rng(practice_seeds[practice.index]),
-                id_key,
-            )
-            for s, snap in enumerate(cohort.years(n_snapshots)):
-                ids = hex_ids(snap.people["pid"])
-                frames[s].append(_patients_frame(snap, ids, practice.code, ltc_columns, keep))
-                truths.append(
-                    pl.DataFrame(
-                        {  # built eagerly: a lazy query a practice is slow
-                            "patient_id": ids,
-                            "snapshot_date": np.full(ids.len(), np.datetime64(dates[s], "D")),
-                            "true_risk": snap.true_risk,
-                        }
-                    )
+    for ics in icss or [None]:
+        # LLR alone keeps its streams; each copy of it has its own
+        root = np.random.SeedSequence(seed if ics is None else [seed, ics.number])
+        practice_seeds = root.spawn(len(practices))
+        id_key = int(np.random.default_rng(root.spawn(1)[0]).integers(0, 2**62))
+        codes = (
+            dict(
+                zip(
+                    reference["practice_code"],
+                    ics.practices(reference)["practice_code"],
+                    strict=True,
                 )
-                if s + 1 < n_snapshots:  # deaths after the last snapshot are not yet known
-                    died.append(_deaths_frame(snap, ids, dates[s]))
-            done += 1
-            say(f"practice {done}/{len(practices)}")
-        for s, writer in enumerate(writers):
-            frame = pl.concat(frames[s])
-            counts[s] += frame.height
-            writer.write(frame)
-        truth.write(pl.concat(truths))
-        if died:
-            deaths.write(pl.concat(died))
+            )
+            if ics is not None
+            else {}
+        )
+        prefix = ics.id_prefix if ics is not None else ""
+        for start in range(0, len(practices), practices_per_chunk):
+            chunk = practices[start : start + practices_per_chunk]
+            frames: list[list[pl.DataFrame]] = [[] for _ in dates]
+            truths, died = [], []
+            for practice in chunk:
+                cohort = PracticeCohort(
+                    practice,
+                    thresholds[practice.place.code],
+                    np.random.default_rng(practice_seeds[practice.index]),
+                    id_key,
+                )
+                for s, snap in enumerate(cohort.years(n_snapshots)):
+                    ids = hex_ids(snap.people["pid"])
+                    if prefix:
+                        ids = prefix + ids
+                    code = codes.get(practice.code, practice.code)
+                    frames[s].append(_patients_frame(snap, ids, code, ltc_columns, keep))
+                    truths.append(
+                        pl.DataFrame(
+                            {  # built eagerly: a lazy query a practice is slow
+                                "patient_id": ids,
+                                "snapshot_date": np.full(ids.len(), np.datetime64(dates[s], "D")),
+                                "true_risk": snap.true_risk,
+                            }
+                        )
+                    )
+                    if s + 1 < n_snapshots:  # deaths after the last snapshot are not yet known
+                        died.append(_deaths_frame(snap, ids, dates[s]))
+                done += 1
+                say(f"practice {done}/{len(practices) * max(1, len(icss))}")
+            for s, writer in enumerate(writers):
+                frame = pl.concat(frames[s])
+                counts[s] += frame.height
+                writer.write(frame)
+            truth.write(pl.concat(truths))
+            if died:
+                deaths.write(pl.concat(died))
     for writer in writers:
         writer.close()
     deaths.close(empty=pl.DataFrame(schema=DEATHS.polars_schema()))

@@ -6,6 +6,7 @@ practice's parameters are the same however the generation is chunked.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from importlib import resources
 
@@ -138,3 +139,50 @@ def build_practices(reference: pl.DataFrame, scale: float) -> list[Practice]:
         )
         for row in ranked.iter_rows(named=True)
     ]
+
+
+@dataclass(frozen=True)
+class SyntheticIcs:
+    """One synthetic copy of LLR's geography under made-up ICS, place, PCN and practice codes,
+    for scale tests of a region or England. Its patients are as synthetic as LLR's."""
+
+    number: int  # 1, 2, ...
+
+    @property
+    def code(self) -> str:
+        return f"SYN{self.number:02d}"
+
+    @property
+    def name(self) -> str:
+        return f"Synthetic ICS {self.number:02d} (a made-up copy of LLR's practices)"
+
+    @property
+    def id_prefix(self) -> str:
+        return f"s{self.number:02d}"  # patient ids unique across copies
+
+    def practices(self, reference: pl.DataFrame) -> pl.DataFrame:
+        """The reference practice list recoded for this copy (the order kept)."""
+        k = self.number
+        pcns = {c: j for j, c in enumerate(sorted(reference["pcn_code"].unique()))}
+        tag = f" (synthetic ICS {k:02d})"
+        return reference.with_columns(
+            (f"X{k:02d}" + pl.int_range(pl.len()).cast(pl.String).str.zfill(3)).alias(
+                "practice_code"
+            ),
+            ("Synthetic copy of " + pl.col("practice_name")).alias("practice_name"),
+            pl.col("pcn_code")
+            .replace_strict({c: f"U9{k:02d}{j:02d}" for c, j in pcns.items()})
+            .alias("pcn_code"),
+            (pl.col("pcn_name") + tag).alias("pcn_name"),
+            (pl.col("place_code") + f"-S{k:02d}").alias("place_code"),
+            (pl.col("place_name") + tag).alias("place_name"),
+            pl.lit(self.code).alias("ics_code"),
+            pl.lit(self.name).alias("ics_name"),
+        )
+
+
+def synthetic_icss(scale: float, copies: int | None = None) -> list[SyntheticIcs]:
+    """The copies of LLR a scale asks for: none (LLR itself) up to scale 1, else one per whole
+    LLR started (`phm synth --scale 10`: ten), unless `copies` says how many."""
+    n = copies if copies is not None else (math.ceil(scale) if scale > 1 else 1)
+    return [] if n == 1 and copies is None else [SyntheticIcs(k) for k in range(1, n + 1)]

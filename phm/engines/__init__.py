@@ -1,0 +1,37 @@
+"""Where the engines differ, and nowhere else: the row-level transforms in `phm/` are written
+once with Narwhals and take polars or PySpark frames; scoring with a fitted scikit-learn
+model (a Python function over rows) and counting rows are the seams an engine supplies.
+
+`phm.engines.spark` is imported only when a Spark frame is handed in: pyspark is an
+optional dependency (`pip install -e '.[spark]'`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import narwhals as nw
+
+
+def is_spark(frame) -> bool:
+    """Whether a native frame is a PySpark DataFrame (classic or Spark Connect)."""
+    return type(frame).__module__.startswith("pyspark.")
+
+
+def row_count(frame) -> int:
+    """Rows of any Narwhals-supported frame (a lazy one is counted, not collected)."""
+    counted = nw.from_native(frame).select(nw.len())
+    if isinstance(counted, nw.LazyFrame):
+        counted = counted.collect()
+    return int(counted.item())
+
+
+def score(frame, snapshot_date: date, spec, model):
+    """phm.risk.score_snapshot on any engine: polars in one process, Spark in Arrow batches."""
+    if is_spark(frame):
+        from phm.engines.spark import score_in_arrow_batches
+
+        return score_in_arrow_batches(frame, snapshot_date, spec, model)
+    from phm.risk import score_snapshot
+
+    return score_snapshot(frame, snapshot_date, spec, model)
