@@ -13,7 +13,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from phm.contract import DEFAULT_LTCS
+from phm.contract import ALL_LTCS, DEFAULT_LTCS
 from phm.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -112,7 +112,8 @@ class ValidationConfig(_Strict):
 class PipelineConfig(_Strict):
     extract: ExtractConfig = ExtractConfig()
     synthetic: SyntheticConfig = SyntheticConfig()
-    ltc_columns: tuple[str, ...] = DEFAULT_LTCS
+    # A list of ltc_ flag columns, or "all": every ltc_ column of the extract's first snapshot.
+    ltc_columns: Literal["all"] | tuple[str, ...] = DEFAULT_LTCS
     model: ModelConfig = ModelConfig()
     tiering: TieringConfig = TieringConfig()
     disclosure: DisclosureConfig = DisclosureConfig()
@@ -137,7 +138,9 @@ class PipelineConfig(_Strict):
 
     @field_validator("ltc_columns")
     @classmethod
-    def _ltc_names(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+    def _ltc_names(cls, v: tuple[str, ...] | str) -> tuple[str, ...] | str:
+        if v == ALL_LTCS:
+            return v
         bad = [c for c in v if not c.startswith("ltc_") or c == "ltc_count"]
         if bad or not v:
             raise ValueError("ltc_columns must be a non-empty list of ltc_<condition> names")
@@ -201,14 +204,30 @@ class PipelineConfig(_Strict):
 def load_config(path: Path | None = None) -> PipelineConfig:
     """Read and validate a YAML configuration; relative paths resolve against the repo root."""
     path = Path(path) if path else DEFAULT_CONFIG
+    data = _read_yaml(path)
+    base = REPO_ROOT if path.resolve().parent == DEFAULT_CONFIG.parent else path.resolve().parent
+    return _validate(data, str(path)).resolved(base)
+
+
+def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+    """A YAML file's settings; `extends: other.yaml` (beside it) starts from that file's
+    settings, each section merged key by key (so a variant states only what differs)."""
     if not path.is_file():
         raise ConfigError(f"Configuration file {path} does not exist.")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"Configuration file {path} is not valid YAML: {exc}") from None
-    base = REPO_ROOT if path.resolve().parent == DEFAULT_CONFIG.parent else path.resolve().parent
-    return _validate(data, str(path)).resolved(base)
+    if not isinstance(data, dict) or "extends" not in data:
+        return data
+    parent = (path.parent / str(data.pop("extends"))).resolve()
+    if parent in seen or parent == path.resolve():
+        raise ConfigError(f"Configuration file {path} extends itself (through {parent.name}).")
+    merged = _read_yaml(parent, (*seen, path.resolve()))
+    for key, value in data.items():
+        both = isinstance(value, dict) and isinstance(merged.get(key), dict)
+        merged[key] = {**merged[key], **value} if both else value
+    return merged
 
 
 def _validate(data: object, source: str) -> PipelineConfig:

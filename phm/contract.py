@@ -61,6 +61,8 @@ CMS_CONDITIONS: tuple[str, ...] = (
     "ltc_multiple_sclerosis",
     "ltc_parkinsons",
 )
+# Configuration value `ltc_columns: all`: every `ltc_` column of the extract's first snapshot.
+ALL_LTCS = "all"
 # The default LTC list, 40 flags (configs/default.yaml repeats it): the breadth the LLR plan's
 # LTC-count table counts (calibration targets, section 2).
 DEFAULT_LTCS: tuple[str, ...] = QOF_REGISTERS + CMS_CONDITIONS
@@ -141,6 +143,11 @@ def ltc_label(ltc_column: str) -> str:
         "chronic liver disease": "chronic liver disease or viral hepatitis",
         "parkinsons": "Parkinson's disease",
     }.get(words, words)
+
+
+def ltc_columns_in(header: Sequence[str]) -> tuple[str, ...]:
+    """The LTC flag columns a snapshot's header names, in its order (`ltc_count` is no flag)."""
+    return tuple(c for c in header if c.startswith("ltc_") and c != "ltc_count")
 
 
 def ltc_description(ltc_column: str) -> str:

@@ -93,7 +93,7 @@ class MachineFault:
         return {
             NO_SPACE: "no space left on the disk",
             READ_ONLY: "read-only filesystem",
-            NO_PERMISSION: "no permission to write",
+            NO_PERMISSION: "permission denied",
             LOCKED: "a file is held by another process",
             OUT_OF_MEMORY: "out of memory",
             KILLED: f"stopped by {self.signal_name or 'a signal'}",
@@ -107,7 +107,7 @@ class MachineFault:
         if self.stage:
             parts.append(f" in stage {self.stage}")
         if self.holder:
-            parts.append(f" (held by {self.holder})")
+            parts.append(f" ({self.holder})")
         if self.peak_mib is not None:
             measured = f"peak {self.peak_mib} MiB measured"
             if self.patient_rows:
@@ -138,11 +138,6 @@ class MachineFault:
         memory = self._memory_advice()  # "give the run ...", to finish a sentence
         if self.kind == OUT_OF_MEMORY:
             return f"{memory[0].upper()}{memory[1:]}."
-        if self.kind == CRASHED and self.limit_mib:
-            return (
-                f"Under a memory limit this is usually memory running out: {memory}; "
-                "otherwise run again with --verbose and report it."
-            )
         if self.kind == CRASHED:
             return "Run again with --verbose to see the error, and report it."
         if self.signal_name == "SIGKILL":
@@ -193,10 +188,14 @@ def free_mib(folder: Path) -> int:
 
 
 def _folder(path: str | None) -> Path | None:
+    """The folder to free space in: the path's nearest existing folder (a run's temporary
+    folders are gone by the time the message is read)."""
     if not path:
         return None
-    p = Path(path)
-    return p if p.is_dir() else p.parent
+    folder = Path(path)
+    while not folder.is_dir() and folder != folder.parent:
+        folder = folder.parent
+    return folder
 
 
 def classify(exc: BaseException, stage: str | None = None) -> MachineFault | None:
@@ -262,6 +261,8 @@ def from_exit(
     if returncode >= 0:
         return None
     number = -returncode
+    if number in _CRASH_SIGNALS and limit_mib:  # a failed allocation under ulimit -v
+        return MachineFault(OUT_OF_MEMORY, signal_name=_signal_name(number), **facts)
     kind = CRASHED if number in _CRASH_SIGNALS else KILLED
     return MachineFault(kind, signal_name=_signal_name(number), **facts)
 

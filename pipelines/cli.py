@@ -1,10 +1,10 @@
 """`phm`: the command line for people who are not Dagster experts.
 
-    phm run [--extract DIR] [--warehouse FILE] [--config FILE]  the whole pipeline
+    phm run [--extract DIR] [--outputs DIR] [--warehouse FILE] [--config FILE]  the pipeline
     phm validate DIR [--config FILE]                  check an extract, list every problem
-    phm synth --out DIR [--scale X] [--seed N] [--format parquet|csv]
+    phm synth --out DIR [--scale X] [--seed N] [--format parquet|csv] [--config YAML]
     phm bench [--scale X]                             per-stage time and peak memory
-    phm restore [--warehouse FILE]                    bring back the previous publication
+    phm restore [--outputs DIR] [--warehouse FILE]    bring back the previous publication
     phm calibrate [--scale X] [--seed N]              synthetic population vs LLR figures
     phm docs                                          regenerate docs/data-dictionary.md
 
@@ -18,10 +18,12 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from phm.config import REPO_ROOT, load_config
 from phm.errors import PhmError
+from phm.failures import classify
 
 EXIT_OK, EXIT_USER_ERROR = 0, 1
 
@@ -37,9 +39,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PhmError as exc:
         print(f"phm {args.command}: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except Exception as exc:  # the machine failed (a disk, a lock, memory): say how, in one line
+        fault = classify(exc)
+        if fault is None:
+            raise
+        fault = replace(fault, outcome=_UNFINISHED.get(args.command))
+        print(f"phm {args.command}: {fault.message()}", file=sys.stderr)
+        return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print(f"phm {args.command}: interrupted; nothing was published.", file=sys.stderr)
         return 130
+
+
+# What a command leaves behind when the machine fails it (a run: nothing published).
+_UNFINISHED = {
+    "restore": "the live warehouse and its previous version are unchanged",
+    "synth": "the extract written so far is incomplete",
+    "validate": "the extract was not fully checked",
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,7 +65,18 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the whole pipeline and publish the warehouse")
     run.add_argument("--extract", type=Path, help="extract folder (default: synthetic LLR)")
-    run.add_argument("--warehouse", type=Path, help="DuckDB file to publish to")
+    run.add_argument(
+        "--outputs",
+        type=Path,
+        help="folder for every output of the run, patient-level ones in its owner-only "
+        "restricted/ (default: outputs.dir, the checkout's outputs/)",
+    )
+    run.add_argument(
+        "--warehouse",
+        type=Path,
+        help="the published DuckDB file, aggregates only (default: <outputs>/warehouse/"
+        "llr_phm.duckdb)",
+    )
     run.add_argument(
         "--config", type=Path, help="YAML configuration (default: configs/default.yaml)"
     )
@@ -66,6 +94,9 @@ def _parser() -> argparse.ArgumentParser:
     synth.add_argument("--seed", type=int, default=42)
     synth.add_argument("--snapshots", type=int, default=3)
     synth.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    synth.add_argument(
+        "--config", type=Path, help="take the condition list (ltc_columns) from this configuration"
+    )
     synth.set_defaults(handler=_synth)
 
     bench = sub.add_parser("bench", help="time each stage and measure peak memory")
@@ -77,6 +108,9 @@ def _parser() -> argparse.ArgumentParser:
         "restore", help="make the previously published warehouse live again (run twice: undo)"
     )
     restore.add_argument("--warehouse", type=Path, help="default: the configured warehouse")
+    restore.add_argument(
+        "--outputs", type=Path, help="the run's outputs folder, holding the restricted store"
+    )
     restore.add_argument("--config", type=Path)
     restore.set_defaults(handler=_restore)
 
@@ -94,25 +128,28 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from pipelines.runner import run_pipeline
+    from phm.warehouse.publish import restricted_store_path
+    from pipelines.supervisor import supervised_run
 
-    config = load_config(args.config)
+    config = _configured(args)
     extract = args.extract.resolve() if args.extract else None
-    warehouse = args.warehouse.resolve() if args.warehouse else config.warehouse.path
+    warehouse = config.warehouse.path
     source = str(extract) if extract else "the synthetic LLR population (seed "
     if not extract:
         source += f"{config.synthetic.seed}, scale {config.synthetic.scale:g})"
     print(f"phm run: {source}")
+    _say_conditions(config, extract or config.synthetic_extract_dir)
     if not extract and config.uses_synthetic_default and not config.synthetic_extract_dir.is_dir():
         print(
             f"  generating it first (once per seed and scale) into "
             f"{config.synthetic_extract_dir.parent}"
         )
-    outcome = run_pipeline(
+    outcome = supervised_run(  # in a child process: running out of memory is an outcome too
+        verbose=args.verbose,
         config_path=args.config,
         extract=extract,
         warehouse=warehouse,
-        log_level="INFO" if args.verbose else "CRITICAL",
+        outputs=config.outputs.dir,
     )
     for stage in outcome.stages:
         print(f"  {stage.stage:<32} {stage.seconds:7.1f} s")
@@ -146,18 +183,34 @@ def _run(args: argparse.Namespace) -> int:
     outputs = config.outputs.dir
     print("Outputs:")
     print(f"  warehouse        {warehouse}")
-    print("                   published.*: disclosure-controlled aggregates for BI tools;")
-    print("                   restricted.*: patient-level risk, tiers and case-finding lists")
+    print("                   published.*: disclosure-controlled aggregates, for BI tools")
+    print(f"  restricted store {restricted_store_path(config)}")
+    print("                   restricted.*: patient-level risk, tiers, ILT cohort (owner-only)")
     print(f"  PCN profiles     {outputs / 'profiles' / 'index.html'}")
-    print(f"  case-finding     {outputs / 'restricted' / 'case_finding'}  (restricted)")
+    print(f"  case-finding     {outputs / 'restricted' / 'case_finding'}  (owner-only)")
     print(f"  model card       {outputs / 'model_card' / 'index.md'}")
     return EXIT_OK
+
+
+def _say_conditions(config, folder: Path) -> None:
+    """With `ltc_columns: all`, say which condition columns the extract gave."""
+    from phm.contract import ALL_LTCS, DEFAULT_LTCS
+    from phm.extract import resolve_ltc_columns
+
+    if config.ltc_columns != ALL_LTCS:
+        return
+    found = resolve_ltc_columns(folder, ALL_LTCS)
+    if not found and config.uses_synthetic_default:
+        found = DEFAULT_LTCS  # not generated yet: the generator writes every condition it models
+    names = ", ".join(c.removeprefix("ltc_") for c in found)
+    print(f"conditions: taken from the extract: {len(found)} columns ({names})")
 
 
 def _validate(args: argparse.Namespace) -> int:
     from phm.validation import check_extract
 
     config = load_config(args.config)
+    _say_conditions(config, args.extract)
     report = check_extract(args.extract, config.ltc_columns)
     if report.ok:
         print(f"phm validate: {args.extract} meets the data contract.")
@@ -179,6 +232,7 @@ def _synth(args: argparse.Namespace) -> int:
         seed=args.seed,
         n_snapshots=args.snapshots,
         file_format=args.format,
+        ltc_columns=load_config(args.config).ltc_columns,
         progress=lambda msg: print(f"  {msg}", file=sys.stderr),
     )
     print(f"phm synth: wrote {summary.out_dir} (truth kept apart in {summary.truth_path})")
@@ -193,17 +247,26 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _restore(args: argparse.Namespace) -> int:
-    from phm.warehouse.publish import restore_previous
+    from phm.warehouse.publish import restore_previous, restricted_store_path
 
-    warehouse = (
-        args.warehouse.resolve() if args.warehouse else load_config(args.config).warehouse.path
-    )
-    restore_previous(warehouse)
+    config = _configured(args)
+    restricted = restricted_store_path(config)
+    restore_previous(config.warehouse.path, restricted)
     print(
-        f"phm restore: {warehouse} is the previous version again "
-        "(the version it replaced is kept as .previous; run again to undo)."
+        f"phm restore: {config.warehouse.path} and its restricted store {restricted} are the "
+        "previous publication again (the versions they replaced are kept as .previous; run "
+        "again to undo)."
     )
     return EXIT_OK
+
+
+def _configured(args: argparse.Namespace):
+    """The configuration with --outputs and --warehouse applied (the default warehouse
+    follows --outputs)."""
+    return load_config(args.config).with_overrides(
+        outputs__dir=args.outputs.resolve() if args.outputs else None,
+        warehouse__path=args.warehouse.resolve() if args.warehouse else None,
+    )
 
 
 def _calibrate(args: argparse.Namespace) -> int:

@@ -318,6 +318,7 @@ def restore_previous(path: Path, restricted: Path | None = None) -> Path:
                     f"There is no previous version of {store} to restore "
                     f"({previous_path(store).name} does not exist)."
                 )
+            _refuse_damaged(previous_path(store))
         if restricted is not None:
             _refuse_unpaired(previous_path(path), previous_path(Path(restricted)))
         with _swapping(path):
@@ -326,6 +327,26 @@ def restore_previous(path: Path, restricted: Path | None = None) -> Path:
         for store in stores:
             _fsync(store.parent)
     return path
+
+
+def _refuse_damaged(path: Path) -> None:
+    """Read every row of every table of a version to restore (hashing it, so every block is
+    read and its checksum checked): a damaged file is refused, not made live."""
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            tables = con.execute(
+                "SELECT schema_name, table_name FROM duckdb_tables() WHERE NOT internal"
+            ).fetchall()
+            for schema, table in tables:
+                con.execute(f'SELECT max(hash(t)) FROM "{schema}"."{table}" AS t').fetchall()
+        finally:
+            con.close()
+    except duckdb.Error as error:
+        raise PhmError(
+            f"The previous version {path} is damaged and cannot be read "
+            f"({type(error).__name__}); nothing was restored, the live version is unchanged."
+        ) from error
 
 
 def _swap_in_previous(path: Path) -> None:

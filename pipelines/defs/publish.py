@@ -49,7 +49,11 @@ def pcn_profiles(
     )
 
 
-@across_snapshots_asset(group_name="publish")
+# Published last: a run that fails anywhere (a full disk writing the model card, say)
+# publishes nothing, rather than a warehouse whose other outputs are missing.
+@across_snapshots_asset(
+    group_name="publish", deps=["model_card", "case_finding_lists", "pcn_profile_reports"]
+)
 def warehouse(
     kaiser_tiers: dict[str, pl.DataFrame],
     pcn_profiles: pl.DataFrame,

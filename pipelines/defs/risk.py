@@ -46,8 +46,8 @@ def patient_features(
 ) -> dg.Output[PatientFeatures]:
     """Patient snapshots with their next-12-month outcome (emergency admission or death), read
     from the following snapshot: every snapshot partition but the newest gets labelled."""
-    config = settings.load()
-    features = label_extract(whole(patient_extract), feature_spec(config.ltc_columns))
+    extract = whole(patient_extract)  # its ltc_columns: the configured list, or "all" resolved
+    features = label_extract(extract, feature_spec(extract.ltc_columns))
     return dg.Output(
         features,
         metadata={
@@ -186,10 +186,10 @@ def emergency_admission_risk(
     settings: PhmSettings,
 ) -> dict[str, pl.DataFrame]:
     """Each patient's predicted risk of an emergency admission in the next 12 months."""
-    spec = feature_spec(settings.load().ltc_columns)
     scored = {}
     for k in context.partition_keys:
         when, model = snapshot_of(k), tiering_model[k]
+        spec = feature_spec(patient_extract[k].ltc_columns)
         frame = patient_extract[k].snapshots[when]
         scored[k] = (
             score_snapshot(frame, when, spec, model)

@@ -31,7 +31,10 @@ EXPECTED_GRAPH = {
     },
     "case_finding_lists": {"case_finding", "patient_extract"},
     "pcn_profile_reports": {"patient_extract", "pcn_profile_tables"},
-    "warehouse": {
+    "warehouse": {  # published last: after the outputs that are not in it (tests/faults)
+        "model_card",
+        "case_finding_lists",
+        "pcn_profile_reports",
         "kaiser_tiers",
         "pcn_profiles",
         "risk_model_evaluation",

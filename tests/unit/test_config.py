@@ -61,3 +61,31 @@ def test_the_default_warehouse_follows_the_outputs_folder_and_a_given_one_stays(
     cfg = tmp_path / "phm.yaml"
     cfg.write_text(f"warehouse:\n  path: {given}\n")
     assert load_config(cfg).with_overrides(outputs__dir=tmp_path / "o").warehouse.path == given
+
+
+def test_the_registers_config_is_the_default_with_nineteen_conditions():
+    from phm.contract import QOF_REGISTERS
+
+    registers = load_config(REPO_ROOT / "configs" / "qof_registers.yaml")
+    default = load_config()
+    assert registers.ltc_columns == QOF_REGISTERS
+    assert registers.model_copy(update={"ltc_columns": default.ltc_columns}) == default
+
+
+def test_ltc_columns_all_is_accepted_and_other_words_are_not(tmp_path: Path):
+    good, bad = tmp_path / "all.yaml", tmp_path / "bad.yaml"
+    good.write_text("ltc_columns: all\n")
+    bad.write_text("ltc_columns: every\n")
+    assert load_config(good).ltc_columns == "all"
+    with pytest.raises(ConfigError, match="ltc_columns"):
+        load_config(bad)
+
+
+def test_extends_merges_sections_and_refuses_a_loop(tmp_path: Path):
+    (tmp_path / "base.yaml").write_text("tiering:\n  scope: pcn\n  level3_share: 0.04\n")
+    (tmp_path / "child.yaml").write_text("extends: base.yaml\ntiering:\n  level3_share: 0.06\n")
+    config = load_config(tmp_path / "child.yaml")
+    assert (config.tiering.scope, config.tiering.level3_share) == ("pcn", 0.06)
+    (tmp_path / "loop.yaml").write_text("extends: loop.yaml\n")
+    with pytest.raises(ConfigError, match="extends itself"):
+        load_config(tmp_path / "loop.yaml")
