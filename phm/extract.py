@@ -23,10 +23,12 @@ import narwhals as nw
 import polars as pl
 
 from phm.contract import (
+    ALL_LTCS,
     DEATHS,
     DEFAULT_LTCS,
     SINGLE_ICS,
     SNAPSHOT_FILE,
+    ltc_columns_in,
     patients_table,
     practices_table,
     snapshot_date,
@@ -151,9 +153,12 @@ def read_partial(
     ltc_columns: Sequence[str] = DEFAULT_LTCS,
     snapshots: Collection[date] | None = None,
 ) -> PartialRead:
-    """Read what can be read of an extract folder, collecting problems instead of raising."""
+    """Read what can be read of an extract folder, collecting problems instead of raising.
+
+    `ltc_columns` may be `contract.ALL_LTCS` ("all"): every ltc_ column of the first snapshot."""
     folder = Path(folder)
-    read = PartialRead(folder=folder, ltc_columns=tuple(ltc_columns))
+    ltc_columns = resolve_ltc_columns(folder, ltc_columns)
+    read = PartialRead(folder=folder, ltc_columns=ltc_columns)
     if not folder.is_dir():
         what = "is not a folder" if folder.exists() else "does not exist"
         read.problems.append(Problem(str(folder), None, f"the extract folder {what}", 0))
@@ -245,6 +250,19 @@ def practice_areas(practices):
         .with_columns(nw.lit(code).alias("ics_code"), nw.lit(name).alias("ics_name"))
         .to_native()
     )
+
+
+def resolve_ltc_columns(folder: Path | str, ltc_columns: Sequence[str] | str) -> tuple[str, ...]:
+    """The configured LTC list, or for "all" the ltc_ columns of the extract's first snapshot
+    file (none if the folder holds no readable snapshot: the read then says what is wrong)."""
+    if ltc_columns != ALL_LTCS:
+        return tuple(ltc_columns)
+    folder = Path(folder)
+    files = [p for p in folder.iterdir() if snapshot_date(p.name)] if folder.is_dir() else []
+    if not files:
+        return ()
+    first = min(files, key=lambda p: (snapshot_date(p.name), p.suffix != ".parquet"))
+    return ltc_columns_in(_header(first))
 
 
 def _header(path: Path) -> list[str]:

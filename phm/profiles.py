@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+import narwhals as nw
 import polars as pl
 
 from phm.contract import ETHNIC_GROUPS, ltc_label
 from phm.disclosure import DisclosurePolicy
+from phm.extract import practice_areas
 from phm.outcomes import OUTCOME, label_snapshot
 from phm.standardised import age_sex_cells, history_rows, standardised_table, trend_table
 
@@ -20,29 +22,44 @@ def ltc_band(count: pl.Expr) -> pl.Expr:
     return pl.when(count >= 8).then(pl.lit("8plus")).otherwise(count.cast(pl.String))
 
 
-def pcn_profile(
-    patient_risk: pl.DataFrame, practices: pl.DataFrame, policy: DisclosurePolicy
-) -> pl.DataFrame:
-    """One row per PCN per scored snapshot (see PCN_PROFILE in phm/warehouse/tables.py)."""
-    pcns = practices.select("pcn_code", "pcn_name", "place_code", "place_name").unique("pcn_code")
-    band = ltc_band(pl.col("ltc_count"))
+def pcn_profile(patient_risk, practices, policy: DisclosurePolicy):
+    """One row per PCN per scored snapshot (see PCN_PROFILE in phm/warehouse/tables.py).
+
+    Written once with Narwhals: polars or PySpark frames in, the same kind out (an eager one
+    sorted by snapshot, ICS and PCN)."""
+    keys = ["ics_code", "pcn_code"]
+    pcns = (
+        nw.from_native(practice_areas(practices))
+        .select(*keys, "ics_name", "pcn_name", "place_code", "place_name")
+        .unique(subset=keys, keep="any")
+    )
+    ltcs = nw.col("ltc_count")
+    bands = [(b, ltcs == int(b)) for b in LTC_BANDS[:-1]] + [(LTC_BANDS[-1], ltcs >= 8)]
+    rows = nw.from_native(patient_risk)
+    if "ics_code" not in rows.columns:  # scored rows from before the extract carried an ICS
+        rows = rows.join(pcns.select(keys), on="pcn_code", how="left")
     raw = (
-        patient_risk.group_by("pcn_code", "snapshot_date")
+        rows.group_by(*keys, "snapshot_date")
         .agg(
-            pl.len().alias("registered_population"),
-            *((pl.col("kaiser_tier") == t).sum().alias(f"level{t}_patients") for t in (3, 2, 1)),
-            pl.col("risk").sum().round().alias("expected_emergency_admissions"),
-            *((band == b).sum().alias(f"ltc_{b}_patients") for b in LTC_BANDS),
+            nw.len().alias("registered_population"),
+            *(
+                (nw.col("kaiser_tier") == t).cast(nw.Int64).sum().alias(f"level{t}_patients")
+                for t in (3, 2, 1)
+            ),
+            # halves up on every engine (polars' round() rounds them to even, Spark's up)
+            (nw.col("risk").sum() + 0.5).floor().alias("expected_emergency_admissions"),
+            *(cond.cast(nw.Int64).sum().alias(f"ltc_{b}_patients") for b, cond in bands),
         )
-        .join(pcns, on="pcn_code", how="left")
+        .join(pcns, on=keys, how="left")
     )
     counts = [c for c in raw.columns if c.endswith("_patients")] + [
         "registered_population",
         "expected_emergency_admissions",
     ]
-    return raw.with_columns(policy.count(pl.col(c)).alias(c) for c in counts).sort(
-        "snapshot_date", "pcn_code"
-    )
+    out = raw.with_columns([policy.count(nw.col(c)).alias(c) for c in counts])
+    if isinstance(out, nw.DataFrame):
+        out = out.sort("snapshot_date", *keys)
+    return out.to_native()
 
 
 # --------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import numpy as np
 import polars as pl
 
 from phm.contract import (
+    ALL_LTCS,
     DEATHS,
     DEFAULT_LTCS,
     ETHNIC_GROUPS,
@@ -70,6 +71,7 @@ def generate_extract(
     truth_dir = (
         Path(truth_dir) if truth_dir is not None else out_dir.with_name(out_dir.name + "_truth")
     )
+    ltc_columns = C.NAMES if ltc_columns == ALL_LTCS else tuple(ltc_columns)  # "all": all 40
     _check_arguments(out_dir, truth_dir, scale, n_snapshots, ltc_columns, file_format)
     out_dir.mkdir(parents=True, exist_ok=True)
     truth_dir.mkdir(parents=True, exist_ok=True)

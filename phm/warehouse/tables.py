@@ -17,6 +17,7 @@ PATIENT_RISK = Table(
         Column("snapshot_date", "date", "The snapshot scored."),
         Column("practice_code", "string", "Registered practice."),
         Column("pcn_code", "string", "The practice's Primary Care Network."),
+        Column("ics_code", "string", "The practice's Integrated Care System."),
         Column("ltc_count", "integer", "Number of long-term conditions at the snapshot."),
         Column(
             "risk",
@@ -49,6 +50,8 @@ PCN_PROFILE = Table(
     description="The neighbourhood profile: population, Kaiser tiers, expected emergency "
     "admissions and multimorbidity, all disclosure-controlled.",
     columns=(
+        Column("ics_code", "string", "Integrated Care System (ICB) code."),
+        Column("ics_name", "string", "Integrated Care System name."),
         Column("pcn_code", "string", "ODS PCN code."),
         Column("pcn_name", "string", "PCN name."),
         Column("place_code", "string", "Sub-ICB / CCG code."),
