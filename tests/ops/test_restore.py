@@ -8,7 +8,7 @@ import pytest
 from phm.config import PipelineConfig
 from phm.errors import PhmError
 from phm.schema import Column, Table
-from phm.warehouse import publish_warehouse, read_table
+from phm.warehouse import publish_warehouse, read_table, restricted_store_path
 from phm.warehouse.publish import (
     inputs_fingerprint,
     open_publication,
@@ -16,6 +16,7 @@ from phm.warehouse.publish import (
     publication_frame,
     restore_previous,
 )
+from pipelines.cli import main
 
 A = Table("published.a", "row", "Table a.", (Column("n", "integer", "A count."),))
 R = Table("restricted.r", "row", "R.", (Column("s", "string", "S."),))
@@ -128,3 +129,18 @@ def test_the_fingerprint_follows_content_and_settings_not_paths_or_markers(tmp_p
     assert inputs_fingerprint(one, other_model) != inputs_fingerprint(one, config)
     (two / "practices.csv").write_text("a,b\n1,3\n")
     assert inputs_fingerprint(two, config) != inputs_fingerprint(one, config)
+
+
+def test_phm_restore_restores_both_stores_of_the_run_it_is_pointed_at(tmp_path: Path, capsys):
+    outputs, path = tmp_path / "outputs", tmp_path / "bi" / "w.duckdb"
+    store = restricted_store_path(outputs)
+    _publish(path, store, 1)
+    _publish(path, store, 2)
+    argv = ["restore", "--outputs", str(outputs), "--warehouse", str(path)]
+    assert main(argv) == 0
+    assert _pair(path, store) == ([1], ["1"])
+    assert str(store) in capsys.readouterr().out
+    store.with_name(store.name + ".previous").unlink()
+    assert main(argv) == 1  # no previous restricted store: refused, nothing swapped
+    assert "no previous version" in capsys.readouterr().err
+    assert _pair(path, store) == ([1], ["1"])
