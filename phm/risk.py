@@ -200,7 +200,12 @@ def fit_model(
 def estimate_period_shift(estimator, X: np.ndarray, y: np.ndarray, seed: int) -> float:
     """The log-odds shift that makes the fitted model's mean risk equal the observed event
     rate on its own (labelled) snapshot, on a class-stratified sample of its rows (the
-    sample keeps the event rate exactly; 300,000 rows pin the shift to ~0.002)."""
+    sample keeps the event rate exactly; 300,000 rows pin the shift to ~0.002).
+
+    In-sample on purpose: the snapshot's own outcomes carry no sampling noise here. Estimating
+    it instead on 20% of the snapshot held out from the fit was tried (scale 0.2 and the
+    sicker foreign extract): shifts off by up to 0.013 log-odds from outcome noise, against up
+    to 0.011 from fitting; final O/E within 1.6% either way."""
     if len(y) == 0 or y.min() == y.max():
         return 0.0
     rows = stratified_sample(y, SHIFT_ROWS, seed)
