@@ -12,7 +12,7 @@ export OMP_WAIT_POLICY := PASSIVE
 # dg dev and scheduled runs use ./dagster.yaml; run history stays in the git-ignored .dagster/
 export DAGSTER_HOME := $(CURDIR)
 
-.PHONY: setup browser run test test-quick bench dev lint format docs calibration clean
+.PHONY: setup browser spark run test test-quick bench dev lint format docs calibration clean
 
 $(READY): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,18 @@ browser:
 	  echo "Installing Debian's chromium for the browser test"; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-test: setup browser ## the whole test suite, slow tests included (what CI runs)
+# The Spark parity suite (tests/parity) runs in local[2]: Debian's Java 17 and PySpark (the
+# optional `spark` group of pyproject.toml), installed here where missing, never by `make run`.
+spark: setup
+	@command -v java >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  echo "Installing Debian's openjdk-17-jre-headless for the Spark parity suite"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
+	@$(BIN)/python -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('pyspark') is None)" || { \
+	  echo "Installing PySpark into $(VENV) for the Spark parity suite (about 70 s)"; \
+	  $(BIN)/uv pip install --quiet --python $(BIN)/python "pyspark==4.3.0"; }
+
+test: setup browser spark ## the whole test suite, slow tests included (what CI runs)
 	$(BIN)/pytest
 
 test-quick: setup ## the quick local loop
