@@ -89,8 +89,18 @@ PRACTICES = Table(
 # Optional: an extract may hold many ICSs (a region, England). Without these columns the
 # whole extract is one ICS, named by SINGLE_ICS.
 ICS_COLUMNS = (
-    Column("ics_code", "string", "Integrated Care System (ICB) code, e.g. QK1.", pattern=r"\S"),
-    Column("ics_name", "string", "Integrated Care System name.", pattern=r"\S"),
+    Column(
+        "ics_code",
+        "string",
+        "Optional: the Integrated Care System (ICB) code, e.g. QK1; absent: one ICS.",
+        pattern=r"\S",
+    ),
+    Column(
+        "ics_name",
+        "string",
+        "Optional, required where ics_code is given: the Integrated Care System name.",
+        pattern=r"\S",
+    ),
 )
 SINGLE_ICS = ("LLR", "Leicester, Leicestershire and Rutland")
 

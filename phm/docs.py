@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from phm.contract import DEATHS, PRACTICES, patients_table
+from phm.contract import DEATHS, PRACTICES_WITH_ICS, patients_table
 from phm.schema import Table
 from phm.warehouse.tables import CATALOGUE_TABLES, PUBLISHED_TABLES, RESTRICTED_TABLES
 
@@ -38,7 +38,7 @@ def table_markdown(table: Table) -> str:
 
 def data_dictionary() -> str:
     sections = [HEADER, "## The extract (input)\n"]
-    sections += [table_markdown(t) for t in (PRACTICES, patients_table(), DEATHS)]
+    sections += [table_markdown(t) for t in (PRACTICES_WITH_ICS, patients_table(), DEATHS)]
     sections.append(
         "## The restricted store: `restricted` (patient-level; "
         "`<outputs>/restricted/warehouse.duckdb`, owner-only)\n"
