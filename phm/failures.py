@@ -168,10 +168,11 @@ def _spark_engine() -> str:
 _SPARK = _spark_engine()
 
 # Peak resident memory of a whole run grows with the patient rows read (all snapshots).
-# Measured with the supervised `phm run` (default configuration) on the synthetic extract:
-# see docs/operations.md, "When a run fails". A rough guide for the advice, not a limit.
-BASE_MIB = 600
-MIB_PER_100K_ROWS = 90
+# Measured on the synthetic extract, default configuration, 2 cores: 702 MiB at scale 0.05
+# (175,116 rows; `phm run` prints its peak), about 3.3 GB at scale 1 (~3.5 million rows,
+# README). A rough guide for the advice, not a limit.
+BASE_MIB = 570
+MIB_PER_100K_ROWS = 80
 
 
 def estimated_need_mib(patient_rows: int | None) -> int | None:

@@ -81,6 +81,11 @@ def _parser() -> argparse.ArgumentParser:
         "--config", type=Path, help="YAML configuration (default: configs/default.yaml)"
     )
     run.add_argument("--verbose", action="store_true", help="show Dagster's step logs")
+    run.add_argument(
+        "--engine",
+        choices=("polars", "spark"),
+        help="where the row-level transforms run (default: the configured engine, polars)",
+    )
     run.set_defaults(handler=_run)
 
     validate = sub.add_parser("validate", help="check an extract against the data contract")
@@ -150,9 +155,12 @@ def _run(args: argparse.Namespace) -> int:
         extract=extract,
         warehouse=warehouse,
         outputs=config.outputs.dir,
+        engine=args.engine,
     )
     for stage in outcome.stages:
         print(f"  {stage.stage:<32} {stage.seconds:7.1f} s")
+    if outcome.peak_mib and outcome.patient_rows:
+        print(f"  peak memory {outcome.peak_mib} MiB, {outcome.patient_rows:,} patient rows read")
     if outcome.failed_checks:
         print(
             "phm run: the extract breaks the data contract; nothing was published:", file=sys.stderr

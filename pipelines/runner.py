@@ -18,8 +18,8 @@ import dagster as dg
 from phm.errors import DataContractError, PhmError
 from phm.extract import read_partial, snapshot_dates_in
 from phm.failures import DISK_FAULTS, MachineError, classify_text, free_mib
-from phm.restricted import private_folder, restricted_dir
 from phm.sources import locate_extract
+from phm.warehouse.publish import prepare_stores
 from pipelines.partitions import SNAPSHOTS, key, run_tags
 from pipelines.resources import PhmSettings
 
@@ -69,7 +69,7 @@ def run_pipeline(
     config = settings.load()  # a configuration error is reported before anything runs
     _quiet_dagster(log_level)
     try:
-        private_folder(restricted_dir(config.outputs.dir))  # refused before any work is done
+        prepare_stores(config)  # an exposed restricted folder is refused before any work
         keys = snapshot_partitions(locate_extract(config), config.ltc_columns)
     except PhmError as error:
         return RunOutcome(success=False, error=error)

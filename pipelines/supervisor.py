@@ -16,6 +16,7 @@ import contextlib
 import ctypes
 import json
 import os
+import re
 import resource
 import signal
 import subprocess
@@ -49,6 +50,8 @@ class RunOutcome:
     failed_checks: dict[str, list[str]] = field(default_factory=dict)
     error: PhmError | None = None
     metadata: dict[str, dict[str, str]] = field(default_factory=dict)
+    peak_mib: int | None = None  # the child's peak resident memory
+    patient_rows: int | None = None  # patient rows read, every snapshot
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ def supervised_run(
     outputs: Path | None = None,
     verbose: bool = False,
     preexec_fn=None,
+    engine: str | None = None,
 ) -> RunOutcome:
     """Run the pipeline in a child process and report how it ended, whatever the end."""
     with tempfile.TemporaryDirectory(prefix="phm-run-") as tmp:
@@ -78,6 +82,7 @@ def supervised_run(
             "extract": _text(extract),
             "warehouse": _text(warehouse),
             "outputs": _text(outputs),
+            "engine": engine,
             "log_level": "INFO" if verbose else "CRITICAL",
             "status": str(folder / "status.jsonl"),
             "result": str(folder / "result.json"),
@@ -121,9 +126,12 @@ def _sweep(warehouse: Path | None, outputs: Path | None) -> None:
         sweep_leftovers(warehouse, restricted_store_path(outputs))  # the next run sweeps
 
 
+_RAISED = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt))\b", re.MULTILINE)
+
+
 def _unexpected(stderr: str, returncode: int, progress: Progress) -> str:
-    last = next((line for line in reversed(stderr.splitlines()) if line.strip()), "")
-    name = last.split(":", 1)[0].strip() if ":" in last else f"exit status {returncode}"
+    raised = [m.group(1) for m in _RAISED.finditer(stderr)]
+    name = raised[-1] if raised else f"exit status {returncode}"
     where = f" in stage {progress.stage}" if progress.stage else ""
     published = "the warehouse was published" if progress.published else "nothing was published"
     return (
@@ -188,6 +196,8 @@ def _outcome_from(result: dict, progress: Progress, peak_mib: int) -> RunOutcome
         failed_checks=result["failed_checks"],
         error=error,
         metadata=result["metadata"],
+        peak_mib=peak_mib,
+        patient_rows=progress.patient_rows,
     )
 
 
@@ -285,6 +295,7 @@ def child_main(request: dict) -> int:
             extract=_path(request["extract"]),
             warehouse=_path(request["warehouse"]),
             outputs=_path(request["outputs"]),
+            engine=request.get("engine"),
             log_level=request["log_level"],
             on_event=status.on_event,
         )

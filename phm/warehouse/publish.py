@@ -61,6 +61,19 @@ def restricted_store_path(config: PipelineConfig | Path) -> Path:
     return restricted_dir(outputs) / RESTRICTED_STORE_NAME
 
 
+def prepare_stores(config: PipelineConfig) -> Path:
+    """Before a run: the owner-only restricted folder (an exposed one is refused), and two
+    different files for the two stores. Returns the restricted store's path."""
+    restricted = restricted_store_path(config)
+    if restricted.resolve() == Path(config.warehouse.path).resolve():
+        raise PhmError(
+            f"The published warehouse {config.warehouse.path} is the restricted store's own "
+            "file: give --warehouse another file (the published one is shared with BI tools)."
+        )
+    private_folder(restricted.parent)
+    return restricted
+
+
 def building_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.building")
 

@@ -20,16 +20,39 @@ TEMPORARY = (".building", ".staging", ".restoring", ".wal", ".tmp", ".old", ".mo
 
 
 def phm_run(
-    config: Path, extract: Path, warehouse: Path, *, fault: str | None = None, **popen
+    config: Path,
+    extract: Path,
+    warehouse: Path,
+    *,
+    fault: str | None = None,
+    tmpdir: Path | None = None,
+    **popen,
 ) -> subprocess.Popen:
-    """`phm run` on a publication folder, started; `fault` arms tests/faults/inject."""
+    """`phm run` on a publication folder, started; `fault` arms tests/faults/inject, and
+    `tmpdir` is where the supervisor keeps the child's status file."""
+    command = [str(PHM), "run", "--config", str(config), "--extract", str(extract)]
+    command += ["--warehouse", str(warehouse), "--outputs", str(outputs_of(warehouse))]
+    return phm(command[1:], fault=fault, tmpdir=tmpdir, **popen)
+
+
+def phm(
+    args: list[str],
+    *,
+    fault: str | None = None,
+    anywhere: bool = False,
+    tmpdir: Path | None = None,
+    **popen,
+) -> subprocess.Popen:
+    """Any `phm` command, started."""
     env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
     if fault:
         env |= {"PYTHONPATH": str(INJECT), "PHM_FAULT": fault}
-    command = [str(PHM), "run", "--config", str(config), "--extract", str(extract)]
-    command += ["--warehouse", str(warehouse), "--outputs", str(outputs_of(warehouse))]
+        env |= {"PHM_FAULT_ANYWHERE": "1"} if anywhere else {}
+    if tmpdir is not None:
+        tmpdir.mkdir(parents=True, exist_ok=True)
+        env["TMPDIR"] = str(tmpdir)
     return subprocess.Popen(
-        command,
+        [str(PHM), *args],
         env=env,
         stdout=popen.pop("stdout", subprocess.PIPE),
         stderr=popen.pop("stderr", subprocess.PIPE),

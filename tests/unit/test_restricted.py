@@ -11,11 +11,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from phm.config import PipelineConfig
+from phm.errors import PhmError
 from phm.reports.case_finding import write_case_finding_csvs
 from phm.restricted import ExposedRestrictedFolder, private_folder
 from phm.schema import Column, Table
-from phm.warehouse import publish_warehouse
-from phm.warehouse.publish import previous_path
+from phm.warehouse import publish_warehouse, restricted_store_path
+from phm.warehouse.publish import prepare_stores, previous_path
 
 A = Table("published.a", "row", "Table a.", (Column("n", "integer", "A count."),))
 R = Table("restricted.r", "row", "R.", (Column("patient_id", "string", "P."),))
@@ -81,3 +83,15 @@ def test_the_restricted_store_and_its_previous_version_are_owner_only(
     assert {mode(p) for p in restricted_files} == {0o600}
     # the published file is for sharing: ordinary permissions (here, umask 0: 0666)
     assert mode(path) == 0o666 and mode(previous_path(path)) == 0o666
+
+
+def test_the_published_file_cannot_be_the_restricted_store(tmp_path: Path) -> None:
+    outputs = tmp_path / "outputs"
+    config = PipelineConfig().with_overrides(
+        outputs__dir=outputs, warehouse__path=restricted_store_path(outputs)
+    )
+    with pytest.raises(PhmError, match="another file"):
+        prepare_stores(config)
+    fine = config.with_overrides(warehouse__path=tmp_path / "bi" / "w.duckdb")
+    assert prepare_stores(fine) == restricted_store_path(outputs)
+    assert mode(outputs / "restricted") == 0o700

@@ -4,9 +4,11 @@ folder is on PYTHONPATH (so it reaches the child process `phm run` supervises).
     PHM_FAULT=ENOSPC:model_card   a write-open of a path containing "model_card" fails with
                                   OSError(ENOSPC) (any errno name: EROFS, EACCES...)
     PHM_FAULT=MemoryError:model_card   ... raises MemoryError instead
+    PHM_FAULT=MemoryError:patients_:reads   ... on reading too
 
-Only the supervised child is armed (its command line runs pipelines.supervisor); an audit
-hook sees every open() made from Python (polars' and DuckDB's native writes it does not).
+Only the supervised child of `phm run` is armed (its command line runs pipelines.supervisor),
+or any `phm` command with PHM_FAULT_ANYWHERE=1. An audit hook sees every open() made from
+Python (polars' and DuckDB's native file access it does not).
 """
 
 import errno
@@ -23,13 +25,15 @@ def _writes(mode, flags) -> bool:
 
 
 def _arm(fault: str) -> None:
-    kind, _, fragment = fault.partition(":")
+    kind, fragment, *reads = fault.split(":")
 
     def hook(event, args):
         if event != "open":
             return
         path, mode, flags = (list(args) + [None, None, None])[:3]
-        if not isinstance(path, (str, bytes, os.PathLike)) or not _writes(mode, flags):
+        if not isinstance(path, (str, bytes, os.PathLike)):
+            return
+        if not reads and not _writes(mode, flags):
             return
         path = os.fsdecode(path)
         if fragment not in path:
@@ -42,5 +46,6 @@ def _arm(fault: str) -> None:
     sys.addaudithook(hook)
 
 
-if os.environ.get("PHM_FAULT") and "pipelines.supervisor" in sys.orig_argv:
+_ARMED = "pipelines.supervisor" in sys.orig_argv or os.environ.get("PHM_FAULT_ANYWHERE")
+if os.environ.get("PHM_FAULT") and _ARMED:
     _arm(os.environ["PHM_FAULT"])
