@@ -61,6 +61,22 @@ class TieringConfig(_Strict):
     level2_share: float = Field(0.15, gt=0, lt=1)
 
 
+class SparkConfig(_Strict):
+    """Where Spark runs when `engine: spark`: local[2] is the tested default; a cluster is a
+    master URL (spark://..., yarn) and its settings (docs/operations.md, Databricks)."""
+
+    master: str = Field("local[2]", min_length=1)
+    conf: dict[str, str] = {}  # spark.* settings, e.g. spark.driver.memory: 4g
+
+    @field_validator("conf")
+    @classmethod
+    def _spark_keys(cls, v: dict[str, str]) -> dict[str, str]:
+        bad = [k for k in v if not k.startswith("spark.")]
+        if bad:
+            raise ValueError(f"Spark settings must start with 'spark.': {', '.join(bad)}")
+        return v
+
+
 class DisclosureConfig(_Strict):
     suppress_below: int = Field(8, ge=1)
     round_to: int = Field(5, ge=1)
@@ -116,6 +132,10 @@ class PipelineConfig(_Strict):
     ltc_columns: Literal["all"] | tuple[str, ...] = DEFAULT_LTCS
     model: ModelConfig = ModelConfig()
     tiering: TieringConfig = TieringConfig()
+    # Where the row-level transforms run: polars in this process, or Spark (the optional
+    # spark dependency group, and Java); the published output is the same.
+    engine: Literal["polars", "spark"] = "polars"
+    spark: SparkConfig = SparkConfig()
     disclosure: DisclosureConfig = DisclosureConfig()
     warehouse: WarehouseConfig
     outputs: OutputsConfig = OutputsConfig()

@@ -61,11 +61,18 @@ def assign_kaiser_tiers(
         )
         .drop("_order", "_n3", "_n23")
     )
-    if isinstance(ranked, nw.DataFrame):
-        ranked = ranked.sort(
-            [*by, risk, "patient_id"], descending=[False] * len(by) + [True, False]
-        )
-    return ranked.to_native()
+    return in_rank_order(ranked.to_native(), scope, risk)
+
+
+def in_rank_order(tiered, scope: Scope = "ics", risk: str = "risk"):
+    """An eager frame sorted by scope, risk (highest first) and patient_id; a lazy one as
+    it is (it has no row order to keep)."""
+    frame = nw.from_native(tiered)
+    if isinstance(frame, nw.LazyFrame):
+        return tiered
+    by = tier_scope(frame.columns, scope)
+    order = frame.sort([*by, risk, "patient_id"], descending=[False] * len(by) + [True, False])
+    return order.to_native()
 
 
 def patient_risk_table(

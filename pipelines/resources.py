@@ -16,6 +16,7 @@ class PhmSettings(dg.ConfigurableResource):
     extract_path: str | None = None
     warehouse_path: str | None = None
     outputs_dir: str | None = None
+    engine: str | None = None  # polars or spark; None: as configured
 
     def load(self) -> PipelineConfig:
         config = load_config(Path(self.config_path))
@@ -23,7 +24,16 @@ class PhmSettings(dg.ConfigurableResource):
             extract__path=_absolute(self.extract_path),
             warehouse__path=_absolute(self.warehouse_path),
             outputs__dir=_absolute(self.outputs_dir),
+            engine=self.engine,
         )
+
+    def spark_session(self):
+        """The Spark session of `engine: spark`, from the configured master and settings
+        (started once per process; pyspark is imported only here)."""
+        from phm.engines.spark import spark_session
+
+        s = self.load().spark
+        return spark_session(s.master, s.conf)
 
 
 def _absolute(path: str | None) -> Path | None:

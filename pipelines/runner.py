@@ -55,6 +55,7 @@ def run_pipeline(
     extract: Path | None = None,
     warehouse: Path | None = None,
     outputs: Path | None = None,
+    engine: str | None = None,
     log_level: str = "WARNING",
     on_event: Callable[[dg.EventLogEntry], None] | None = None,
 ) -> RunOutcome:
@@ -65,6 +66,7 @@ def run_pipeline(
         extract_path=str(extract) if extract else None,
         warehouse_path=str(warehouse) if warehouse else None,
         outputs_dir=str(outputs) if outputs else None,
+        engine=engine,
     )
     config = settings.load()  # a configuration error is reported before anything runs
     _quiet_dagster(log_level)

@@ -48,6 +48,8 @@ def spark_session(master: str = "local[2]", conf: Mapping[str, str] | None = Non
         .config("spark.executorEnv.PYSPARK_PYTHON", sys.executable)
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "8")
+        # writing one snapshot's partition replaces that partition only
+        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
     )
     for k, v in (conf or {}).items():
         builder = builder.config(k, str(v))
@@ -86,3 +88,9 @@ def read_snapshot(spark: SparkSession, path) -> DataFrame:
 def write_partitioned(frame: DataFrame, folder) -> None:
     """Patient-level output as Parquet partitioned by ICS and snapshot (restricted store)."""
     frame.write.mode("overwrite").partitionBy("ics_code", "snapshot_date").parquet(str(folder))
+
+
+def collected(frame: DataFrame) -> pl.DataFrame:
+    """A Spark DataFrame back in one process, through Arrow: for the small published
+    aggregates, and for patient rows only where a one-process step (the warehouse) needs them."""
+    return pl.from_arrow(frame.toArrow())

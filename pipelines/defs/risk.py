@@ -13,6 +13,7 @@ import polars as pl
 from phm.cost import CostPrediction, predict_cost
 from phm.cost import integrated_locality_cohort as cohort_of
 from phm.disclosure import DisclosurePolicy
+from phm.engines import score
 from phm.explain import risk_reasons
 from phm.features import feature_spec
 from phm.model_card import write_model_card
@@ -26,7 +27,7 @@ from phm.risk import (
     tiering_models,
 )
 from phm.sources import synthetic_truth_dir
-from phm.tiering import patient_risk_table
+from phm.tiering import in_rank_order, patient_risk_table
 from phm.warehouse.tables import INTEGRATED_LOCALITY_COHORT, PATIENT_RISK
 from pipelines.metadata import column_schema
 from pipelines.partitions import (
@@ -186,16 +187,20 @@ def emergency_admission_risk(
     settings: PhmSettings,
 ) -> dict[str, pl.DataFrame]:
     """Each patient's predicted risk of an emergency admission in the next 12 months."""
+    spark = settings.spark_session() if settings.load().engine == "spark" else None
     scored = {}
     for k in context.partition_keys:
         when, model = snapshot_of(k), tiering_model[k]
         spec = feature_spec(patient_extract[k].ltc_columns)
         frame = patient_extract[k].snapshots[when]
-        scored[k] = (
-            score_snapshot(frame, when, spec, model)
-            if model is not None
-            else frame.select("patient_id", "practice_code").clear()
-        )
+        if model is None:
+            scored[k] = frame.select("patient_id", "practice_code").clear()
+        elif spark is not None:  # Arrow batches through mapInArrow, back for the next steps
+            from phm.engines.spark import collected, to_spark
+
+            scored[k] = collected(score(to_spark(spark, frame), when, spec, model))
+        else:
+            scored[k] = score_snapshot(frame, when, spec, model)
         context.add_asset_metadata({"dagster/row_count": scored[k].height}, partition_key=k)
     return scored
 
@@ -210,24 +215,37 @@ def kaiser_tiers(
     """restricted.patient_risk: each patient's risk and Kaiser tier (3: top 5%, 2: next 15%)."""
     config = settings.load()
     t = config.tiering
+    spark = settings.spark_session() if config.engine == "spark" else None
     tiers = {}
     for k in context.partition_keys:
         scored, part = emergency_admission_risk[k], patient_extract[k]
-        tiers[k] = (
-            pl.DataFrame(schema=PATIENT_RISK.polars_schema())
-            if not scored.height
-            else (
-                patient_risk_table(
-                    scored,
-                    part.snapshots,
-                    part.practices,
-                    model=config.model.tiering_model,
-                    scope=t.scope,
-                    level3_share=t.level3_share,
-                    level2_share=t.level2_share,
-                )
-            )
+        if not scored.height:
+            tiers[k] = pl.DataFrame(schema=PATIENT_RISK.polars_schema())
+            continue
+        if spark is not None:
+            from phm.engines.spark import to_spark
+
+            scored = to_spark(spark, scored)
+            snapshots = {d: to_spark(spark, f) for d, f in part.snapshots.items()}
+            practices = to_spark(spark, part.practices)
+        else:
+            snapshots, practices = part.snapshots, part.practices
+        tiered = patient_risk_table(
+            scored,
+            snapshots,
+            practices,
+            model=config.model.tiering_model,
+            scope=t.scope,
+            level3_share=t.level3_share,
+            level2_share=t.level2_share,
         )
+        if spark is not None:  # patient rows as Parquet by ICS and snapshot, restricted store
+            from phm.engines.spark import collected, write_partitioned
+            from phm.restricted import restricted_dir
+
+            write_partitioned(tiered, restricted_dir(config.outputs.dir) / "spark" / "patient_risk")
+            tiered = in_rank_order(collected(tiered), t.scope)
+        tiers[k] = tiered
         shares = tiers[k].group_by("kaiser_tier").len().sort("kaiser_tier")
         context.add_asset_metadata(
             {
