@@ -92,31 +92,33 @@ class PracticeCohort:
             decile_unknown=rng.random(n) < IMD_UNKNOWN,
             h=rng.standard_normal(n),
             u=rng.standard_normal(n),
-            private=rng.standard_normal((n, C.K), dtype=np.float32),
+            private=C.private_liabilities(rng.standard_normal((n, C.K), dtype=np.float32)),
             frailty_noise=rng.standard_normal(n),
             care_home=np.zeros(n, bool),
             prior_em=np.zeros(n, np.int64),
         )
         p["flags"] = C.on_register(p["h"], p["private"], self._thresholds(p))
+        p.update(H.condition_summaries(p["flags"]))
         efi = self._efi(p)
         p["care_home"] = H.care_home_entry(p["age"], efi, p["flags"], rng)
         # Their last 12 months elsewhere: drawn from the same risk model.
         admit_p = expit(self._admit_log_odds(p, self._efi(p)))
-        p["prior_em"] = H.emergency_count(rng.random(n) < admit_p, admit_p, p["flags"].sum(1), rng)
+        p["prior_em"] = H.emergency_count(rng.random(n) < admit_p, admit_p, p["count"], rng)
         return p
 
     def _thresholds(self, p):
         return self.thresholds(p["age"], p["decile"], p["male"], p["ethnic"])
 
     def _efi(self, p):
-        return H.frailty(p["age"], p["flags"].sum(1), p["h"], p["frailty_noise"], p["care_home"])
+        return H.frailty(p["age"], p["count"], p["h"], p["frailty_noise"], p["care_home"])
 
     def _admit_log_odds(self, p, efi):
         return H.admission_log_odds(
             p["age"],
             p["male"],
             C.deprivation(p["decile"]),
-            p["flags"],
+            p["count"],
+            p["admit_w"],
             efi,
             p["care_home"],
             p["prior_em"],
@@ -136,7 +138,9 @@ class PracticeCohort:
         n = p["age"].size
         efi = self._efi(p)
         admit_p = expit(self._admit_log_odds(p, efi))
-        death_p = H.death_probability(p["age"], p["male"], p["flags"], efi, p["care_home"], p["h"])
+        death_p = H.death_probability(
+            p["age"], p["male"], p["death_w"], efi, p["care_home"], p["h"]
+        )
         true_risk = 1 - (1 - admit_p) * (1 - death_p)
         snapshot = None
         if record:
@@ -157,11 +161,11 @@ class PracticeCohort:
             }
             people["efi"] = efi
             people["emergency_admissions_12m"] = p["prior_em"]
-            people.update(H.activity(p["flags"].sum(1), admit_p, p["prior_em"], rng))
+            people.update(H.activity(p["count"], admit_p, p["prior_em"], rng))
             snapshot = Snapshot(people, true_risk, np.zeros(n, bool), np.zeros(n, np.int64))
         # The next 12 months.
         died = rng.random(n) < death_p
-        emergency = H.emergency_count(rng.random(n) < admit_p, admit_p, p["flags"].sum(1), rng)
+        emergency = H.emergency_count(rng.random(n) < admit_p, admit_p, p["count"], rng)
         death_day = rng.integers(0, 365, n)
         if snapshot is not None:
             snapshot.died, snapshot.death_day = died, death_day
@@ -177,6 +181,7 @@ class PracticeCohort:
         p["h"] = H_PERSISTENCE * p["h"] + np.sqrt(1 - H_PERSISTENCE**2) * rng.standard_normal(n)
         p["u"] = U_PERSISTENCE * p["u"] + np.sqrt(1 - U_PERSISTENCE**2) * rng.standard_normal(n)
         p["flags"] = C.on_register(p["h"], p["private"], self._thresholds(p), p["flags"])
+        p.update(H.condition_summaries(p["flags"]))
         p["care_home"] = p["care_home"] | H.care_home_entry(
             p["age"], self._efi(p), p["flags"], rng
         ) & (rng.random(n) < 0.3)

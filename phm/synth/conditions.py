@@ -498,6 +498,7 @@ CMS_CLUSTERING_SCALE = 0.55
 LOADING = np.sqrt([min(c.clustering + 0.1, 0.9) if c.clustering else 0.0 for c in CONDITIONS])
 LOADING = np.where(IS_REGISTER, LOADING, CMS_CLUSTERING_SCALE * LOADING)
 PRIVATE = np.sqrt(1 - LOADING**2)
+_LOADING32, _PRIVATE32 = LOADING.astype(np.float32), PRIVATE.astype(np.float32)
 
 
 def deprivation(imd_decile: np.ndarray) -> np.ndarray:
@@ -527,21 +528,28 @@ class RegisterThresholds:
     Computed once per place, so a year of a practice costs one table look-up per person.
     """
 
-    table: np.ndarray  # (ages, 10, 2, 5, K)
+    table: np.ndarray  # (ages x 10 x 2 x 5 cells, K), cells in that row-major order
 
     @classmethod
     def for_place(cls, offsets: np.ndarray) -> RegisterThresholds:
         a, d, m, e = np.meshgrid(AGES, np.arange(1, 11), [0, 1], np.arange(5), indexing="ij")
         t = thresholds(a.ravel(), deprivation(d.ravel()), m.ravel(), e.ravel(), offsets)
-        return cls(t.reshape(*a.shape, K).astype(np.float32))
+        return cls(t.astype(np.float32))
 
     def __call__(self, age, decile, male, ethnic) -> np.ndarray:
-        return self.table[age, decile - 1, male.astype(np.int64), ethnic]
+        cell = ((age * 10 + decile - 1) * 2 + male) * 5 + ethnic  # one gather, not four
+        return self.table[cell]
+
+
+def private_liabilities(normals: np.ndarray) -> np.ndarray:
+    """(n, K) standard normals scaled once to each condition's private share (float32)."""
+    return normals * _PRIVATE32
 
 
 def on_register(h, private, thresholds_now, already=None) -> np.ndarray:
-    """Flags (n, K): liability above threshold now, or on the register before."""
-    flags = LOADING * h[:, None] + PRIVATE * private > thresholds_now
+    """Flags (n, K): liability above threshold now, or on the register before. `private` is
+    from private_liabilities; float32 throughout (40 conditions a person, every year)."""
+    flags = _LOADING32 * h.astype(np.float32)[:, None] + private > thresholds_now
     return flags if already is None else flags | already
 
 
@@ -585,7 +593,9 @@ DRIFT = np.array([_DRIFT.get(n, 1.0) for n in NAMES])
 def solve_offsets(place: Place) -> np.ndarray:
     """Per-condition offsets: each register at the place's QOF prevalence, and the CMS
     conditions at one level for every place (set on England's age mix, see cms_offsets)."""
-    registers = _bisect_offsets(place, target_prevalence(place) * DRIFT[IS_REGISTER])
+    target = np.zeros(K)
+    target[IS_REGISTER] = target_prevalence(place) * DRIFT[IS_REGISTER]
+    registers = _bisect_offsets(place, target, IS_REGISTER)
     return np.where(IS_REGISTER, registers, cms_offsets())
 
 
@@ -596,21 +606,19 @@ def cms_offsets() -> np.ndarray:
     from phm.synth.geography import build_place  # geography needs no conditions: no cycle
 
     target = np.array([CPRD_ADULT_PREVALENCE.get(n, 1.0) for n in NAMES]) / 100
-    solved = _bisect_offsets(
-        build_place(ENGLAND_PROXY, 0.0), target * CMS_LEVEL * DRIFT, denominator_age=18
-    )
-    return np.where(IS_REGISTER, 0.0, solved)
+    place = build_place(ENGLAND_PROXY, 0.0)
+    return _bisect_offsets(place, target * CMS_LEVEL * DRIFT, ~IS_REGISTER, denominator_age=18)
 
 
-def _bisect_offsets(place: Place, target: np.ndarray, denominator_age: int = 0) -> np.ndarray:
-    """Offsets (K,) so the expected crude prevalence in `place` hits `target`; registers take
-    their own denominator, and nobody under `denominator_age` counts.
+def _bisect_offsets(
+    place: Place, target: np.ndarray, solve: np.ndarray, denominator_age: int = 0
+) -> np.ndarray:
+    """Offsets (K,), 0 outside `solve`, so the expected crude prevalence in `place` hits
+    `target`; registers take their own denominator, and nobody under `denominator_age` counts.
 
     Integrates the condition model over the place's age, sex, ethnicity and decile mix on a
-    grid (deterministic, no sampling), bisecting each offset. `target` may hold only the
-    registers (the first entries), then only they are solved.
+    grid (deterministic, no sampling), bisecting each offset.
     """
-    k = target.size
     dec = np.arange(1, 11)
     dec_pmf = np.diff(np.concatenate([[0.0], place.decile_cdf]))
     a, d, m, e = np.meshgrid(AGES, dec, [0, 1], np.arange(5), indexing="ij")
@@ -621,16 +629,19 @@ def _bisect_offsets(place: Place, target: np.ndarray, denominator_age: int = 0) 
         * place.ethnicity[None, None, None, :]
     ).ravel()
     age, dep, male, eth = a.ravel(), deprivation(d.ravel()), m.ravel(), e.ravel()
-    counted = (age[:, None] >= np.maximum(_MIN_AGE, denominator_age))[:, :k]
-    base = np.where(counted, log_odds(age, dep, male, eth, np.zeros(K))[:, :k], -np.inf)
-    denominator = (w[:, None] * (age[:, None] >= np.maximum(_MIN_AGE[:k], denominator_age))).sum(0)
+    cells = w > 0  # e.g. Rutland has no LSOA in deciles 1-4
+    w, age, dep, male, eth = w[cells], age[cells], dep[cells], male[cells], eth[cells]
+    counted = age[:, None] >= np.maximum(_MIN_AGE[solve], denominator_age)
+    base = np.where(counted, log_odds(age, dep, male, eth, np.zeros(K))[:, solve], -np.inf)
+    denominator = (w[:, None] * counted).sum(0)
+    target = target[solve]
     if denominator_age:  # the CPRD figure is a share of all adults, men-only or not
-        denominator = np.full(k, w[age >= denominator_age].sum())
-    lo, hi = np.full(k, -12.0), np.full(k, 12.0)
-    for _ in range(40):
+        denominator = np.full(target.size, w[age >= denominator_age].sum())
+    lo, hi = np.full(target.size, -12.0), np.full(target.size, 12.0)
+    for _ in range(28):  # to within 1e-7 in log-odds
         mid = (lo + hi) / 2
         prevalence = (w @ expit(base + mid)) / denominator
         lo, hi = np.where(prevalence < target, mid, lo), np.where(prevalence < target, hi, mid)
     out = np.zeros(K)
-    out[:k] = (lo + hi) / 2
+    out[solve] = (lo + hi) / 2
     return out

@@ -87,6 +87,7 @@ _DEATH_WEIGHT = dict(
 )
 DEATH_WEIGHT = np.array([_DEATH_WEIGHT.get(n, 0.05) for n in C.NAMES])
 _DEMENTIA = C.NAMES.index("ltc_dementia")
+_WEIGHTS32 = np.stack([ADMIT_WEIGHT, DEATH_WEIGHT], axis=1).astype(np.float32)
 
 # Calibration to the Leicester City LTC-count table, band by band (0..7, 8+): log-odds offsets
 # fitted on the generated extract (seed 42, scale 0.35, checked at seed 7 and at 1.0), like
@@ -155,9 +156,20 @@ def care_home_entry(age, efi, flags, rng) -> np.ndarray:
     return (age >= 65) & (rng.random(age.size) < expit(lo))
 
 
-def admission_log_odds(age, male, dep, flags, efi, care_home, prior_em, h, u) -> np.ndarray:
-    """Log-odds of at least one emergency admission in the next 12 months."""
-    count = flags.sum(1)
+def condition_summaries(flags: np.ndarray) -> dict[str, np.ndarray]:
+    """What the risk model reads of a person's conditions, computed once when they change:
+    the count, and the summed admission and death weights."""
+    weights = flags.astype(np.float32) @ _WEIGHTS32
+    return dict(
+        count=np.count_nonzero(flags, axis=1),
+        admit_w=weights[:, 0].astype(np.float64),
+        death_w=weights[:, 1].astype(np.float64),
+    )
+
+
+def admission_log_odds(age, male, dep, count, admit_w, efi, care_home, prior_em, h, u):
+    """Log-odds of at least one emergency admission in the next 12 months (`count`, `admit_w`:
+    see condition_summaries)."""
     efi0 = np.nan_to_num(efi)
     lo = (
         -3.3
@@ -165,7 +177,7 @@ def admission_log_odds(age, male, dep, flags, efi, care_home, prior_em, h, u) ->
         + 0.25 * ((age >= 16) & (age < 30))
         + 0.045 * np.maximum(age - 50, 0)
         + 0.5 * (count >= 1)
-        + 0.9 * flags @ ADMIT_WEIGHT
+        + 0.9 * admit_w
         - 0.1 * np.maximum(count - 3, 0) ** 1.3  # diminishing returns of one more register
         + 0.25 * dep
         + 0.04 * dep * count  # deprivation bites harder with multimorbidity
@@ -181,12 +193,12 @@ def admission_log_odds(age, male, dep, flags, efi, care_home, prior_em, h, u) ->
     return lo
 
 
-def death_probability(age, male, flags, efi, care_home, h) -> np.ndarray:
+def death_probability(age, male, death_w, efi, care_home, h) -> np.ndarray:
     """Probability of dying in the next 12 months (Gompertz in age, plus ill health)."""
     lo = (
         -11.35
         + 0.088 * age
-        + flags @ DEATH_WEIGHT
+        + death_w
         + 2.5 * np.nan_to_num(efi)
         + 0.8 * care_home
         + 0.35 * male
