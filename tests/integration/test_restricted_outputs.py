@@ -56,6 +56,9 @@ def tree(root: Path) -> dict[str, tuple]:
 
 
 def git_status(checkout: Path) -> str:
+    """What git sees (the tree comparison covers a checkout without .git, e.g. an archive)."""
+    if not (checkout / ".git").exists():
+        return ""
     return subprocess.run(
         ["git", "status", "--porcelain", "--ignored"],
         cwd=checkout,
