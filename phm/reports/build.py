@@ -26,10 +26,11 @@ from phm.profiles import (
     MULTIMORBIDITY_BANDS,
     PYRAMID_BANDS,
 )
-from phm.reports import charts, text
+from phm.reports import charts, svg, text
 from phm.reports import html as H
-from phm.reports.html import Col, esc
+from phm.reports.html import Col
 from phm.reports.palette import CHART_STYLE
+from phm.standardised import EMERGENCY, LEVEL_3, MOVED_UP
 
 PREFIX = "published.profile_"
 Frames = Mapping[str, pl.DataFrame]
@@ -157,7 +158,7 @@ SECTIONS: list[tuple[str, str, str, list[Col], str]] = [
     (
         "prevalence",
         "prevalence",
-        "Recorded prevalence of the 19 registers",
+        "Recorded prevalence of each register (crude)",
         [
             Col("area_name", "area"),
             Col("register_label", "register"),
@@ -247,9 +248,17 @@ SECTIONS: list[tuple[str, str, str, list[Col], str]] = [
         "Yellow cells: patients who moved up into level 2 or 3 since the previous snapshot.",
     ),
 ]
+SECTION_TABLE = {key: table for key, table, *_ in SECTIONS}
 
 
-def _chart(
+def _chart(key: str, *args) -> tuple[bytes, str] | bytes:
+    """Draw one chart: the spine and trend charts take their own arguments (see charts)."""
+    if key == "trend":
+        return charts.trend_lines(*args)
+    return _section_chart(key, *args)
+
+
+def _section_chart(
     key: str, area: Area, llr: Area | None, pcn_rows: pl.DataFrame, highlight: set[str]
 ) -> tuple[bytes, str]:
     me, them = area.frames, (llr.frames if llr else None)
@@ -347,7 +356,7 @@ def _beside(them) -> str:
     return ", beside the LLR average." if them is not None else "."
 
 
-def _cards(area: Area) -> str:
+def _cards(area: Area) -> list[tuple[str, str]]:
     s = area.frames["summary"].row(0, named=True)
     items = [
         (s["registered_patients"], "registered patients"),
@@ -357,14 +366,7 @@ def _cards(area: Area) -> str:
         (s["rising_risk_patients"], "moved up into level 2 or 3"),
         (s["expected_emergency_admissions"], "expected emergency admissions next year"),
     ]
-    return (
-        '<div class="cards">'
-        + "".join(
-            f'<div class="card"><b>{esc(H.fmt(v, "count"))}</b><span>{esc(t)}</span></div>'
-            for v, t in items
-        )
-        + "</div>"
-    )
+    return [(H.fmt(v, "count"), t) for v, t in items]
 
 
 ILT_NOTE = (
@@ -377,11 +379,220 @@ ILT_NOTE_FULL = (
     "and moderate or severe frailty (eFI above 0.24), or predicted next-year "
     "secondary-care cost at least three times the average."
 )
+FINDINGS_NOTE = (
+    "Ranked by the comparison after allowing for age and sex: each area's observed count "
+    "against the count expected from the ICS's rates in each five-year age band by sex "
+    "(indirect standardisation, 95% confidence interval by Byar's method). Crude figures are "
+    "given beside, for context."
+)
+STANDARDISED_COLUMNS = [
+    Col("indicator_label", "indicator"),
+    Col("observed", "observed", COUNT),
+    Col("expected", "expected", COUNT),
+    Col("ratio", "ratio", "ratio"),
+    Col("lower", "95% CI low", "ratio"),
+    Col("upper", "95% CI high", "ratio"),
+    Col("compared_with_comparator", "compared with the ICS"),
+]
+TREND_COLUMNS = [
+    Col("area_name", "area"),
+    Col("snapshot_date", "snapshot"),
+    Col("indicator_label", "indicator"),
+    Col("patients", "patients", COUNT),
+    Col("denominator_patients", "of", COUNT),
+    Col("percent", "%", PCT),
+]
 
 
-def _area_page(
-    area: Area, llr: Area, areas: Mapping[str, Area], pcn_rows: pl.DataFrame, render: Callable
-) -> tuple[str, int]:
+def _newest(frame: pl.DataFrame) -> pl.DataFrame:
+    return (
+        frame.filter(pl.col("snapshot_date") == frame["snapshot_date"].max())
+        if frame.height
+        else frame
+    )
+
+
+def _spine_indicators(pcn_rows: pl.DataFrame) -> list[tuple[str, str]]:
+    """The indicators in published order (registers, then admissions, level 3, 2+)."""
+    seen: dict[str, str] = {}
+    for ind, label in pcn_rows.select("indicator", "indicator_label").iter_rows():
+        seen.setdefault(ind, label)
+    return list(seen.items())
+
+
+def deprivation_groups(areas: Mapping[str, Area], groups: int = 5) -> dict[str, int]:
+    """Each PCN's fifth of PCNs (1 = most deprived) by its share of patients in the most
+    deprived national IMD quintile: 'PCNs of similar deprivation' share a group."""
+    shares = []
+    for a in areas.values():
+        if a.kind == "pcn":
+            f = a.frames["deprivation"].filter(pl.col("imd_quintile") == IMD_QUINTILES[0])
+            v = f["percent"][0] if f.height else None
+            shares.append((-(v or 0.0), a.code))
+    ranked = sorted(shares)
+    return {code: i * groups // max(len(ranked), 1) + 1 for i, (_, code) in enumerate(ranked)}
+
+
+def _standing(area: Area, spine: pl.DataFrame, peers: set[str]) -> pl.DataFrame:
+    """This PCN's standardised rows with its rank (1 = highest ratio) among every PCN and
+    among the PCNs of similar deprivation."""
+    ranked = spine.filter(pl.col("ratio").is_not_null()).with_columns(
+        pl.col("ratio").rank("min", descending=True).over("indicator").alias("_all"),
+        pl.col("ratio")
+        .rank("min", descending=True)
+        .over("indicator", pl.col("area_code").is_in(list(peers)))
+        .alias("_peer"),
+        pl.len().over("indicator").alias("_n_all"),
+        pl.len().over("indicator", pl.col("area_code").is_in(list(peers))).alias("_n_peer"),
+    )
+    mine = ranked.filter(pl.col("area_code") == area.code).select(
+        "indicator",
+        (pl.col("_all").cast(pl.String) + " of " + pl.col("_n_all").cast(pl.String)).alias(
+            "rank_all"
+        ),
+        (pl.col("_peer").cast(pl.String) + " of " + pl.col("_n_peer").cast(pl.String)).alias(
+            "rank_peers"
+        ),
+    )
+    return _newest(area.frames["standardised"]).join(mine, on="indicator", how="left")
+
+
+def _like_with_like(area: Area, ctx: dict, render: Callable) -> dict:
+    """The spine chart (every PCN; this PCN marked among them) and the standardised table."""
+    spine, groups = ctx["spine"], ctx["deprivation_groups"]
+    indicators = _spine_indicators(spine)
+    if area.kind == "pcn":
+        focus = {area.code}
+        group = groups.get(area.code)
+        peers = {c for c, g in groups.items() if g == group and c != area.code}
+    elif area.kind == "place":
+        focus = {
+            a.code for a in ctx["areas"].values() if a.kind == "pcn" and a.place_code == area.code
+        }
+        peers = set()
+    else:
+        focus, peers = set(), set()
+    alt = (
+        "Spine chart: for each indicator, every PCN's age-sex standardised ratio against the "
+        "ICS (centre line at 1), coloured by whether it is significantly higher, lower or similar"
+        + (
+            "; this PCN is the large dot, PCNs of similar deprivation are ringed."
+            if area.kind == "pcn"
+            else "."
+        )
+    )
+    columns = list(STANDARDISED_COLUMNS)
+    if area.kind == "pcn":
+        rows = _standing(area, spine, peers | {area.code})
+        columns += [
+            Col("rank_all", "rank among PCNs"),
+            Col("rank_peers", "rank, similar deprivation"),
+        ]
+        higher = rows.filter(pl.col("compared_with_comparator") == "higher").height
+        lower = rows.filter(pl.col("compared_with_comparator") == "lower").height
+        takeaway = (
+            f"After allowing for age and sex, this PCN is significantly higher than the ICS on "
+            f"{higher} of {rows.height} indicators and lower on {lower}; it is compared with all "
+            f"{spine['area_code'].n_unique()} PCNs and with the {len(peers)} others in the same "
+            f"fifth of PCNs by deprivation (group {group} of 5, 1 = most deprived)."
+        )
+    else:
+        rows = spine.filter(pl.col("area_code").is_in(list(focus))) if focus else spine
+        rows = pl.concat([_newest(area.frames["standardised"]), rows], how="vertical_relaxed")
+        columns = [Col("area_name", "area"), *columns]
+        flagged = spine.filter(pl.col("compared_with_comparator").is_in(["higher", "lower"]))
+        takeaway = (
+            f"After allowing for age and sex, {flagged['area_code'].n_unique()} of "
+            f"{spine['area_code'].n_unique()} PCNs differ significantly from the ICS on at "
+            "least one indicator."
+        )
+    note = (
+        "Indirectly age-sex standardised ratios: observed patients against those expected "
+        "from the ICS's rates in each five-year age band by sex; 1 is the ICS. A dot is dark "
+        "pink where the 95% confidence interval (Byar's method) lies above 1, blue where it "
+        "lies below, grey otherwise. Each ratio is shown only where its observed count is 0 or "
+        "at least 8. Similar deprivation: the same fifth of PCNs ranked by their share of "
+        "patients in England's most deprived IMD quintile."
+    )
+    return {
+        "anchor": "like_with_like",
+        "title": "Compared like with like: after allowing for age and sex",
+        "takeaway": takeaway,
+        "images": [],
+        "svgs": [{**svg.spine_chart(spine, indicators, focus, peers, alt), "id": area.code}],
+        "note": note,
+        "tables": [H.table(rows, columns, "Standardised ratios")],
+    }
+
+
+def _trend_panels(trend: pl.DataFrame) -> list[tuple[str, list[tuple[str, str]]]]:
+    registers = (
+        _newest(trend)
+        .filter(pl.col("indicator").str.starts_with("ltc_"), pl.col("percent").is_not_null())
+        .sort("percent", descending=True)
+        .head(4)
+    )
+    main = list(zip(registers["indicator"], registers["indicator_label"], strict=True))
+    panels = [
+        ("Kaiser level 3", [(LEVEL_3, "level 3")]),
+        ("emergency admission", [(EMERGENCY, "admitted")]),
+        ("moved up a level", [(MOVED_UP, "moved up")]),
+    ]
+    return panels + ([("main registers", main)] if main else [])
+
+
+def _trends(area: Area, llr: Area | None, render: Callable) -> dict:
+    me = area.frames["trend"]
+    them = llr.frames["trend"] if llr else None
+    panels = _trend_panels(llr.frames["trend"] if llr else me)
+    png = render("trend", me, them, panels, _label(area))
+    snapshots = me["snapshot_date"].n_unique()
+    rows = me if them is None else pl.concat([me, them], how="vertical_relaxed")
+    return {
+        "anchor": "trends",
+        "title": "Trends: every scored snapshot",
+        "takeaway": text.trend(me, them, snapshots),
+        "images": [
+            H.image(
+                png,
+                "Line charts over the scored snapshots: level 3, emergency "
+                "admissions, moving up a level and the main registers"
+                + (", this area solid and the ICS dashed." if them is not None else "."),
+            )
+        ],
+        "note": "Crude percentages of registered patients at each scored snapshot (moving up: "
+        "of those scored at the snapshot before). Register prevalence is over all ages.",
+        "tables": [H.table(rows, TREND_COLUMNS, "Trends")],
+    }
+
+
+def _section(key, title, columns, note, area, comparator, ctx, render) -> dict:
+    png, alt = render(key, area, comparator, ctx["pcn_rows"], ctx["highlight"])
+    rows = area.frames[SECTION_TABLE[key]]
+    if comparator is not None:
+        rows = pl.concat([rows, comparator.frames[SECTION_TABLE[key]]], how="vertical_relaxed")
+    if key == "emergency_admissions" and area.kind != "pcn":
+        pcn_rows = ctx["pcn_rows"]
+        wanted = list(ctx["highlight"]) or pcn_rows["area_code"].to_list()
+        rows = pl.concat(
+            [rows, pcn_rows.filter(pl.col("area_code").is_in(wanted))], how="vertical_relaxed"
+        )
+    if key == "tier_movement":
+        s = area.frames["summary"].row(0, named=True)
+        note = note + " " + (ILT_NOTE_FULL if s["ilt_includes_cost_criterion"] else ILT_NOTE)
+    takeaway = text.TAKEAWAYS[key](area.frames, comparator.frames if comparator else None)
+    return {
+        "anchor": key,
+        "title": title,
+        "takeaway": takeaway,
+        "images": [H.image(png, alt)],
+        "note": note,
+        "tables": [H.table(rows, columns, title)],
+    }
+
+
+def _area_page(area: Area, llr: Area, ctx: dict, render: Callable) -> tuple[str, int]:
+    areas = ctx["areas"]
     comparator = None if area.kind == "ics" else llr
     if area.kind == "pcn":
         highlight = {area.code}
@@ -391,94 +602,79 @@ def _area_page(
         }
     else:
         highlight = set()
-    parts = [_cards(area)]
-    summary = text.what_this_means(area.frames, comparator.frames if comparator else None)
+    ctx = {**ctx, "highlight": highlight}
     if area.kind == "ics":
-        summary = _overview_findings(pcn_rows, areas)
-    parts.append(
-        '<div class="summary"><h2>What this means</h2>' + H.bullet_list(summary) + "</div>"
-    )
+        findings = _overview_findings(ctx["pcn_rows"], ctx["spine"], areas)
+    else:
+        findings = text.what_this_means(area.frames, comparator.frames)
+    practices = []
     if area.kind == "pcn" and _WORKER.get("practices") is not None:
-        names = (
+        practices = (
             _WORKER["practices"]
             .filter(pl.col("pcn_code") == area.code)
             .sort("practice_name")["practice_name"]
             .to_list()
         )
-        if names:
-            parts.append("<p><b>Member practices:</b> " + esc("; ".join(names)) + "</p>")
+    members = None
     if area.kind != "pcn":
-        members = [
-            a
-            for a in areas.values()
-            if a.kind == "pcn" and (area.kind == "ics" or a.place_code == area.code)
-        ]
-        parts.append("<h2>Primary Care Networks</h2>" + _pcn_table(members))
-    n = 0
-    for key, table_name, title, columns, note in SECTIONS:
-        png, alt = render(key, area, comparator, pcn_rows, highlight)
-        n += 1
-        rows = area.frames[table_name]
-        if comparator is not None:
-            rows = pl.concat([rows, comparator.frames[table_name]], how="vertical_relaxed")
-        if key == "emergency_admissions" and area.kind != "pcn":
-            rows = pl.concat(
-                [
-                    rows,
-                    pcn_rows.filter(
-                        pl.col("area_code").is_in(
-                            list(highlight) or pcn_rows["area_code"].to_list()
-                        )
-                    ),
-                ],
-                how="vertical_relaxed",
-            )
-        if key == "tier_movement":
-            s = area.frames["summary"].row(0, named=True)
-            note = note + " " + (ILT_NOTE_FULL if s["ilt_includes_cost_criterion"] else ILT_NOTE)
-        takeaway = text.TAKEAWAYS[key](area.frames, comparator.frames if comparator else None)
-        parts.append(
-            H.section(key, title, takeaway, H.image(png, alt), H.table(rows, columns, title), note)
+        members = _pcn_rows(
+            [
+                a
+                for a in areas.values()
+                if a.kind == "pcn" and (area.kind == "ics" or a.place_code == area.code)
+            ]
         )
+    sections = []
+    if ctx["spine"].height:
+        sections.append(_like_with_like(area, ctx, render))
+    if area.frames["trend"].height:
+        sections.append(_trends(area, comparator, render))
+    for key, _, title, columns, note in SECTIONS:
+        sections.append(_section(key, title, columns, note, area, comparator, ctx, render))
     s = area.frames["summary"].row(0, named=True)
     where = {"pcn": "Primary Care Network", "place": "Place", "ics": "Integrated Care System"}
-    subtitle = (
-        f"{esc(where[area.kind])} profile · snapshot {s['snapshot_date']:%d %B %Y} · "
-        f"compared with the {esc('LLR')} average · {H.link('index.html', 'all profiles')}"
-    )
-    footer = (
-        '<footer>Every count has passed disclosure control: 1-7 is shown as "&lt;8" and '
-        "other counts are rounded to the nearest 5; a rate or mean is shown only where its "
-        'numerator and denominator are at least 8 (shown as "–" otherwise). The tables '
-        "behind every chart are in the warehouse schema <code>published</code> "
-        "(tables <code>profile_*</code>). Synthetic data unless stated otherwise.</footer>"
-    )
     title = area.name if area.kind != "ics" else f"{area.name}: overview"
-    return H.page(title, subtitle, "".join(parts) + footer), n
+    content = H.render(
+        "area.html.j2",
+        title=title,
+        kind_words=where[area.kind],
+        snapshot=f"{s['snapshot_date']:%d %B %Y}",
+        ics_short="LLR",
+        cards=_cards(area),
+        findings=findings,
+        findings_note=FINDINGS_NOTE if area.kind != "ics" else "",
+        practices=practices,
+        pcn_rows=members,
+        sections=sections,
+    )
+    return content, sum(len(x["images"]) + len(x.get("svgs", [])) for x in sections)
 
 
-def _pcn_table(members: list[Area]) -> str:
+def _pcn_rows(members: list[Area]) -> list[dict]:
     rows = []
     for a in sorted(members, key=lambda a: a.name):
         s = a.frames["summary"].row(0, named=True)
-        rows.append(
-            f'<tr><th scope="row">{H.link(a.file_name, a.name)}</th>'
-            f"<td>{esc(a.code)}</td>"
-            f'<td class="n">{esc(H.fmt(s["registered_patients"], "count"))}</td>'
-            f'<td class="n">{esc(H.fmt(s["level3_patients"], "count"))}</td>'
-            f'<td class="n">{esc(H.fmt(s["ilt_cohort_patients"], "count"))}</td>'
-            f'<td class="n">{esc(H.fmt(s["rising_risk_patients"], "count"))}</td></tr>'
+        cols = (
+            "registered_patients",
+            "level3_patients",
+            "ilt_cohort_patients",
+            "rising_risk_patients",
         )
-    return (
-        '<table><caption>PCNs</caption><thead><tr><th scope="col">PCN</th>'
-        '<th scope="col">code</th><th scope="col">patients</th>'
-        '<th scope="col">level 3</th><th scope="col">ILT cohort</th>'
-        '<th scope="col">rising risk</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table>"
-    )
+        rows.append(
+            {
+                "href": a.file_name,
+                "name": a.name,
+                "code": a.code,
+                "counts": [H.fmt(s[c], "count") for c in cols],
+            }
+        )
+    return rows
 
 
-def _overview_findings(pcn_rows: pl.DataFrame, areas: Mapping[str, Area]) -> list[str]:
-    out = []
+def _overview_findings(
+    pcn_rows: pl.DataFrame, spine: pl.DataFrame, areas: Mapping[str, Area]
+) -> list[str]:
+    out = text.overview_standardised(spine)
     if pcn_rows.height:
         pos = pcn_rows["funnel_position"].drop_nulls()
         above = int(pos.str.starts_with("above").sum())
@@ -496,7 +692,7 @@ def _overview_findings(pcn_rows: pl.DataFrame, areas: Mapping[str, Area]) -> lis
     if shares:
         hi, lo = max(shares), min(shares)
         out.append(
-            f"The share of patients in Kaiser level 3 ranges from {lo[0]:.1f}% "
+            f"The crude share of patients in Kaiser level 3 ranges from {lo[0]:.1f}% "
             f"({lo[1]}) to {hi[0]:.1f}% ({hi[1]})."
         )
     return out
@@ -505,17 +701,23 @@ def _overview_findings(pcn_rows: pl.DataFrame, areas: Mapping[str, Area]) -> lis
 def _index_page(areas: Mapping[str, Area]) -> str:
     llr = areas[ICS_CODE]
     s = llr.frames["summary"].row(0, named=True)
-    body = [
-        f"<p>{H.link('overview.html', 'The LLR overview')}: "
-        f"{esc(H.fmt(s['registered_patients'], 'count'))} registered patients.</p>"
-    ]
     places = sorted((a for a in areas.values() if a.kind == "place"), key=lambda a: a.name)
-    for place in places:
-        members = [a for a in areas.values() if a.kind == "pcn" and a.place_code == place.code]
-        body.append(f"<h2>{H.link(place.file_name, place.name)}</h2>" + _pcn_table(members))
-    subtitle = f"Snapshot {s['snapshot_date']:%d %B %Y} · one profile per PCN and place"
-    return H.page(
-        "Neighbourhood profiles: Leicester, Leicestershire and Rutland", subtitle, "".join(body)
+    return H.render(
+        "index.html.j2",
+        title="Neighbourhood profiles: Leicester, Leicestershire and Rutland",
+        subtitle=f"Snapshot {s['snapshot_date']:%d %B %Y} · one profile per PCN and place",
+        ics_short="LLR",
+        registered=H.fmt(s["registered_patients"], "count"),
+        places=[
+            {
+                "href": p.file_name,
+                "name": p.name,
+                "rows": _pcn_rows(
+                    [a for a in areas.values() if a.kind == "pcn" and a.place_code == p.code]
+                ),
+            }
+            for p in places
+        ],
     )
 
 
@@ -533,15 +735,21 @@ def _init_worker(tables: Mapping[str, pl.DataFrame], practices: pl.DataFrame | N
     areas = _areas(tables)
     _WORKER["practices"] = practices
     ea = tables.get(PREFIX + "emergency_admissions", pl.DataFrame())
+    st = tables.get(PREFIX + "standardised", pl.DataFrame())
+    spine = _newest(st.filter(pl.col("area_type") == "pcn")) if st.height else st
     _WORKER.update(
-        areas=areas, pcn_rows=ea.filter(pl.col("area_type") == "pcn") if ea.height else ea
+        areas=areas,
+        pcn_rows=ea.filter(pl.col("area_type") == "pcn") if ea.height else ea,
+        spine=spine,
+        deprivation_groups=deprivation_groups(areas),
     )
 
 
 def _render(code: str) -> tuple[str, str, int]:
-    areas, pcn_rows = _WORKER["areas"], _WORKER["pcn_rows"]
+    areas = _WORKER["areas"]
+    ctx = {k: _WORKER[k] for k in ("areas", "pcn_rows", "spine", "deprivation_groups")}
     with mpl.rc_context(CHART_STYLE):
-        content, n = _area_page(areas[code], areas[ICS_CODE], areas, pcn_rows, _chart)
+        content, n = _area_page(areas[code], areas[ICS_CODE], ctx, _chart)
     return areas[code].file_name, content, n
 
 

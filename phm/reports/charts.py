@@ -153,7 +153,7 @@ def share_bars(area, llr, column, labels, area_label, xlabel) -> bytes:
 
 def kaiser_triangle(area: pl.DataFrame) -> bytes:
     """The Kaiser triangle: level 3 at the top, each band labelled with patients and beds."""
-    fig, ax = _figure("kaiser", (6.0, 3.2))
+    fig, ax = _figure("kaiser", (6.0, 3.2), margins={"left": 0.02, "right": 0.98})
     bands = ((3, 2.0, 3.0), (2, 1.0, 2.0), (1, 0.0, 1.0))
     counts = _cells(area, ["kaiser_level"], "patients")
     admissions = _cells(area, ["kaiser_level"], "predicted_emergency_admissions")
@@ -181,13 +181,13 @@ def kaiser_triangle(area: pl.DataFrame) -> bytes:
         ax.text(
             1.75,
             (lo + hi) / 2,
-            f"{_n(patients)} patients\n{_n(adm)} predicted emergency admissions",
+            f"{_n(patients)} patients\n{_n(adm)} predicted emergency\nadmissions next year",
             ha="left",
             va="center",
             fontsize=8,
             color=P.BLACK,
         )
-    ax.set_xlim(-1.6, 3.9)
+    ax.set_xlim(-1.6, 4.3)  # room for the longest label (checked at A4 width)
     ax.set_ylim(0, 3.05)
     ax.set_axis_off()
     return png(fig)
@@ -382,7 +382,9 @@ def cost_concentration_bars(area, llr, bands, area_label) -> bytes:
 
 def inequality_bars(area: pl.DataFrame, groups_by_dim: dict[str, tuple]) -> bytes:
     """Mean predicted risk and observed admissions by IMD quintile and by ethnic group."""
-    fig, axes = _figure("inequalities", (7.0, 2.9), ncols=2)
+    fig, axes = _figure(
+        "inequalities", (7.0, 3.2), ncols=2, margins={"top": 0.8, "left": 0.2, "wspace": 0.9}
+    )
     for ax, (dim, groups) in zip(axes, groups_by_dim.items(), strict=True):
         f = area.filter(pl.col("dimension") == dim)
         present = [g for g in groups if g in set(f["group_name"])]
@@ -405,7 +407,8 @@ def inequality_bars(area: pl.DataFrame, groups_by_dim: dict[str, tuple]) -> byte
         ax.invert_yaxis()
         ax.set_title(dim)
         ax.set_xlabel("% of patients")
-    axes[0].legend(loc="upper center", bbox_to_anchor=(1.0, -0.25), ncols=2)
+    # the colours' key, in view above both panels (it was below the figure's edge)
+    axes[0].legend(loc="lower left", bbox_to_anchor=(0.0, 1.12), ncols=2, fontsize=8)
     return png(fig)
 
 
@@ -436,4 +439,45 @@ def movement_matrix(area: pl.DataFrame) -> bytes:
     ax.tick_params(length=0)
     for s in ax.spines.values():
         s.set_visible(False)
+    return png(fig)
+
+
+def _year(d) -> float:
+    return d.year + (d.month - 1) / 12
+
+
+def trend_lines(area: pl.DataFrame, ics: pl.DataFrame | None, panels, area_label) -> bytes:
+    """Small multiples: each panel one indicator (or several registers) over the snapshots,
+    this area solid, the ICS dashed."""
+    fig, axes = _figure(
+        "trend", (7.0, 2.4), ncols=len(panels), margins={"left": 0.08, "wspace": 0.45,
+                                                           "bottom": 0.2, "top": 0.82}
+    )  # fmt: skip
+    colours = [P.NHS_BLUE, P.NHS_DARK_PINK, P.NHS_AQUA_GREEN, P.NHS_ORANGE]
+    dates = sorted(
+        set(area["snapshot_date"]) | set(ics["snapshot_date"] if ics is not None else [])
+    )
+    for ax, (title, indicators) in zip(np.atleast_1d(axes), panels, strict=True):
+        for i, (ind, label) in enumerate(indicators):
+            colour = colours[i % len(colours)] if len(indicators) > 1 else P.THIS_AREA
+            for frame, style, who in ((area, "-", area_label), (ics, "--", "ICS")):
+                if frame is None:
+                    continue
+                f = frame.filter(pl.col("indicator") == ind, pl.col("percent").is_not_null())
+                if f.height == 0:
+                    continue
+                f = f.sort("snapshot_date")
+                years = [_year(d) for d in f["snapshot_date"]]
+                c = colour if (len(indicators) > 1 or frame is area) else P.COMPARATOR
+                ax.plot(years, f["percent"].to_list(), style, marker="o", markersize=3,
+                        color=c, linewidth=1.3,
+                        label=(label if len(indicators) > 1 and frame is area else
+                               (who if len(indicators) == 1 else None)))  # fmt: skip
+        ax.set_title(title, fontsize=8)
+        ax.set_ylim(bottom=0)
+        ax.set_xticks([_year(d) for d in dates], [f"{d:%Y}" for d in dates])
+        ax.set_xlim(_year(dates[0]) - 0.4, _year(dates[-1]) + 0.4)
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=6, loc="lower left")
+    np.atleast_1d(axes)[0].set_ylabel("% of patients", fontsize=8)
     return png(fig)

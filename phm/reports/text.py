@@ -6,11 +6,13 @@ number the warehouse does not hold. A figure that was suppressed is left unsaid.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import polars as pl
 
+from phm.contract import QOF_REGISTERS
 from phm.profiles import IMD_QUINTILES, OVER_65, UNDER_65
 
 Frames = Mapping[str, pl.DataFrame]
@@ -217,29 +219,67 @@ TAKEAWAYS = {
 
 @dataclass(frozen=True)
 class Finding:
-    score: float  # how far from LLR, relative: larger is said first
+    score: float  # how far from the ICS: larger is said first
     text: str
 
 
+def _newest(frame: pl.DataFrame) -> pl.DataFrame:
+    if frame.height == 0:
+        return frame
+    return frame.filter(pl.col("snapshot_date") == frame["snapshot_date"].max())
+
+
+def _crude_beside(me: Frames, llr: Frames, indicator: str) -> str:
+    """The crude figures for an indicator, to stand beside (never lead) a standardised one."""
+    if indicator.startswith("ltc_"):
+        a = _get(me["prevalence"], "prevalence_pct", register=indicator)
+        b = _get(llr["prevalence"], "prevalence_pct", register=indicator)
+    else:
+        trend = "trend" in me and "trend" in llr
+        a = _get(_newest(me["trend"]), "percent", indicator=indicator) if trend else None
+        b = _get(_newest(llr["trend"]), "percent", indicator=indicator) if trend else None
+    if a is None or b is None:
+        return ""
+    return f"; crude {pct(a)} against {pct(b)} across LLR"
+
+
+def _standardised_findings(me: Frames, llr: Frames) -> list[Finding]:
+    found = []
+    s = _newest(me.get("standardised", pl.DataFrame()))
+    if s.height == 0:
+        return found
+    flagged = s.filter(pl.col("compared_with_comparator").is_in(["higher", "lower"]))
+    for r in flagged.iter_rows(named=True):
+        more = r["compared_with_comparator"] == "higher"
+        ind, label = r["indicator"], r["indicator_label"]
+        if ind.startswith("ltc_"):  # a QOF register, or another condition recorded (CMS)
+            what = f"on the {label} register" if ind in QOF_REGISTERS else f"recorded with {label}"
+        else:
+            what = {
+                "kaiser_level_3": "in Kaiser level 3 (very high risk)",
+                "emergency_admissions": "admitted as an emergency in the last year",
+                "two_or_more_conditions": "living with two or more long-term conditions",
+            }.get(ind, label)
+        found.append(
+            Finding(
+                # the standardised comparisons always lead: 10 + distance on the log scale
+                10 + abs(math.log(r["ratio"])) if r["ratio"] else 10,
+                f"After allowing for age and sex, {'more' if more else 'fewer'} patients are "
+                f"{what} than the ICS's rates would give: {n(r['observed'])} against "
+                f"{n(r['expected'])} expected (ratio {r['ratio']:.2f}, 95% CI "
+                f"{r['lower']:.2f}-{r['upper']:.2f}){_crude_beside(me, llr, ind)}.",
+            )
+        )
+    return found
+
+
 def what_this_means(me: Frames, llr: Frames | None, most: int = 5) -> list[str]:
-    """The largest differences from the LLR average, largest first, in plain words."""
+    """The largest differences from the ICS after allowing for age and sex, largest first, in
+    plain words; then the risk model's observed-against-expected admissions; the area's
+    deprivation last, as context (it is not a difference a PCN can act on)."""
     if not llr:
         return []
-    found: list[Finding] = []
-    p = me["prevalence"].join(
-        llr["prevalence"].select("register", pl.col("prevalence_pct").alias("llr")), on="register"
-    )
-    for r in p.filter(pl.col("compared_with_llr").is_in(["higher", "lower"])).iter_rows(named=True):
-        if r["llr"]:
-            word = "more" if r["compared_with_llr"] == "higher" else "fewer"
-            found.append(
-                Finding(
-                    abs(r["prevalence_pct"] / r["llr"] - 1),
-                    f"{word.capitalize()} patients are on the {r['register_label']} "
-                    f"register than across LLR ({pct(r['prevalence_pct'])} against "
-                    f"{pct(r['llr'])}, a significant difference).",
-                )
-            )
+    found = _standardised_findings(me, llr)
     e = me["emergency_admissions"]
     if e.height and e["funnel_position"][0] and e["funnel_position"][0] != "within limits":
         r = e.row(0, named=True)
@@ -252,37 +292,68 @@ def what_this_means(me: Frames, llr: Frames | None, most: int = 5) -> list[str]:
                 f"{r['funnel_position']} of the funnel plot).",
             )
         )
-    s, t = me["summary"].row(0, named=True), llr["summary"].row(0, named=True)
-    for col, words in (
-        ("aged_65_plus_patients", "aged 65 or over"),
-        ("level3_patients", "in Kaiser level 3 (very high risk)"),
-        ("multimorbid_patients", "living with two or more conditions"),
-        ("ilt_cohort_patients", "in the Integrated Locality Teams cohort"),
-    ):
-        a = _share(s[col], s["registered_patients"])
-        b = _share(t[col], t["registered_patients"])
-        if a is not None and b:
-            rel = a / b - 1
-            if abs(rel) >= 0.15:
-                found.append(
-                    Finding(
-                        abs(rel),
-                        f"{'More' if rel > 0 else 'Fewer'} patients are "
-                        f"{words}: {pct(a)} against {pct(b)} across LLR.",
-                    )
-                )
     a = _get(me["deprivation"], "percent", imd_quintile=IMD_QUINTILES[0])
     b = _get(llr["deprivation"], "percent", imd_quintile=IMD_QUINTILES[0])
     if a is not None and b and abs(a - b) >= 5:
         found.append(
             Finding(
-                abs(a / b - 1),
-                f"{pct(a)} of patients live in the most deprived "
+                0.0,
+                f"Context: {pct(a)} of patients live in the most deprived "
                 f"fifth of England, against {pct(b)} across LLR.",
             )
         )
     found.sort(key=lambda f: -f.score)
     said = [f.text for f in found[:most]]
     if not said:
-        said.append("This PCN is close to the LLR average on every measure in this profile.")
+        said.append(
+            "After allowing for age and sex, this area is close to the ICS on every "
+            "indicator in this profile."
+        )
     return said
+
+
+def overview_standardised(spine: pl.DataFrame, most: int = 3) -> list[str]:
+    """The indicators on which most PCNs differ from the ICS after allowing for age and sex."""
+    if spine.height == 0:
+        return []
+    flagged = (
+        spine.filter(pl.col("compared_with_comparator").is_in(["higher", "lower"]))
+        .group_by("indicator_label")
+        .agg(
+            (pl.col("compared_with_comparator") == "higher").sum().alias("higher"),
+            (pl.col("compared_with_comparator") == "lower").sum().alias("lower"),
+            pl.len().alias("n"),
+        )
+        .sort("n", "indicator_label", descending=[True, False])
+        .head(most)
+    )
+    if flagged.height == 0:
+        return ["After allowing for age and sex, no PCN differs significantly from the ICS."]
+    parts = [
+        f"{r['indicator_label']} ({r['higher']} higher, {r['lower']} lower)"
+        for r in flagged.iter_rows(named=True)
+    ]
+    return [
+        "After allowing for age and sex, the indicators on which most PCNs differ "
+        "significantly from the ICS: " + "; ".join(parts) + "."
+    ]
+
+
+def trend(me: pl.DataFrame, ics: pl.DataFrame | None, snapshots: int) -> str:
+    """How level 3 and admissions moved from the first scored snapshot to the newest."""
+    if snapshots < 2:
+        return "Trends need two or more scored snapshots."
+    out = []
+    for indicator, words in (("kaiser_level_3", "level 3"), ("emergency_admissions", "admitted")):
+        f = me.filter(pl.col("indicator") == indicator, pl.col("percent").is_not_null()).sort(
+            "snapshot_date"
+        )
+        if f.height >= 2:
+            first, last = f.row(0, named=True), f.row(-1, named=True)
+            out.append(
+                f"{words} {pct(first['percent'])} in {first['snapshot_date']:%Y} and "
+                f"{pct(last['percent'])} in {last['snapshot_date']:%Y}"
+            )
+    if not out:
+        return f"{snapshots} scored snapshots; too few patients to show the trend."
+    return f"Over {snapshots} scored snapshots: " + "; ".join(out) + "."

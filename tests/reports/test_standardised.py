@@ -117,3 +117,21 @@ def test_the_published_table_says_which_indicator_in_words(hostile_tables, hosti
     s = tables["published.profile_standardised"]
     col = extract.ltc_columns[0]
     assert s.filter(pl.col("indicator") == col)["indicator_label"][0] == ltc_label(col)
+
+
+def _what_this_means(page: str) -> str:
+    start = page.index("<h2>What this means</h2>")
+    return page[start : page.index("</ul>", start)]
+
+
+def test_the_young_pcn_page_flags_no_register_and_the_diabetes_pcn_page_leads_with_it(
+    like_with_like,
+):
+    _, folder, young, double, extract = like_with_like
+    young_box = _what_this_means((folder / f"pcn_{young}.html").read_text(encoding="utf-8"))
+    labels = [ltc_label(c) for c in extract.ltc_columns]
+    assert not [label for label in labels if f"the {label} register" in young_box]
+    assert "fewer patients are on" not in young_box and "more patients are on" not in young_box
+    double_box = _what_this_means((folder / f"pcn_{double}.html").read_text(encoding="utf-8"))
+    first = double_box.split("<li>")[1]
+    assert first.startswith("After allowing for age and sex, more patients are on the diabetes")
