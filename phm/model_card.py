@@ -281,6 +281,8 @@ def render(
         "interval is Hanley & McNeil's.",
         "- Calibration slope 1 and intercept 0, observed/expected 1: predicted risks "
         "mean what they say.",
+        "- Gain over the CMS baseline: the AUROC difference on the same patients, with "
+        "DeLong's interval for two curves drawn on one sample.",
         "- PPV / sensitivity top k%: of the k% flagged, the share who had an event; of "
         "all events, the share flagged.",
         "- Net benefit: true positives per patient minus false positives weighted by "
