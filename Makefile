@@ -32,6 +32,12 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  echo "Installing Debian's chromium for the browser test"; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	@# axe-core (npm) for the accessibility audit, into the git-ignored .axe/
+	@test -f .axe/node_modules/axe-core/axe.min.js || { \
+	  command -v npm >/dev/null 2>&1 || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm >/dev/null; }; \
+	  echo "Installing axe-core for the accessibility test"; \
+	  mkdir -p .axe && npm install --prefix .axe --no-audit --no-fund --silent axe-core@4.11 >/dev/null; }
 
 # The Spark parity suite (tests/parity) runs in local[2]: Debian's Java 17 and PySpark (the
 # optional `spark` group of pyproject.toml), installed here where missing, never by `make run`.

@@ -3,6 +3,8 @@ screenshot. Chromium is part of the project's set-up; without it this test fails
 
 from __future__ import annotations
 
+import html
+import json
 import re
 import shutil
 import subprocess
@@ -103,3 +105,73 @@ def test_profile_as_shipped_logs_nothing_and_screenshots(pcn_page, tmp_path):
     ]
     assert console == []
     assert shot.is_file() and shot.stat().st_size > 10_000
+
+
+# --------------------------------------------------------------------------------------------
+# Accessibility: axe-core (npm) with the WCAG 2.0, 2.1 and 2.2 A and AA rules on every page.
+# The pages' own policy forbids every script, so the audit runs on a test-only copy of each page
+# with the policy removed and axe injected; the copy is otherwise byte for byte the page.
+# --------------------------------------------------------------------------------------------
+AXE_DIR = Path(__file__).resolve().parents[2] / ".axe"
+AXE_INSTALL = f"npm install --prefix {AXE_DIR} axe-core@4.11 (or: make browser)"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+AUDIT = """<script>
+window.addEventListener('load', async () => {
+  const out = document.createElement('pre');
+  out.id = 'axe-result';
+  try {
+    const r = await axe.run(document, {runOnly: {type: 'tag', values: %s},
+                                       resultTypes: ['violations']});
+    out.textContent = JSON.stringify(r.violations.map(v => ({
+      id: v.id, impact: v.impact, nodes: v.nodes.length,
+      first: v.nodes.slice(0, 3).map(n => n.target.join(' '))})));
+  } catch (e) { out.textContent = JSON.stringify([{id: 'axe-error', first: [String(e)]}]); }
+  document.body.appendChild(out);
+});
+</script>"""
+
+
+@pytest.fixture(scope="module")
+def axe_source() -> str:
+    path = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
+    if not path.is_file():
+        pytest.fail(f"axe-core is not installed; install it with: {AXE_INSTALL}")
+    return path.read_text(encoding="utf-8")
+
+
+def _audit(page: Path, axe: str, tmp_path: Path) -> list[dict]:
+    html_text = re.sub(
+        r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", page.read_text(encoding="utf-8")
+    )
+    audit = "<script>" + axe + "</script>" + AUDIT % json.dumps(WCAG_TAGS)
+    copy = tmp_path / page.name
+    copy.write_text(html_text.replace("</body>", audit + "</body>", 1), encoding="utf-8")
+    done = run(
+        ["--virtual-time-budget=30000", "--window-size=1280,1000", "--dump-dom", copy.as_uri()],
+        tmp_path / f"axe_{page.stem}",
+    )
+    found = re.search(r'<pre id="axe-result">(.*?)</pre>', done.stdout, re.S)
+    assert found, f"axe did not finish on {page.name} (chromium exit {done.returncode})"
+    return json.loads(html.unescape(found.group(1)))
+
+
+def test_every_page_passes_axe_wcag_22_a_and_aa(hostile_profiles, axe_source, tmp_path):
+    pages = sorted(hostile_profiles.glob("*.html"))
+    assert len(pages) >= 10  # index, overview, places and PCNs
+    failures = {}
+    for page in pages:
+        violations = _audit(page, axe_source, tmp_path)
+        if violations:
+            failures[page.name] = violations
+    assert failures == {}
+
+
+def test_axe_finds_a_violation_where_there_is_one(axe_source, tmp_path):
+    """The audit can fail: an image without alternative text is reported."""
+    page = tmp_path / "bad.html"
+    page.write_text(
+        '<!DOCTYPE html><html lang="en"><head><title>t</title></head><body><main>'
+        '<img src="data:image/png;base64,iVBORw0KGgo="></main></body></html>',
+        encoding="utf-8",
+    )
+    assert "image-alt" in {v["id"] for v in _audit(page, axe_source, tmp_path)}
