@@ -1,0 +1,85 @@
+# %% [markdown]
+# # The `phm` functions on Spark DataFrames: an SDE analyst's notebook
+#
+# In a Secure Data Environment (NHS England's SDE, a regional SDE on Databricks) the extract
+# is already a set of Spark tables. This notebook calls the same `phm` functions the pipeline
+# runs, on Spark DataFrames, and gets what the embedded (polars) engine gives
+# (tests/parity/test_notebook.py runs it on a synthetic two-ICS extract and checks that).
+# Each `# %%` is a notebook cell (Jupyter, VS Code and Databricks read this format).
+#
+# Set `EXTRACT` to a folder in the shape of the data contract (docs/data-dictionary.md);
+# on Databricks read your tables with `spark.read.table("catalog.schema.patients_2024")`
+# instead of `spark.read.parquet` below. Patient-level results stay in `RESTRICTED`.
+
+# %%
+from datetime import date
+from pathlib import Path
+
+from phm.disclosure import DisclosurePolicy
+from phm.engines import score
+from phm.engines.spark import collected, spark_session, to_spark, write_partitioned
+from phm.extract import read_extract
+from phm.features import feature_spec
+from phm.outcomes import label_snapshot
+from phm.profiles import pcn_profile
+from phm.risk import fit_model
+from phm.tiering import patient_risk_table
+
+EXTRACT = Path(globals().get("EXTRACT", "outputs/synthetic/two_ics/extract"))
+RESTRICTED = Path(globals().get("RESTRICTED", "outputs/restricted/notebook"))
+SEED = 42
+TRAINING_ROWS = 300_000  # the model is fitted in one process on a seeded sample of this size
+
+# %%
+# Databricks and most SDE notebooks already hold a session called `spark`.
+if "spark" not in globals():
+    spark = spark_session("local[2]")
+
+# %% [markdown]
+# ## Read the extract
+# The contract check runs once, in one process (`phm validate EXTRACT`); here the practices
+# (a small table) come through it and the snapshots are read by Spark.
+
+# %%
+checked = read_extract(EXTRACT, snapshots=())  # the folder's names and practices, no snapshot
+dates = sorted(
+    {p.name.removeprefix("patients_").removesuffix(".parquet") for p in EXTRACT.glob("patients_*")}
+)
+snapshots = {d: spark.read.parquet(str(EXTRACT / f"patients_{d}.parquet")) for d in dates}
+deaths = spark.read.parquet(str(EXTRACT / "deaths.parquet"))
+practices = to_spark(spark, checked.practices)
+spec = feature_spec(checked.ltc_columns)
+
+# %% [markdown]
+# ## Outcomes, a model, scores and Kaiser tiers within each ICS
+
+# %%
+older, newer, newest = (date.fromisoformat(d) for d in dates[-3:])
+labelled = label_snapshot(snapshots[dates[-3]], snapshots[dates[-2]], deaths, older, newer)
+print(f"{labelled.unknown_outcome} patients left out: no known outcome")
+
+# scikit-learn fits in one process: a seeded sample of the labelled rows, collected
+rows = labelled.frame.count()
+sample = labelled.frame.sample(fraction=min(1.0, TRAINING_ROWS / rows), seed=SEED)
+train = collected(sample).sort("patient_id")
+model = fit_model("logistic", spec, train, older, SEED)
+
+scored = score(snapshots[dates[-1]], newest, spec, model)  # mapInArrow, persisted
+patient_risk = patient_risk_table(
+    scored, {newest: snapshots[dates[-1]]}, practices, model="logistic"
+)
+
+# %% [markdown]
+# ## What is published: the PCN profile, disclosure-controlled, back in one process
+
+# %%
+profile = collected(pcn_profile(patient_risk, practices, DisclosurePolicy()))
+print(profile.select("ics_code", "pcn_code", "registered_population", "level3_patients").head())
+
+tiers = collected(patient_risk.groupBy("ics_code", "kaiser_tier").count())
+print(tiers.sort("ics_code", "kaiser_tier"))
+
+# %%
+# Patient-level rows stay restricted: Parquet partitioned by ICS and snapshot.
+write_partitioned(patient_risk, RESTRICTED / "patient_risk")
+notebook_result = {"profile": profile, "patient_risk": patient_risk, "model": model}
