@@ -138,6 +138,8 @@ def _run(args: argparse.Namespace) -> int:
 
     config = _configured(args)
     extract = args.extract.resolve() if args.extract else None
+    if extract and args.outputs is None:
+        _refuse_outputs_in_checkout(config.outputs.dir)
     warehouse = config.warehouse.path
     source = str(extract) if extract else "the synthetic LLR population (seed "
     if not extract:
@@ -266,6 +268,18 @@ def _restore(args: argparse.Namespace) -> int:
         "again to undo)."
     )
     return EXIT_OK
+
+
+def _refuse_outputs_in_checkout(outputs: Path) -> None:
+    """A real extract's patient rows stay out of the code checkout unless asked: the
+    configured outputs folder may be the checkout's only because nobody changed it."""
+    if outputs.resolve().is_relative_to(REPO_ROOT):
+        raise PhmError(
+            f"a run on a real extract would write patient-level output into the code "
+            f"checkout ({outputs}). Say where its outputs go with --outputs DIR, a private "
+            f"folder outside {REPO_ROOT} (or outputs.dir in your --config); pass --outputs "
+            f"{outputs} to keep them there after all."
+        )
 
 
 def _configured(args: argparse.Namespace):

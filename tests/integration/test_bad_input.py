@@ -90,7 +90,10 @@ def test_bad_input_is_rejected_plainly_and_publishes_nothing(
     before = earlier_warehouse.read_bytes()
     patient_ids = pl.read_parquet(small_extract / SNAPSHOT)["patient_id"].head(50).to_list()
 
-    status = main(["run", "--extract", str(bad), "--warehouse", str(earlier_warehouse)])
+    status = main(
+        ["run", "--extract", str(bad), "--warehouse", str(earlier_warehouse)]
+        + ["--outputs", str(tmp_path / "outputs")]
+    )
 
     out = capsys.readouterr()
     said = out.out + out.err

@@ -26,6 +26,7 @@ from phm.config import REPO_ROOT
 from phm.warehouse import restricted_store_path
 from phm.warehouse.publish import fingerprints
 from phm.warehouse.tables import RESTRICTED_PUBLICATION, RESTRICTED_TABLES
+from pipelines.cli import main
 from pipelines.runner import run_pipeline
 
 pytestmark = pytest.mark.slow
@@ -169,3 +170,12 @@ def test_a_run_refuses_restricted_output_in_a_folder_others_can_read(small_extra
     assert "chmod 700" in str(outcome.error) and "--outputs" in str(outcome.error)
     assert not (tmp_path / "w.duckdb").exists()  # refused before anything was done
     assert list((outputs / "restricted").iterdir()) == []
+
+
+def test_a_real_extract_without_outputs_is_refused_rather_than_written_into_the_checkout(
+    small_extract, capsys
+):
+    assert main(["run", "--extract", str(small_extract)]) == 1
+    said = capsys.readouterr().err
+    assert "code checkout" in said and "--outputs DIR" in said
+    assert "Traceback" not in said
