@@ -17,7 +17,9 @@ moves it, with one rename on the same filesystem:
 
 No Dagster here: the landing sensor (pipelines/defs/automation.py) calls this, and so can a
 notebook or a cron job. This module reads patient files (through `check_extract`) but
-writes nothing patient-level: the report holds counts and row numbers only.
+writes nothing patient-level: the report holds counts and row numbers only. The accepted and
+quarantine folders it creates are owner-only (0700; phm/restricted.py): what it moves into
+them is patient data.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from phm.config import LandingConfig
+from phm.restricted import private_folder
 from phm.validation import ValidationReport, check_extract
 from phm.warehouse.publish import extract_fingerprint
 
@@ -71,7 +74,7 @@ def process_one(folder: Path, landing: LandingConfig, ltc_columns: Sequence[str]
     report = check_extract(folder, ltc_columns)
     target_root = landing.accepted_dir if report.ok else landing.quarantine_dir
     target = target_root / f"{folder.name}__{fingerprint[:12]}"
-    target_root.mkdir(parents=True, exist_ok=True)
+    private_folder(target_root)  # accepted and quarantined extracts are patient rows
     if target.exists():
         # The same content arrived before under the same name: keep the first, drop this copy.
         shutil.rmtree(folder)

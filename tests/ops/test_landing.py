@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import stat
 from pathlib import Path
 
 import dagster as dg
@@ -48,6 +49,7 @@ def test_a_new_valid_extract_is_accepted_and_the_sensor_requests_a_run(extract_a
 
     [request] = result.run_requests
     accepted = settings.load().landing.accepted_dir
+    assert stat.S_IMODE(accepted.stat().st_mode) == 0o700  # it holds patient data
     [folder] = list(accepted.iterdir())
     assert folder.name.startswith("llr_2023-04__")
     assert request.run_key == folder.name
