@@ -42,6 +42,7 @@ import polars as pl
 
 from phm.config import PipelineConfig
 from phm.errors import PhmError
+from phm.failures import classify_text
 from phm.restricted import make_owner_only, owner_only_files, private_folder, restricted_dir
 from phm.schema import Table
 from phm.sql import statement
@@ -356,6 +357,8 @@ def _refuse_damaged(path: Path) -> None:
         finally:
             con.close()
     except duckdb.Error as error:
+        if classify_text(type(error).__name__, str(error)) is not None:
+            raise  # held by another process, say: the file may be fine
         raise PhmError(
             f"The previous version {path} is damaged and cannot be read "
             f"({type(error).__name__}); nothing was restored, the live version is unchanged."

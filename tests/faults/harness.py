@@ -61,9 +61,15 @@ def phm(
     )
 
 
-def finished(run: subprocess.Popen, timeout: float = 600) -> tuple[int, str]:
-    """Exit status and stderr of a started run."""
-    _, stderr = run.communicate(timeout=timeout)
+def finished(run: subprocess.Popen, timeout: float = 400) -> tuple[int, str]:
+    """Exit status and stderr of a started run (killed if it outlasts `timeout`: its child
+    dies with it)."""
+    try:
+        _, stderr = run.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        run.kill()
+        run.communicate()
+        raise
     return run.returncode, stderr
 
 

@@ -13,8 +13,9 @@ from tests.ops.conftest import copy_warehouse
 pytestmark = pytest.mark.slow
 
 # Address space for `phm run` and its child: enough to start, far too little to finish
-# (polars' and DuckDB's thread pools reserve address space by the gigabyte).
-LIMIT = 1500 * 2**20
+# (polars' and DuckDB's thread pools reserve address space by the gigabyte). At 1500 MiB a
+# run sometimes hangs in polars instead of failing (docs/operations.md): not tested here.
+LIMIT = 1200 * 2**20
 
 
 def _limited() -> None:
