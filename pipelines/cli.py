@@ -100,6 +100,12 @@ def _parser() -> argparse.ArgumentParser:
     synth.add_argument("--snapshots", type=int, default=3)
     synth.add_argument("--format", choices=("parquet", "csv"), default="parquet")
     synth.add_argument(
+        "--ics-copies",
+        type=int,
+        help="copies of LLR under made-up ICS codes, together --scale times LLR (default: "
+        "one ICS up to scale 1, then one copy per whole LLR: --scale 10 writes ten)",
+    )
+    synth.add_argument(
         "--config", type=Path, help="take the condition list (ltc_columns) from this configuration"
     )
     synth.set_defaults(handler=_synth)
@@ -235,6 +241,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _synth(args: argparse.Namespace) -> int:
     from phm.synth import generate_extract
+    from phm.synth.geography import synthetic_icss
 
     summary = generate_extract(
         args.out,
@@ -244,8 +251,16 @@ def _synth(args: argparse.Namespace) -> int:
         file_format=args.format,
         ltc_columns=load_config(args.config).ltc_columns,
         progress=lambda msg: print(f"  {msg}", file=sys.stderr),
+        ics_copies=args.ics_copies,
     )
     print(f"phm synth: wrote {summary.out_dir} (truth kept apart in {summary.truth_path})")
+    copies = synthetic_icss(args.scale, args.ics_copies)
+    if copies:
+        print(
+            f"  {len(copies)} synthetic ICSs ({copies[0].code}..{copies[-1].code}): copies of "
+            "LLR's practice list under made-up ICS, place, PCN and practice codes, each with "
+            "its own synthetic patients; not real organisations"
+        )
     return EXIT_OK
 
 

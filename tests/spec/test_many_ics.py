@@ -47,3 +47,29 @@ def test_an_empty_ics_name_where_ics_code_is_given_is_a_problem(tmp_path: Path):
     assert [(p.file, p.column, p.count) for p in report.problems] == [
         ("practices.csv", "ics_name", 1)
     ]
+
+
+def test_scale_past_one_is_copies_of_llr_under_synthetic_ics_codes():
+    from phm.synth.geography import synthetic_icss
+
+    assert synthetic_icss(1.0) == [] and synthetic_icss(0.05) == []
+    assert [c.code for c in synthetic_icss(10)] == [f"SYN{k:02d}" for k in range(1, 11)]
+    assert len(synthetic_icss(2.5)) == 3
+    assert all("Synthetic" in c.name for c in synthetic_icss(3))
+
+
+def test_a_two_ics_synthetic_extract_meets_the_contract(tmp_path: Path):
+    from phm.synth import generate_extract
+
+    out = tmp_path / "extract"
+    generate_extract(out, scale=0.004, seed=3, ics_copies=2, n_snapshots=2)
+    assert check_extract(out).ok
+    extract = read_extract(out)
+    areas = practice_areas(extract.practices)
+    assert areas["ics_code"].unique().sort().to_list() == ["SYN01", "SYN02"]
+    assert areas["practice_code"].is_unique().all()
+    assert areas.group_by("pcn_code").agg(pl.col("ics_code").n_unique())["ics_code"].max() == 1
+    newest = extract.snapshots[max(extract.snapshots)]
+    assert newest["patient_id"].is_unique().all()
+    per_ics = newest.join(areas, on="practice_code").group_by("ics_code").len()
+    assert per_ics.height == 2 and per_ics["len"].min() > 0
