@@ -15,9 +15,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-import yaml
 
-from phm.config import DEFAULT_CONFIG, load_config
+from phm.config import DEFAULT_CONFIG, REPO_ROOT, load_config
 from phm.contract import ETHNIC_GROUPS, QOF_REGISTERS
 from phm.extract import read_extract
 from phm.features import feature_spec
@@ -44,14 +43,6 @@ def _registers_only(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _config_listing(ltc_columns, folder: Path) -> Path:
-    config = yaml.safe_load(DEFAULT_CONFIG.read_text())
-    config["ltc_columns"] = list(ltc_columns)
-    path = folder / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path
-
-
 @pytest.fixture(scope="module")
 def foreign_extract(small_extract, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("foreign")
@@ -71,7 +62,7 @@ def test_a_two_snapshot_register_only_csv_extract_runs_and_says_what_it_lacked(
 ):
     warehouse = tmp_path / "foreign.duckdb"
     outcome = run_pipeline(
-        config_path=_config_listing(QOF_REGISTERS, tmp_path),
+        config_path=REPO_ROOT / "configs" / "qof_registers.yaml",  # as shipped
         extract=foreign_extract,
         warehouse=warehouse,
         outputs=tmp_path / "outputs",
