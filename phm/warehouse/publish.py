@@ -263,6 +263,7 @@ def publish_warehouse(
                     if store.path.exists():
                         _keep_as_previous(store.path)
                     os.replace(building_path(store.path), store.path)
+        _drop_old_layout_previous(path)
         for store in stores:
             _fsync(store.path.parent)
     return path
@@ -300,6 +301,22 @@ def sweep_leftovers(path: Path, restricted: Path | None = None) -> None:
             _discard_building(store)
             store.with_name(f".{previous_path(store).name}.staging").unlink(missing_ok=True)
             store.with_name(f".{store.name}.restoring").unlink(missing_ok=True)
+
+
+def _drop_old_layout_previous(path: Path) -> None:
+    """A published file from before the two stores held patient rows (schema `restricted`):
+    once replaced, it must not stay beside the published file as its `.previous`."""
+    previous = previous_path(path)
+    if not previous.exists():
+        return
+    con = duckdb.connect(str(previous), read_only=True)
+    try:
+        sql = "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'restricted'"
+        old_layout = con.execute(sql).fetchone()[0] > 0
+    finally:
+        con.close()
+    if old_layout:
+        previous.unlink()
 
 
 def _keep_as_previous(path: Path) -> None:

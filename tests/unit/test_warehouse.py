@@ -9,7 +9,7 @@ from polars.testing import assert_frame_equal
 
 from phm.schema import Column, Table
 from phm.warehouse import publish_warehouse, read_table
-from phm.warehouse.publish import building_path
+from phm.warehouse.publish import building_path, previous_path
 
 A = Table("published.a", "row", "Table a.", (Column("n", "integer", "A count."),))
 B = Table("restricted.b", "row", "Table b.", (Column("s", "string", "A string."),))
@@ -50,6 +50,9 @@ def test_a_published_file_from_before_the_two_stores_loses_its_restricted_schema
     con.close()
     publish_warehouse(path, {A: pl.DataFrame({"n": [1]})})
     assert _schemas(path) == {"published"}
+    assert not previous_path(path).exists()  # the old file is not kept beside it either
+    publish_warehouse(path, {A: pl.DataFrame({"n": [2]})})
+    assert _schemas(previous_path(path)) == {"published"}  # from now on, as usual
 
 
 def _schemas(path: Path) -> set[str]:
