@@ -85,6 +85,7 @@ class MachineFault:
     holder: str | None = None
     limit_mib: int | None = None  # the address-space limit (ulimit -v) the run had, if any
     outcome: str | None = None  # what became of the command's output, if not a run's
+    elsewhere: str = "--outputs and --warehouse"  # the flags that put the output elsewhere
 
     def message(self) -> str:
         return f"{self._what()}{self._where()}; {self._outcome()}. {self._advice()}"
@@ -126,10 +127,10 @@ class MachineFault:
         folder = _folder(self.path)
         if self.kind == NO_SPACE:
             where = f" under {folder} ({free_mib(folder)} MiB free now)" if folder else ""
-            return f"Free space{where}, or use --outputs and --warehouse on another disk."
+            return f"Free space{where}, or use {self.elsewhere} on another disk."
         if self.kind in (READ_ONLY, NO_PERMISSION):
             fix = "make it writable" if self.kind == READ_ONLY else "give this account write access"
-            return f"Use --outputs and --warehouse on a writable disk, or {fix}."
+            return f"Use {self.elsewhere} on a writable disk, or {fix}."
         if self.kind == LOCKED:
             return (
                 "Close the other program's read-write connection (BI tools should open the "

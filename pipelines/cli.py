@@ -23,7 +23,7 @@ from pathlib import Path
 
 from phm.config import REPO_ROOT, load_config
 from phm.errors import PhmError
-from phm.failures import classify
+from phm.failures import DISK_FAULTS, classify
 
 EXIT_OK, EXIT_USER_ERROR = 0, 1
 
@@ -43,8 +43,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         fault = classify(exc)
         if fault is None:
             raise
-        fault = replace(fault, outcome=_UNFINISHED.get(args.command))
+        fault = replace(
+            fault,
+            outcome=_UNFINISHED.get(args.command),
+            path=fault.path or (_output_of(args) if fault.kind in DISK_FAULTS else None),
+            elsewhere="--out" if args.command == "synth" else fault.elsewhere,
+        )
         print(f"phm {args.command}: {fault.message()}", file=sys.stderr)
+        sys.unraisablehook = _quiet  # writers closed at exit fail again the same way: said
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print(f"phm {args.command}: interrupted; nothing was published.", file=sys.stderr)
@@ -57,6 +63,16 @@ _UNFINISHED = {
     "synth": "the extract written so far is incomplete",
     "validate": "the extract was not fully checked",
 }
+
+
+def _output_of(args: argparse.Namespace) -> str | None:
+    """Where a command writes, to name when an error lost its path (a failed write())."""
+    target = getattr(args, "out", None) or getattr(args, "warehouse", None)
+    return str(target) if target else None
+
+
+def _quiet(_unraisable) -> None:
+    pass
 
 
 def _parser() -> argparse.ArgumentParser:

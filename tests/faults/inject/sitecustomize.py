@@ -5,6 +5,7 @@ folder is on PYTHONPATH (so it reaches the child process `phm run` supervises).
                                   OSError(ENOSPC) (any errno name: EROFS, EACCES...)
     PHM_FAULT=MemoryError:model_card   ... raises MemoryError instead
     PHM_FAULT=MemoryError:patients_:reads   ... on reading too
+    PHM_FAULT=MemoryError:polars:imports    ... on importing a module whose name starts so
 
 Only the supervised child of `phm run` is armed (its command line runs pipelines.supervisor),
 or any `phm` command with PHM_FAULT_ANYWHERE=1. An audit hook sees every open() made from
@@ -28,7 +29,9 @@ def _arm(fault: str) -> None:
     kind, fragment, *reads = fault.split(":")
 
     def hook(event, args):
-        if event != "open":
+        if event == "import" and reads == ["imports"] and str(args[0]).startswith(fragment):
+            _fail()
+        if event != "open" or reads == ["imports"]:
             return
         path, mode, flags = (list(args) + [None, None, None])[:3]
         if not isinstance(path, (str, bytes, os.PathLike)):
@@ -38,6 +41,9 @@ def _arm(fault: str) -> None:
         path = os.fsdecode(path)
         if fragment not in path:
             return
+        _fail(path)
+
+    def _fail(path=None):
         if kind == "MemoryError":
             raise MemoryError()
         number = getattr(errno, kind)
