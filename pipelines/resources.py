@@ -30,6 +30,9 @@ class PhmSettings(dg.ConfigurableResource):
     def spark_session(self):
         """The Spark session of `engine: spark`, from the configured master and settings
         (started once per process; pyspark is imported only here)."""
+        from phm.engines import require_spark
+
+        require_spark()
         from phm.engines.spark import spark_session
 
         s = self.load().spark

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from phm.engines import require_spark
 from phm.errors import DataContractError, PhmError
 from phm.extract import read_partial, snapshot_dates_in
 from phm.failures import DISK_FAULTS, MachineError, classify_text, free_mib
@@ -72,6 +73,8 @@ def run_pipeline(
     _quiet_dagster(log_level)
     try:
         prepare_stores(config)  # an exposed restricted folder is refused before any work
+        if config.engine == "spark":
+            require_spark()
         keys = snapshot_partitions(locate_extract(config), config.ltc_columns)
     except PhmError as error:
         return RunOutcome(success=False, error=error)

@@ -13,6 +13,25 @@ from datetime import date
 import narwhals as nw
 
 
+def require_spark() -> None:
+    """Say plainly what `engine: spark` needs, before a run gets as far as starting it."""
+    import importlib.util
+    import shutil
+
+    from phm.errors import ConfigError
+
+    missing = [
+        what
+        for what, found in (
+            ("PySpark (pip install -e '.[spark]')", importlib.util.find_spec("pyspark")),
+            ("Java 17 (Debian: apt-get install openjdk-17-jre-headless)", shutil.which("java")),
+        )
+        if not found
+    ]
+    if missing:
+        raise ConfigError("engine: spark needs " + " and ".join(missing) + "; or use polars.")
+
+
 def is_spark(frame) -> bool:
     """Whether a native frame is a PySpark DataFrame (classic or Spark Connect)."""
     return type(frame).__module__.startswith("pyspark.")

@@ -9,6 +9,7 @@ Python function re-runs on every action otherwise (stack-notes).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Iterator, Mapping
@@ -47,13 +48,17 @@ def spark_session(master: str = "local[2]", conf: Mapping[str, str] | None = Non
         .config("spark.executorEnv.OMP_NUM_THREADS", "1")
         .config("spark.executorEnv.PYSPARK_PYTHON", sys.executable)
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")  # no progress bars in phm's output
         .config("spark.sql.shuffle.partitions", "8")
         # writing one snapshot's partition replaces that partition only
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
     )
     for k, v in (conf or {}).items():
         builder = builder.config(k, str(v))
-    return builder.getOrCreate()
+    session = builder.getOrCreate()
+    with contextlib.suppress(Exception):  # Spark Connect has no SparkContext to quieten
+        session.sparkContext.setLogLevel("ERROR")
+    return session
 
 
 def score_in_arrow_batches(frame: DataFrame, snapshot_date: date, spec, model) -> DataFrame:

@@ -73,3 +73,16 @@ def test_a_two_ics_synthetic_extract_meets_the_contract(tmp_path: Path):
     assert newest["patient_id"].is_unique().all()
     per_ics = newest.join(areas, on="practice_code").group_by("ics_code").len()
     assert per_ics.height == 2 and per_ics["len"].min() > 0
+
+
+def test_engine_spark_says_what_it_needs_when_it_is_missing(monkeypatch):
+    import shutil
+
+    import pytest
+
+    from phm.engines import require_spark
+    from phm.errors import ConfigError
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(ConfigError, match=r"engine: spark needs .*Java 17"):
+        require_spark()
