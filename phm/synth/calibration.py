@@ -3,7 +3,7 @@
 The extract is read as the pipeline reads it (`phm.extract.read_extract`), its outcomes are
 the pipeline's (`phm.outcomes`: an emergency admission or death in the 12 months after a
 snapshot) and its LTC bands are the profiles' (`phm.profiles.ltc_band`). Cross-sectional
-targets (sections 2, 4, 5, 8, 9 and cost) are measured on the first snapshot; outcomes and tier
+targets (sections 1, 2, 4, 5, 8, 9 and cost) are measured on the first snapshot; outcomes and tier
 movement on every labelled snapshot, pooled; the model gap fits the pipeline's gradient
 boosting on the second-newest labelled snapshot and evaluates it on the newest.
 """
@@ -28,6 +28,7 @@ from phm.synth.conditions import target_prevalence
 from phm.synth.geography import build_place, load_reference_practices, rutland_share
 
 SECTIONS = (
+    "geography",
     "ltc_table",
     "cost",
     "prevalence",
@@ -252,6 +253,39 @@ def prevalence_rows(gen: Generated) -> list[dict]:
     return rows
 
 
+def geography_rows(gen: Generated) -> list[dict]:
+    """Section 1: practices, PCNs, each place's share of the list, the spread of PCN sizes."""
+    first, practices = gen.first, gen.extract.practices
+    rows = [
+        _range("geography", "Practices", T.PRACTICE_COUNT, T.PRACTICE_COUNT, practices.height),
+        _range("geography", "PCNs", T.PCN_COUNT, T.PCN_COUNT, practices["pcn_code"].n_unique()),
+    ]
+    total = sum(T.PLACE_POPULATION.values())
+    for place, population in T.PLACE_POPULATION.items():
+        rows.append(
+            _pct_points(
+                "geography",
+                f"{T.PLACE_NAMES[place]}: % of the registered population",
+                100 * population / total,
+                100 * (first["place_code"] == place).mean(),
+                1.5,
+            )
+        )
+    sizes = first.join(practices.select("practice_code", "pcn_code"), on="practice_code")
+    sizes = sizes.group_by("pcn_code").len()["len"]
+    smallest, largest = T.PCN_SIZE_RANGE
+    rows.append(
+        _relative(
+            "geography",
+            "Largest PCN list over the smallest",
+            largest / smallest,
+            sizes.max() / sizes.min(),
+            0.05,
+        )
+    )
+    return rows
+
+
 def multimorbidity_rows(gen: Generated) -> list[dict]:
     """Section 8: 2+ conditions among adults and among 85+; the City's non-register load."""
     first = gen.first
@@ -427,6 +461,12 @@ def outcome_rows(gen: Generated, with_model: bool = True) -> list[dict]:
         ),
         _range(
             "outcomes",
+            "Emergency admissions per 1,000 patients a year (first snapshot)",
+            *T.EMERGENCY_PER_1000,
+            1000 * gen.first["emergency_admissions_12m"].mean(),
+        ),
+        _range(
+            "outcomes",
             "Oracle AUROC (true risk vs outcome)",
             *T.ORACLE_AUROC,
             float(roc_auc_score(pooled[OUTCOME], pooled["true_risk"])),
@@ -506,6 +546,7 @@ def calibration_report(
     """
     gen = read_generated(extract_dir, truth_path)
     builders: list[Callable[[], list[dict]]] = [
+        lambda: geography_rows(gen),
         lambda: ltc_table_rows(gen),
         lambda: cost_rows(gen),
         lambda: prevalence_rows(gen),

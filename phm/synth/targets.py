@@ -14,6 +14,17 @@ PLACE_NAMES = {
     "03W": "East Leics & Rutland",
 }
 
+# Section 1: the plan's place populations (2019) and the reference CSV's practices and PCNs
+# (the ePCN extract of December 2019, lists of January 2021): PCN sizes 29,853 to 110,011.
+PLACE_POPULATION = {"04C": 415_213, "04V": 397_441, "03W": 321_188}
+PRACTICE_COUNT = 133
+PCN_COUNT = 25
+PCN_SIZE_RANGE = (29_853, 110_011)
+
+# Section 6: emergency admissions per 1,000 residents a year in England, "about 100-110"
+# (NAO, Health Foundation); checked within 95-115, "about" read as 5 either side.
+EMERGENCY_PER_1000 = (95.0, 115.0)
+
 # Section 1: the Rutland practices (PCN U67590) sit inside 03W. Where a figure is given per
 # local authority, 03W takes Leicestershire and Rutland mixed by this PCN's share of 03W's list
 # (39,862 of 342,296 registered patients); see `area_mix`.

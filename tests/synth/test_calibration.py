@@ -37,6 +37,7 @@ def test_every_line_of_the_targets_has_a_row(report):
     assert per_section["multimorbidity"] == len(T.MULTIMORBIDITY) + 1
     assert per_section["frailty"] == len(T.FRAILTY_65) + 1 + len(T.FRAILTY_HAZARD)
     assert per_section["prevalence"] == 3 * len(T.QOF_PREVALENCE)
+    assert per_section["geography"] == 2 + len(T.PLACE_POPULATION) + 1
     assert report["generated_value"].is_finite().all()
 
 
