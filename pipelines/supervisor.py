@@ -18,6 +18,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -75,7 +76,8 @@ def supervised_run(
     engine: str | None = None,
 ) -> RunOutcome:
     """Run the pipeline in a child process and report how it ended, whatever the end."""
-    with tempfile.TemporaryDirectory(prefix="phm-run-") as tmp:
+    _sweep_status_folders()
+    with tempfile.TemporaryDirectory(prefix=f"phm-run-{os.getpid()}-") as tmp:
         folder = Path(tmp)
         request = {
             "config_path": _text(config_path),
@@ -113,6 +115,14 @@ def supervised_run(
     if fault is None:  # an error no one expected (a bug): its name, not its text or traceback
         return RunOutcome(success=False, error=PhmError(_unexpected(stderr, returncode, progress)))
     return RunOutcome(success=False, error=MachineError(fault))
+
+
+def _sweep_status_folders() -> None:
+    """Remove the status folders of `phm run`s that were killed (their pid is gone)."""
+    for folder in Path(tempfile.gettempdir()).glob("phm-run-*-*"):
+        pid = folder.name.split("-")[2]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _sweep(warehouse: Path | None, outputs: Path | None) -> None:
