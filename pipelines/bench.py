@@ -1,8 +1,9 @@
 """The benchmark: per-stage wall time and peak resident memory of a full run.
 
 It measures and prints; it asserts nothing (a timed test would be flaky on a shared 2-core
-machine). Memory is the process's resident set, sampled every 20 ms and attributed to the
-stage running at the time, so native (polars, numpy) allocations are counted too.
+machine). Memory is the resident set of the process and its children (on Spark: the JVM and
+its Python workers), sampled every 20 ms and attributed to the stage running at the time, so
+native (polars, numpy) allocations are counted too.
 """
 
 from __future__ import annotations
@@ -20,8 +21,34 @@ _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 def _rss_bytes() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * _PAGE
+    """This process's resident set plus its children's (Spark's JVM and Python workers)."""
+    return sum(_statm_rss(pid) for pid in _tree(os.getpid()))
+
+
+def _statm_rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * _PAGE
+    except OSError:  # a child that has just ended
+        return 0
+
+
+def _tree(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        try:
+            tasks = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo += [int(c) for c in f.read().split()]
+            except OSError:
+                continue
+    return found
 
 
 class RssSampler:
@@ -49,7 +76,7 @@ class RssSampler:
         return max(window, default=0)
 
 
-def benchmark(scale: float = 1.0, seed: int = 42) -> None:
+def benchmark(scale: float = 1.0, seed: int = 42, engine: str | None = None) -> None:
     from pipelines.runner import run_pipeline
 
     base = load_config()
@@ -57,13 +84,19 @@ def benchmark(scale: float = 1.0, seed: int = 42) -> None:
         config = base.with_overrides(
             synthetic__scale=scale, synthetic__seed=seed, outputs__dir=Path(tmp)
         )
-        print(f"phm bench: scale {scale:g} (seed {seed}) on {os.cpu_count()} cores")
+        print(
+            f"phm bench: scale {scale:g} (seed {seed}) on {os.cpu_count()} cores, "
+            f"engine {engine or base.engine}"
+        )
         with RssSampler() as sampler:
             t0 = time.time()
             extract = ensure_synthetic_extract(config)
             t1 = time.time()
             outcome = run_pipeline(
-                extract=extract, warehouse=Path(tmp) / "bench.duckdb", outputs=Path(tmp) / "out"
+                extract=extract,
+                warehouse=Path(tmp) / "bench.duckdb",
+                outputs=Path(tmp) / "out",
+                engine=engine,
             )
             t2 = time.time()
         _report(config, sampler, t0, t1, t2, outcome)

@@ -129,6 +129,7 @@ def _parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="time each stage and measure peak memory")
     bench.add_argument("--scale", type=float, default=1.0)
     bench.add_argument("--seed", type=int, default=42)
+    bench.add_argument("--engine", choices=("polars", "spark"), help="default: as configured")
     bench.set_defaults(handler=_bench)
 
     restore = sub.add_parser(
@@ -283,7 +284,7 @@ def _synth(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from pipelines.bench import benchmark
 
-    benchmark(scale=args.scale, seed=args.seed)
+    benchmark(scale=args.scale, seed=args.seed, engine=args.engine)
     return EXIT_OK
 
 
