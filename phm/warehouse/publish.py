@@ -309,7 +309,10 @@ def _drop_old_layout_previous(path: Path) -> None:
     previous = previous_path(path)
     if not previous.exists():
         return
-    con = duckdb.connect(str(previous), read_only=True)
+    try:
+        con = duckdb.connect(str(previous), read_only=True)
+    except duckdb.IOException:  # a reader holds it read-write: after the swap, never fail
+        return  # the run for that; the next publish checks it again
     try:
         sql = "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'restricted'"
         old_layout = con.execute(sql).fetchone()[0] > 0
