@@ -253,8 +253,6 @@ SECTION_TABLE = {key: table for key, table, *_ in SECTIONS}
 
 def _chart(key: str, *args) -> tuple[bytes, str] | bytes:
     """Draw one chart: the spine and trend charts take their own arguments (see charts)."""
-    if key == "trend":
-        return charts.trend_lines(*args)
     return _section_chart(key, *args)
 
 
@@ -519,7 +517,13 @@ def _like_with_like(area: Area, ctx: dict, render: Callable) -> dict:
         "title": "Compared like with like: after allowing for age and sex",
         "takeaway": takeaway,
         "images": [],
-        "svgs": [{**svg.spine_chart(spine, indicators, focus, peers, alt), "id": area.code}],
+        "svgs": [
+            {
+                **svg.spine_chart(spine, indicators, focus, peers, alt),
+                "id": area.code,
+                "kind": "spine",
+            }
+        ],
         "note": note,
         "tables": [H.table(rows, columns, "Standardised ratios")],
     }
@@ -545,21 +549,20 @@ def _trends(area: Area, llr: Area | None, render: Callable) -> dict:
     me = area.frames["trend"]
     them = llr.frames["trend"] if llr else None
     panels = _trend_panels(llr.frames["trend"] if llr else me)
-    png = render("trend", me, them, panels, _label(area))
     snapshots = me["snapshot_date"].n_unique()
     rows = me if them is None else pl.concat([me, them], how="vertical_relaxed")
+    alt = (
+        "Line charts over the scored snapshots: level 3, emergency admissions, moving up a "
+        "level and the main registers"
+        + (", this area solid and the ICS dashed." if them is not None else ".")
+    )
+    chart = svg.trend_chart(me, them, panels, _label(area), alt)
     return {
         "anchor": "trends",
         "title": "Trends: every scored snapshot",
         "takeaway": text.trend(me, them, snapshots),
-        "images": [
-            H.image(
-                png,
-                "Line charts over the scored snapshots: level 3, emergency "
-                "admissions, moving up a level and the main registers"
-                + (", this area solid and the ICS dashed." if them is not None else "."),
-            )
-        ],
+        "images": [],
+        "svgs": [{**chart, "id": area.code, "kind": "trend"}],
         "note": "Crude percentages of registered patients at each scored snapshot (moving up: "
         "of those scored at the snapshot before). Register prevalence is over all ages.",
         "tables": [H.table(rows, TREND_COLUMNS, "Trends")],

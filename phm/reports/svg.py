@@ -102,3 +102,83 @@ def spine_chart(
         "label_x": LABEL_W - 8,
         "colours": {"range": P.NHS_PALE_GREY, "middle": "#C3CED2", "text": P.BLACK},
     }
+
+
+PANEL_W, PANEL_H, PANEL_GAP, PLOT_TOP, PLOT_LEFT = 165, 120, 10, 22, 30
+LINE_COLOURS = (P.NHS_BLUE, P.NHS_DARK_PINK, P.NHS_AQUA_GREEN, P.NHS_ORANGE)
+
+
+def _nice_top(v: float) -> float:
+    """A round axis top at or above v (1, 2 or 5 times a power of ten)."""
+    if v <= 0:
+        return 1.0
+    power = 10 ** math.floor(math.log10(v))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= v)
+
+
+def trend_chart(area: pl.DataFrame, ics: pl.DataFrame | None, panels, area_label, alt) -> dict:
+    """Small multiples over the scored snapshots: each panel one indicator (or the main
+    registers), this area solid, the ICS dashed; percentages from published.profile_trend."""
+    dates = sorted(
+        set(area["snapshot_date"]) | set(ics["snapshot_date"] if ics is not None else [])
+    )
+    values: dict[tuple, float] = {}
+    for who, frame in (("area", area), ("ics", ics)):
+        if frame is None:
+            continue
+        for d, ind, v in frame.select("snapshot_date", "indicator", "percent").iter_rows():
+            if v is not None:
+                values[(who, ind, d)] = v
+    out_panels, legend = [], []
+    plot_w, plot_h = PANEL_W - PLOT_LEFT - 8, PANEL_H - PLOT_TOP - 22
+    for k, (title, indicators) in enumerate(panels):
+        x0 = k * (PANEL_W + PANEL_GAP)
+        vs = [values.get((w, i, d)) for w in ("area", "ics") for i, _ in indicators for d in dates]
+        top = _nice_top(max([v for v in vs if v is not None] or [1.0]) * 1.05)
+
+        def at(i: int, v: float, x0=x0, top=top) -> tuple[float, float]:
+            step = plot_w / max(len(dates) - 1, 1)
+            x = x0 + PLOT_LEFT + (i * step if len(dates) > 1 else plot_w / 2)
+            return round(x, 1), round(PLOT_TOP + plot_h * (1 - v / top), 1)
+
+        lines = []
+        for j, (ind, label) in enumerate(indicators):
+            colour = LINE_COLOURS[j % len(LINE_COLOURS)]
+            for who, dash in (("area", ""), ("ics", "4 3")):
+                pts = [at(i, values[(who, ind, d)]) for i, d in enumerate(dates)
+                       if (who, ind, d) in values]  # fmt: skip
+                if pts:
+                    c = colour if (who == "area" or len(indicators) > 1) else P.NHS_MID_GREY
+                    lines.append({"points": " ".join(f"{x},{y}" for x, y in pts), "dots": pts,
+                                  "colour": c, "dash": dash})  # fmt: skip
+            if len(indicators) > 1:
+                legend.append({"colour": colour, "text": label, "dash": ""})
+        out_panels.append(
+            {
+                "title": title,
+                "x0": x0,
+                "lines": lines,
+                "yticks": [{"y": at(0, t * top)[1], "text": f"{t * top:g}"} for t in (0, 0.5, 1)],
+                "xticks": [{"x": at(i, 0)[0], "text": f"{d:%Y}"} for i, d in enumerate(dates)],
+                "left": x0 + PLOT_LEFT,
+                "right": x0 + PLOT_LEFT + plot_w,
+                "bottom": PLOT_TOP + plot_h,
+            }
+        )
+    legend = [
+        {"colour": P.NHS_BLUE, "text": area_label, "dash": ""},
+        *([{"colour": P.NHS_MID_GREY, "text": "ICS (dashed)", "dash": "4 3"}] if ics is not None
+          else []),
+        *legend,
+    ]  # fmt: skip
+    for k, item in enumerate(legend):
+        item["x"], item["y"] = 10 + (k % 4) * 175, PANEL_H + 12 + (k // 4) * 15
+    return {
+        "width": len(panels) * (PANEL_W + PANEL_GAP),
+        "height": PANEL_H + 20 + ((len(legend) + 3) // 4) * 15,
+        "alt": alt,
+        "panels": out_panels,
+        "legend": legend,
+        "text": P.BLACK,
+        "grid": P.NHS_PALE_GREY,
+    }
