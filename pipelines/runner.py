@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
 from phm.engines import require_spark
 from phm.errors import DataContractError, PhmError
@@ -165,7 +166,7 @@ def _user_error(result: dg.ExecuteInProcessResult, config) -> PhmError | None:
                 published = any(
                     e.materialization.asset_key.to_user_string() == "warehouse"
                     for e in result.get_asset_materialization_events()
-                )
+                ) or (event.step_key == "warehouse" and _live_is_this_run(config))
                 if fault.path is None and fault.kind in DISK_FAULTS:
                     folder = _fullest(config.warehouse.path.parent, config.outputs.dir)
                     fault = replace(fault, path=str(folder))
@@ -177,6 +178,22 @@ def _fullest(*folders: Path) -> Path:
     """Of the folders a run writes to, the one with least space free: where an error that
     lost its path (a failed write() names no file) most likely happened."""
     return min(folders, key=free_mib)
+
+
+def _live_is_this_run(config) -> bool:
+    """Whether the live warehouse already holds this run's inputs: a publish that failed
+    after its swap (fsync, say) did publish, and the message must not say otherwise."""
+    from phm.warehouse.publish import fingerprints, inputs_fingerprint
+
+    try:
+        con = duckdb.connect(str(config.warehouse.path), read_only=True)
+        try:
+            live = fingerprints(con)
+        finally:
+            con.close()
+        return live == {inputs_fingerprint(locate_extract(config), config)}
+    except (OSError, duckdb.Error):  # unreadable: it cannot be said to hold this run
+        return False
 
 
 def _error_chain(error):
