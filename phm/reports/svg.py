@@ -66,7 +66,7 @@ def spine_chart(
             if focus and code not in focus:
                 dot = {"r": 2, "fill": P.NHS_MID_GREY, "stroke": "none"}
                 if code in peers:
-                    dot = {"r": 4, "fill": P.NHS_MID_GREY, "stroke": P.BLACK}
+                    dot = {"r": 4, "fill": "none", "stroke": P.BLACK}  # ringed
             elif focus:
                 dot = {"r": 6, "fill": colour, "stroke": P.BLACK}
             else:
@@ -82,7 +82,7 @@ def spine_chart(
     if focus:
         legend += [
             {"fill": P.NHS_MID_GREY, "stroke": "none", "r": 2, "text": "other PCNs"},
-            {"fill": P.NHS_MID_GREY, "stroke": P.BLACK, "r": 4, "text": "similar deprivation"},
+            {"fill": "none", "stroke": P.BLACK, "r": 4, "text": "PCNs of similar deprivation"},
         ]
     per_line = 3
     for k, item in enumerate(legend):
