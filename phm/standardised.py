@@ -132,9 +132,14 @@ def _to_polars(frame) -> pl.DataFrame:
 
 
 def _long(cells, indicators, keep: list[str] | None = None) -> nw.DataFrame:
-    """One row per cell and indicator: patients (_n) and observed (_o)."""
+    """One row per cell and indicator: patients (_n) and observed (_o).
+
+    Sorted by the cell's key first: expected counts are sums of non-integer floats, whose last
+    bits depend on the order of addition, and the cells come from a group-by in no set order.
+    Without it two runs on the same extract published different bits."""
     return (
         nw.from_native(cells)
+        .sort(*_CELL, "snapshot_date", "age_band", "sex")
         .unpivot(
             on=list(indicators),
             index=[*_CELL, "snapshot_date", "age_band", "sex", "_n", *(keep or [])],
