@@ -169,9 +169,7 @@ def ltc_description(ltc_column: str) -> str:
 
 def patients_table(ltc_columns: Sequence[str] = DEFAULT_LTCS) -> Table:
     """The patient snapshot table for a given list of LTC flag columns."""
-    ltcs = tuple(
-        Column(name, "boolean", ltc_description(name)) for name in ltc_columns
-    )
+    ltcs = tuple(Column(name, "boolean", ltc_description(name)) for name in ltc_columns)
     return Table(
         name="patients",
         row="registered patient at the snapshot date",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import dagster as dg
@@ -22,25 +22,9 @@ from phm.extract import read_partial, snapshot_dates_in
 from phm.failures import DISK_FAULTS, MachineError, classify_text, free_mib
 from phm.sources import locate_extract
 from phm.warehouse.publish import prepare_stores
+from pipelines.outcome import RunOutcome, StageTiming
 from pipelines.partitions import SNAPSHOTS, key, run_tags
 from pipelines.resources import PhmSettings
-
-
-@dataclass(frozen=True)
-class StageTiming:
-    stage: str
-    seconds: float
-    start: float
-    end: float
-
-
-@dataclass(frozen=True)
-class RunOutcome:
-    success: bool
-    stages: list[StageTiming] = field(default_factory=list)
-    failed_checks: dict[str, list[str]] = field(default_factory=dict)
-    error: PhmError | None = None
-    metadata: dict[str, dict[str, str]] = field(default_factory=dict)  # asset -> label -> text
 
 
 def graph() -> list:

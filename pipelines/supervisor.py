@@ -23,36 +23,15 @@ import signal
 import subprocess
 import sys
 import tempfile
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from phm.errors import PhmError
 from phm.failures import OUT_OF_MEMORY, MachineError, MachineFault, classify, from_exit
+from pipelines.outcome import RunOutcome, StageTiming
 
 PREPARING = "preparing the extract"  # before Dagster's first step: locating or generating it
 _PR_SET_PDEATHSIG = 1
-
-
-@dataclass(frozen=True)
-class StageTiming:
-    stage: str
-    seconds: float
-    start: float
-    end: float
-
-
-@dataclass(frozen=True)
-class RunOutcome:
-    """`pipelines.runner.RunOutcome` as the child sent it back (the parent stays free of
-    Dagster's imports: three seconds of a small run)."""
-
-    success: bool
-    stages: list[StageTiming] = field(default_factory=list)
-    failed_checks: dict[str, list[str]] = field(default_factory=dict)
-    error: PhmError | None = None
-    metadata: dict[str, dict[str, str]] = field(default_factory=dict)
-    peak_mib: int | None = None  # the child's peak resident memory
-    patient_rows: int | None = None  # patient rows read, every snapshot
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,7 @@ from phm.warehouse import read_table
 from phm.warehouse.tables import WAREHOUSE_TABLES
 
 
-def test_every_declared_table_is_published_with_its_declared_columns(
-    published, restricted_store
-):
+def test_every_declared_table_is_published_with_its_declared_columns(published, restricted_store):
     warehouse, _ = published
     for table in WAREHOUSE_TABLES:
         store = restricted_store if table.name.startswith("restricted.") else warehouse
