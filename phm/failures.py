@@ -161,6 +161,7 @@ class MachineFault:
         # holds the extract in this process, so it needs more memory here, not less.
         return more
 
+
 # Peak resident memory of a whole run grows with the patient rows read (all snapshots).
 # Measured on the synthetic extract, default configuration, 2 cores: 702 MiB at scale 0.05
 # (175,116 rows; `phm run` prints its peak), about 3.3 GB at scale 1 (~3.5 million rows,
