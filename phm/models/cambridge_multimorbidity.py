@@ -29,11 +29,8 @@ published.model_evaluation report it. Anxiety-or-depression (ANX+DEP) counts onc
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -43,35 +40,13 @@ from sklearn.preprocessing import SplineTransformer, StandardScaler
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from phm.cms import CmsCondition, cms_conditions
 from phm.features import FeatureSpec
 from phm.models.registry import register
 from phm.models.sampled import FitOnStratifiedSample
 
 TRAINING_ROWS = 300_000
 SCORE_UNIT = 100.0  # only to keep the fitted slope of order 1; b absorbs the units
-
-
-@dataclass(frozen=True)
-class CmsCondition:
-    code: str  # e.g. "ANX+DEP"
-    name: str  # e.g. "Anxiety or depression"
-    columns: tuple[str, ...]  # the contract's flag(s); any one set counts the condition
-    weight: float  # 1-year unplanned admission
-
-
-@cache
-def cms_conditions() -> tuple[CmsCondition, ...]:
-    """The 37 CMS conditions with their unplanned-admission weights (package data)."""
-    text = resources.files("phm").joinpath("reference/cms_conditions.csv").read_text("utf-8")
-    return tuple(
-        CmsCondition(
-            code=row["cms_code"],
-            name=row["condition"],
-            columns=tuple(row["contract_column"].split("|")),
-            weight=float(row["weight_unplanned_admission"]),
-        )
-        for row in csv.DictReader(text.splitlines())
-    )
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
+from phm.cms import cms_conditions
 from phm.synth import conditions as C
 from phm.synth import targets as T
 
@@ -43,29 +44,9 @@ _ADMIT_WEIGHT = dict(
 # The CMS conditions that are not registers: the CMS 1-year unplanned-admission weights
 # (cms_conditions.csv, transcribed once, not independently checked) scaled by 0.004, the
 # median ratio of the register weights above to their CMS weights.
-_CMS_ADMISSION = dict(
-    ltc_anxiety=44.33,
-    ltc_painful_condition=82.13,
-    ltc_hearing_loss=7.73,
-    ltc_ibs=7.46,
-    ltc_prostate_disorder=5.13,
-    ltc_thyroid_disorder=1.24,
-    ltc_diverticular_disease=9.60,
-    ltc_chronic_sinusitis=4.88,
-    ltc_constipation=64.91,
-    ltc_peptic_ulcer=17.66,
-    ltc_alcohol_problems=81.19,
-    ltc_substance_misuse=61.41,
-    ltc_psoriasis_eczema=22.30,
-    ltc_blindness_low_vision=24.38,
-    ltc_ibd=49.30,
-    ltc_anorexia_bulimia=36.01,
-    ltc_chronic_liver_disease=77.03,
-    ltc_migraine=4.65,
-    ltc_bronchiectasis=84.15,
-    ltc_multiple_sclerosis=94.29,
-    ltc_parkinsons=104.13,
-)
+_CMS_ADMISSION = {
+    column: c.weight for c in cms_conditions() for column in c.columns if column in C.CMS_NAMES
+}
 CMS_TO_LOG_ODDS = 0.004
 _ADMIT_WEIGHT.update({k: CMS_TO_LOG_ODDS * w for k, w in _CMS_ADMISSION.items()})
 ADMIT_WEIGHT = np.array([_ADMIT_WEIGHT[n] for n in C.NAMES])
