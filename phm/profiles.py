@@ -10,6 +10,7 @@ import polars as pl
 
 from phm.contract import ETHNIC_GROUPS, ltc_label
 from phm.disclosure import DisclosurePolicy
+from phm.exact import MONEY_DECIMALS, RISK_DECIMALS, exact_mean, exact_sum, in_units
 from phm.extract import practice_areas
 from phm.outcomes import OUTCOME, label_snapshot
 from phm.standardised import age_sex_cells, history_rows, standardised_table, trend_table
@@ -47,7 +48,9 @@ def pcn_profile(patient_risk, practices, policy: DisclosurePolicy):
                 for t in (3, 2, 1)
             ),
             # halves up on every engine (polars' round() rounds them to even, Spark's up)
-            (nw.col("risk").sum() + 0.5).floor().alias("expected_emergency_admissions"),
+            (exact_sum(nw.col("risk"), RISK_DECIMALS) + 0.5)
+            .floor()
+            .alias("expected_emergency_admissions"),
             *(cond.cast(nw.Int64).sum().alias(f"ltc_{b}_patients") for b, cond in bands),
         )
         .join(pcns, on=keys, how="left")
@@ -293,9 +296,9 @@ def deprivation_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFr
 def kaiser_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
     """Levels 3, 2, 1 with next year's predicted admissions, bed days and cost."""
     has_cost = "predicted_cost" in inp.current.columns
-    aggs = [pl.len().alias("patients"), pl.col("risk").sum().alias("_adm")]
+    aggs = [pl.len().alias("patients"), exact_sum(pl.col("risk"), RISK_DECIMALS).alias("_adm")]
     if has_cost:
-        aggs.append(pl.col("predicted_cost").sum().alias("_cost"))
+        aggs.append(exact_sum(pl.col("predicted_cost"), MONEY_DECIMALS).alias("_cost"))
     raw = by_area(inp.current, ["kaiser_tier"], aggs).with_columns(_totals(None))
     adm = policy.count(pl.col("_adm").round())
     cost = (
@@ -330,8 +333,11 @@ def ltc_count_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFram
     aggs = [
         pl.len().alias("patients"),
         (pl.col("emergency_admissions_12m") >= 1).sum().alias("_admitted"),
-        pl.col("risk").mean().alias("_risk"),
-        *(pl.col(src).mean().alias(f"_{name}") for name, src in _LTC_MEANS.items()),
+        exact_mean(pl.col("risk"), RISK_DECIMALS).alias("_risk"),
+        *(
+            exact_mean(pl.col(src), MONEY_DECIMALS if "cost" in src else 0).alias(f"_{name}")
+            for name, src in _LTC_MEANS.items()
+        ),
     ]
     banded = inp.current.with_columns(ltc_band(pl.col("ltc_count")).alias("ltc_band"))
     raw = pl.concat(
@@ -464,7 +470,11 @@ def emergency_admissions_table(inp: ProfileInputs, policy: DisclosurePolicy) -> 
     raw = by_area(
         inp.outcomes,
         [],
-        [pl.len().alias("_n"), pl.col(OUTCOME).sum().alias("_o"), pl.col("risk").sum().alias("_e")],
+        [
+            pl.len().alias("_n"),
+            pl.col(OUTCOME).sum().alias("_o"),
+            exact_sum(pl.col("risk"), RISK_DECIMALS).alias("_e"),
+        ],
     )
     target = (
         raw.filter(pl.col("area_type") == "ics")
@@ -537,7 +547,8 @@ def cost_concentration_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl
                 name.alias("area_name"),
             )
             .group_by(["area_type", "area_code", "area_name", "snapshot_date", "population_band"])
-            .agg(pl.len().alias("patients"), cost.sum().alias("_cost"))
+            # in pence, so that each band's share of the area's total is exact in any order
+            .agg(pl.len().alias("patients"), in_units(cost, MONEY_DECIMALS).sum().alias("_cost"))
         )
     raw = pl.concat(pl.collect_all(parts)).with_columns(
         pl.col("_cost").sum().over(list(AREA_KEYS)).alias("_all")
@@ -565,7 +576,7 @@ def inequalities_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataF
     aggs = [
         pl.len().alias("patients"),
         (pl.col("emergency_admissions_12m") >= 1).sum().alias("_admitted"),
-        pl.col("risk").mean().alias("_risk"),
+        exact_mean(pl.col("risk"), RISK_DECIMALS).alias("_risk"),
     ]
     f = inp.current.with_columns(imd_quintile(pl.col("imd_decile")).alias("_q"))
     raw = pl.concat(
@@ -645,7 +656,7 @@ def summary_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
             *((pl.col("kaiser_tier") == t).sum().alias(f"level{t}_patients") for t in (3, 2, 1)),
             pl.col("ilt_cohort").sum().alias("ilt_cohort_patients"),
             pl.col("_up").sum().alias("rising_risk_patients"),
-            pl.col("risk").sum().round().alias("expected_emergency_admissions"),
+            exact_sum(pl.col("risk"), RISK_DECIMALS).round().alias("expected_emergency_admissions"),
         ],
     )
     counts = [c for c in raw.columns if c.endswith("_patients") or c.startswith("expected_")]
