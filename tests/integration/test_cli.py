@@ -57,7 +57,8 @@ def test_a_different_ltc_list_is_configuration_not_code(small_extract, tmp_path,
     config.write_text(
         "ltc_columns: [" + ", ".join(kept) + "]\n"
         f"warehouse:\n  path: {tmp_path / 'w.duckdb'}\n"
-        f"outputs:\n  dir: {tmp_path / 'outputs'}\n"
+        f"outputs:\n  dir: {tmp_path / 'outputs'}\n  html_profiles: false\n"
+        "validation:\n  data_docs: false\n"  # pages and Data Docs are not what this tests
     )
     assert main(["run", "--config", str(config), "--extract", str(extract)]) == 0
     risk = read_table(restricted_store_path(tmp_path / "outputs"), "restricted.patient_risk")

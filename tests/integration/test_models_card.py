@@ -5,28 +5,18 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-import yaml
 
-from phm.config import DEFAULT_CONFIG
 from phm.warehouse import read_table, restricted_store_path
-from pipelines.runner import run_pipeline
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def run(small_extract, tmp_path_factory):
-    """A run with its own outputs folder, so the card it writes is its own."""
-    folder = tmp_path_factory.mktemp("card_run")
-    config = yaml.safe_load(DEFAULT_CONFIG.read_text())
-    config["outputs"] = {"dir": str(folder / "outputs")}
-    (folder / "config.yaml").write_text(yaml.safe_dump(config))
-    warehouse = folder / "llr.duckdb"
-    outcome = run_pipeline(
-        config_path=folder / "config.yaml", extract=small_extract, warehouse=warehouse
-    )
-    assert outcome.success, outcome
-    return folder, warehouse, outcome
+def run(published):
+    """The integration suite's one full default run (tests/integration/conftest.py): its
+    outputs folder is its own, so the card there is the one it wrote."""
+    warehouse, outcome = published
+    return warehouse.parent.parent, warehouse, outcome
 
 
 def test_the_model_card_is_written_with_plots_and_the_oracle_gap(run):
@@ -83,8 +73,8 @@ def test_subgroups_cover_every_dimension_and_withhold_small_ones(run):
 
 
 def test_case_finding_lists_level_3_with_reasons_in_clinical_words(run):
-    _, warehouse, _ = run
-    store = restricted_store_path(warehouse.parent / "outputs")
+    folder, warehouse, _ = run
+    store = restricted_store_path(folder / "outputs")
     listed = read_table(store, "restricted.case_finding")
     tiers = read_table(store, "restricted.patient_risk")
     newest = tiers["snapshot_date"].max()
@@ -97,9 +87,9 @@ def test_case_finding_lists_level_3_with_reasons_in_clinical_words(run):
 
 
 def test_integrated_locality_cohort_follows_the_rule(run):
-    _, warehouse, _ = run
+    folder, warehouse, _ = run
     cohort = read_table(
-        restricted_store_path(warehouse.parent / "outputs"), "restricted.integrated_locality_cohort"
+        restricted_store_path(folder / "outputs"), "restricted.integrated_locality_cohort"
     )
     assert cohort.height > 0
     assert (cohort["age"] >= 18).all()
