@@ -46,12 +46,13 @@ spark: setup
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  echo "Installing Debian's openjdk-17-jre-headless for the Spark parity suite"; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
-	@$(BIN)/python -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('pyspark') is None)" || { \
+	@$(BIN)/python -c "import importlib.util as u, sys; sys.exit(not all(map(u.find_spec, ('pyspark', 'grpc_status', 'zstandard'))))" || { \
 	  echo "Installing PySpark into $(VENV) for the Spark parity suite (about 70 s)"; \
-	  $(BIN)/uv pip install --quiet --python $(BIN)/python "pyspark==4.3.0"; }
+	  $(BIN)/uv pip install --quiet --python $(BIN)/python "pyspark[connect]==4.3.0"; }
 
+# One worker per core; tests that share a costly fixture run on the same worker (tests/conftest.py).
 test: setup browser spark ## the whole test suite, slow tests included (what CI runs)
-	$(BIN)/pytest
+	$(BIN)/pytest -n logical --dist loadgroup
 
 test-quick: setup ## the quick local loop
 	$(BIN)/pytest -m "not slow" -x -q
