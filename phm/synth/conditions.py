@@ -22,6 +22,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.special import expit, logit, ndtri
 
+from phm.cms import cms_conditions
 from phm.synth import targets as T
 from phm.synth.geography import AGES, Place
 
@@ -447,32 +448,13 @@ CONDITIONS = CONDITIONS + CMS_EXTRA
 NAMES = tuple(c.name for c in CONDITIONS)
 CMS_NAMES = NAMES[len(REGISTERS) :]
 IS_REGISTER = np.array([n in REGISTERS for n in NAMES])
-# CPRD adult prevalence, % (Payne et al. 2020, cms_conditions.csv). Anxiety has no column of its
-# own there (CMS counts anxiety or depression, 12.85%); 6% is the adult prevalence of
-# generalised anxiety and mixed anxiety states in APMS 2014.
-CPRD_ADULT_PREVALENCE = dict(
-    ltc_anxiety=6.0,
-    ltc_painful_condition=11.63,
-    ltc_hearing_loss=11.27,
-    ltc_ibs=7.61,
-    ltc_prostate_disorder=6.31,
-    ltc_thyroid_disorder=5.24,
-    ltc_diverticular_disease=3.24,
-    ltc_chronic_sinusitis=2.96,
-    ltc_constipation=2.67,
-    ltc_peptic_ulcer=1.62,
-    ltc_alcohol_problems=1.60,
-    ltc_substance_misuse=1.19,
-    ltc_psoriasis_eczema=1.16,
-    ltc_blindness_low_vision=1.08,
-    ltc_ibd=0.96,
-    ltc_anorexia_bulimia=0.55,
-    ltc_chronic_liver_disease=0.53,
-    ltc_migraine=0.51,
-    ltc_bronchiectasis=0.43,
-    ltc_multiple_sclerosis=0.28,
-    ltc_parkinsons=0.28,
-)
+# CPRD adult prevalence, % (Payne et al. 2020, cms_conditions.csv), of the CMS conditions
+# that are one contract column each. Anxiety has no row of its own there (CMS counts anxiety
+# or depression, 12.85%); 6% is the adult prevalence of generalised anxiety and mixed anxiety
+# states in APMS 2014.
+CPRD_ADULT_PREVALENCE = {
+    c.columns[0]: c.prevalence_pct for c in cms_conditions() if c.columns[0] in CMS_NAMES
+} | {"ltc_anxiety": 6.0}
 # The CPRD sample's recording, scaled to what the plan's Leicester City table implies (its
 # mean of 0.95 conditions a head): one factor for all 21, fitted on the generated extract.
 CMS_LEVEL = 0.72
