@@ -17,10 +17,9 @@ from pathlib import Path
 import matplotlib as mpl
 import polars as pl
 
-from phm.contract import ETHNIC_GROUPS
+from phm.contract import ETHNIC_GROUPS, SINGLE_ICS
 from phm.profiles import (
     COST_BANDS,
-    ICS_CODE,
     IMD_QUINTILES,
     LTC_BANDS,
     MULTIMORBIDITY_BANDS,
@@ -33,6 +32,7 @@ from phm.reports.palette import CHART_STYLE
 from phm.standardised import EMERGENCY, LEVEL_3, MOVED_UP
 
 PREFIX = "published.profile_"
+ICS_CODE = SINGLE_ICS[0]  # pages for one ICS until they are drawn per ICS
 Frames = Mapping[str, pl.DataFrame]
 
 
