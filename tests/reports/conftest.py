@@ -153,8 +153,8 @@ def like_with_like(tmp_path_factory):
 
 
 # --------------------------------------------------------------------------------------------
-# Two ICSs in one extract: a small LLR extract cut to two PCNs in each place, Leicester City
-# (one place) as ICS A and the two county places as ICS B. Nobody in ICS B is on the diabetes
+# Two ICSs in one extract: a small LLR extract cut to two PCNs in each place, the first place
+# by code as ICS A and the other two places as ICS B. Nobody in ICS B is on the diabetes
 # register, so comparing B's PCNs with a pool of both ICSs would flag them lower, and with
 # their own ICS (0%) it cannot.
 # --------------------------------------------------------------------------------------------
@@ -214,3 +214,11 @@ def two_ics_tables(two_ics_inputs):
         profile_tables(two_ics_inputs, DisclosurePolicy()),
         profile_tables(two_ics_inputs, DisclosurePolicy.off()),
     )
+
+
+@pytest.fixture(scope="session")
+def two_ics_profiles(two_ics_tables, two_ics_extract, tmp_path_factory) -> Path:
+    published, _ = two_ics_tables
+    folder = tmp_path_factory.mktemp("two_ics_profiles")
+    write_profiles(published, folder, workers=1, practices=two_ics_extract.practices)
+    return folder

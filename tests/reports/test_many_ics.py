@@ -1,8 +1,11 @@
 """An extract of two ICSs: each ICS is its own area, counts only its own patients, and every
 place and PCN is compared with its own ICS (see the two_ics fixtures in conftest)."""
 
+import re
+
 import polars as pl
 import pytest
+from markupsafe import escape
 
 from phm.warehouse.tables import PROFILE_TABLES
 from tests.reports.conftest import ICS_A, ICS_B
@@ -131,3 +134,70 @@ def test_an_extract_without_ics_columns_is_one_ics_llr(hostile_tables):
         assert frame.filter(pl.col("area_type") == "ics")["area_code"].unique().to_list() == [
             "LLR"
         ], name
+
+
+# --------------------------------------------------------------------------------------------
+# The pages: one per ICS, each place and PCN beside its own ICS, the index grouped by ICS.
+# --------------------------------------------------------------------------------------------
+
+
+def _pcn_names(extract, ics: str) -> list[str]:
+    pcns = extract.practices.filter(pl.col("ics_code") == ics)
+    return pcns["pcn_name"].unique().sort().to_list()
+
+
+def _page(folder, name: str) -> str:
+    return (folder / name).read_text(encoding="utf-8")
+
+
+def test_there_is_one_ics_page_per_ics_and_no_single_overview(two_ics_profiles):
+    pages = sorted(p.name for p in two_ics_profiles.glob("ics_*.html"))
+    assert pages == [f"ics_{ICS_A[0]}.html", f"ics_{ICS_B[0]}.html"]
+    assert not (two_ics_profiles / "overview.html").exists()
+
+
+def test_an_ics_page_shows_its_own_pcns_and_no_other_icss(two_ics_profiles, two_ics_extract):
+    for (mine, name), (theirs, other) in ((ICS_A, ICS_B), (ICS_B, ICS_A)):
+        page = _page(two_ics_profiles, f"ics_{mine}.html")
+        own = _pcn_names(two_ics_extract, mine)
+        assert f"<h1>{escape(name)}: overview</h1>" in page
+        for pcn in own:
+            assert escape(pcn) in page, (mine, pcn)
+        for pcn in _pcn_names(two_ics_extract, theirs):
+            assert escape(pcn) not in page, (mine, pcn)
+        assert escape(other) not in page
+        # its spine chart and funnel are of its own PCNs only
+        assert "PCNs differ significantly from the ICS" in page
+        assert re.search(rf"\d+ of {len(own)} PCNs differ significantly", page), mine
+
+
+def test_a_pcn_page_is_compared_with_its_own_ics(two_ics_profiles, two_ics_extract):
+    for (mine, name), (_, other) in ((ICS_A, ICS_B), (ICS_B, ICS_A)):
+        own = two_ics_extract.practices.filter(pl.col("ics_code") == mine)
+        pcn = own["pcn_code"].sort()[0]
+        page = _page(two_ics_profiles, f"pcn_{pcn}.html")
+        assert f"compared with the {mine} average" in page
+        assert escape(name) in page  # its ICS's rows stand beside its own in the tables
+        assert escape(other) not in page
+        n_pcns = own["pcn_code"].n_unique()
+        assert f"it is compared with all {n_pcns} PCNs" in page, mine
+
+
+def test_the_index_lists_both_icss_each_with_its_own_pcns(two_ics_profiles, two_ics_extract):
+    index = _page(two_ics_profiles, "index.html")
+    assert "Neighbourhood profiles: 2 Integrated Care Systems" in index
+    groups = {}
+    for part in index.split("<h2>")[1:]:
+        href = re.search(r'href="(ics_[^"]+)"', part).group(1)
+        groups[href] = set(re.findall(r'href="pcn_([^".]+)\.html"', part))
+    assert set(groups) == {f"ics_{ICS_A[0]}.html", f"ics_{ICS_B[0]}.html"}
+    for code, _ in (ICS_A, ICS_B):
+        own = two_ics_extract.practices.filter(pl.col("ics_code") == code)
+        assert groups[f"ics_{code}.html"] == set(own["pcn_code"]), code
+
+
+def test_a_one_ics_index_keeps_its_layout(hostile_profiles):
+    index = _page(hostile_profiles, "index.html")
+    assert "Neighbourhood profiles: Leicester, Leicestershire and Rutland" in index
+    assert '<a href="overview.html">The LLR overview</a>' in index
+    assert "<h3>" not in index and index.count("<h2>") == 3  # the three places
