@@ -354,7 +354,10 @@ def funnel_plot(pcns: pl.DataFrame, highlight: set[str], target: float, ics: str
 def cost_concentration_bars(area, llr, bands, area_label, ics: str) -> bytes:
     """Share of secondary-care cost held by each slice of the population, stacked to 100%."""
     rows = [(area_label, area)] + ([(ics, llr)] if llr is not None else [])
-    fig, ax = _figure("cost", (6.5, 0.55 * len(rows) + 1.1))
+    # below the bars, in inches: tick labels, the axis label and the bands' key (the key was
+    # drawn below the figure's edge, and the axis label cut in half)
+    below, height = 0.95, 0.55 * len(rows) + 1.35
+    fig, ax = _figure("cost", (6.5, height), margins={"bottom": below / height})
     for i, (_, frame) in enumerate(rows):
         left = 0.0
         shares = _by_key(frame, "population_band", bands, "cost_share_pct")
@@ -383,7 +386,13 @@ def cost_concentration_bars(area, llr, bands, area_label, ics: str) -> bytes:
     ax.invert_yaxis()
     ax.set_xlim(0, 100)
     ax.set_xlabel("% of last year's secondary-care cost")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.45), ncols=4, fontsize=7)
+    ax.legend(
+        loc="lower center",
+        bbox_to_anchor=(0.5, 0.02),
+        bbox_transform=fig.transFigure,
+        ncols=4,
+        fontsize=7,
+    )
     return png(fig)
 
 
