@@ -67,15 +67,16 @@ def pcn_profile(patient_risk, practices, policy: DisclosurePolicy):
 
 # --------------------------------------------------------------------------------------------
 # The neighbourhood profile tables (issue 5): every chart of the HTML profiles is drawn from
-# one of these frames, each computed once for every area (the ICS, each place, each PCN), put
+# one of these frames, each computed once for every area (each ICS, each place, each PCN), put
 # through disclosure control, published to the warehouse and rendered from that same frame.
+# An extract may hold several ICSs (practice_areas): the ICS level is one row per ics_code,
+# every row carries its ics_code, and an area is compared with its own ICS, never a pool.
 # This part touches patient rows (restricted.patient_risk joined to the extract); what it
 # returns is aggregate only, apart from `case_finding_list`, which is restricted.
 # --------------------------------------------------------------------------------------------
 
-ICS_CODE = "LLR"
-ICS_NAME = "Leicester, Leicestershire and Rutland"
 AREA_KEYS = ("area_type", "area_code", "area_name", "snapshot_date")
+AREA_HEAD = ("area_type", "area_code", "area_name", "ics_code", "snapshot_date")  # published
 
 # Calibration-targets section 6: assumptions until a predicted-cost model is available.
 BED_DAYS_PER_ADMISSION = 6.0
@@ -143,8 +144,19 @@ class ProfileInputs:
     cells: pl.DataFrame | None = None
 
 
+AREA_COLUMNS = ("ics_code", "ics_name", "pcn_code", "pcn_name", "place_code", "place_name")
+# Each area level: its type, the columns naming it, and the columns it is grouped by (every
+# level by its ICS, so that each row carries the ICS it belongs to).
+LEVELS = (
+    ("ics", "ics_code", "ics_name", ["ics_code", "ics_name"]),
+    ("place", "place_code", "place_name", ["ics_code", "place_code", "place_name"]),
+    ("pcn", "pcn_code", "pcn_name", ["ics_code", "pcn_code", "pcn_name"]),
+)
+
+
 def _areas(practices: pl.DataFrame) -> pl.DataFrame:
-    return practices.select("practice_code", "pcn_code", "pcn_name", "place_code", "place_name")
+    """practice_code with its PCN, place and ICS (one ICS, LLR, without the ICS columns)."""
+    return practice_areas(practices).select("practice_code", *AREA_COLUMNS)
 
 
 def profile_inputs(
@@ -196,10 +208,7 @@ def profile_inputs(
         before = patient_risk.filter(pl.col("snapshot_date") == previous)
         movement = current.select(
             "patient_id",
-            "pcn_code",
-            "pcn_name",
-            "place_code",
-            "place_name",
+            *AREA_COLUMNS,
             "snapshot_date",
             pl.col("kaiser_tier").alias("to_level"),
         ).join(
@@ -225,25 +234,22 @@ def profile_inputs(
 
 
 def by_area(frame: pl.DataFrame, dims: list[str], aggs: list[pl.Expr]) -> pl.DataFrame:
-    """The same aggregation for the ICS, each place and each PCN, stacked (one pass each)."""
-    levels = (
-        ("ics", pl.lit(ICS_CODE), pl.lit(ICS_NAME), []),
-        ("place", pl.col("place_code"), pl.col("place_name"), ["place_code", "place_name"]),
-        ("pcn", pl.col("pcn_code"), pl.col("pcn_name"), ["pcn_code", "pcn_name"]),
-    )
+    """The same aggregation for each ICS, each place and each PCN, stacked (one pass each);
+    every row carries the ics_code of the ICS its area belongs to."""
     lazy = frame.lazy()
     parts = [
         lazy.group_by(["snapshot_date", *keys, *dims])
         .agg(aggs)
         .select(
             pl.lit(kind).alias("area_type"),
-            code.alias("area_code"),
-            name.alias("area_name"),
+            pl.col(code).alias("area_code"),
+            pl.col(name).alias("area_name"),
+            pl.col("ics_code"),
             pl.col("snapshot_date"),
             *[pl.col(d) for d in dims],
-            pl.exclude(["snapshot_date", *keys, *dims]),
+            pl.exclude(["snapshot_date", *{*keys, "ics_code"}, *dims]),
         )
-        for kind, code, name, keys in levels
+        for kind, code, name, keys in LEVELS
     ]
     return pl.concat(pl.collect_all(parts), how="vertical_relaxed")
 
@@ -371,11 +377,14 @@ def wilson(x: pl.Expr, n: pl.Expr, z: float = Z95) -> tuple[pl.Expr, pl.Expr]:
     p = x / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * ((p * (1 - p) / n + z * z / (4 * n * n)).sqrt()) / (1 + z * z / n)
-    return centre - half, centre + half
+    # at x = 0 the lower limit is 0 exactly; computed, it can be a rounding error above 0,
+    # which called a PCN with none on a register "higher" than an ICS with none
+    return pl.when(x == 0).then(0.0).otherwise(centre - half), centre + half
 
 
 def prevalence_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
-    """Recorded prevalence of each register, 95% CI, and whether it differs from LLR."""
+    """Recorded prevalence of each register, 95% CI, and whether it differs from the area's
+    ICS."""
 
     # One pass over the patients for all registers (not one per register), then one row each.
     aggs = []
@@ -389,7 +398,7 @@ def prevalence_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFra
     raw = pl.concat(
         [
             wide.select(
-                *AREA_KEYS,
+                *AREA_HEAD,
                 pl.col(f"_x{i}").alias("_x"),
                 pl.col(f"_n{i}").alias("_n"),
                 pl.lit(col).alias("register"),
@@ -403,10 +412,11 @@ def prevalence_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFra
     shown = (pl.col("_x") >= policy.suppress_below) & (pl.col("_n") >= policy.suppress_below)
     if not policy.enabled:
         shown = pl.lit(True)
-    llr = raw.filter(pl.col("area_type") == "ics").select(
-        "register", (pl.col("_x") / pl.col("_n")).alias("_llr")
+    # each area against its own ICS's prevalence (the column keeps its published name)
+    own_ics = raw.filter(pl.col("area_type") == "ics").select(
+        "ics_code", "register", (pl.col("_x") / pl.col("_n")).alias("_llr")
     )
-    raw = raw.join(llr, on="register", how="left").with_columns(
+    raw = raw.join(own_ics, on=["ics_code", "register"], how="left").with_columns(
         low.alias("_low"), high.alias("_high")
     )
     compared = (
@@ -461,7 +471,8 @@ def multimorbidity_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.Dat
 def emergency_admissions_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
     """Observed against expected (sum of predicted risk) over the last year, with funnel limits.
 
-    The funnel's target is the LLR ratio; limits are target * (1 +/- z / sqrt(expected)), the
+    The funnel's target is the ratio of the area's own ICS (published as `llr_ratio`, its name
+    from when an extract was one ICS); limits are target * (1 +/- z / sqrt(expected)), the
     usual normal approximation to Poisson control limits (Spiegelhalter 2005).
     """
     if inp.outcomes is None:
@@ -476,14 +487,13 @@ def emergency_admissions_table(inp: ProfileInputs, policy: DisclosurePolicy) -> 
             exact_sum(pl.col("risk"), RISK_DECIMALS).alias("_e"),
         ],
     )
-    target = (
-        raw.filter(pl.col("area_type") == "ics")
-        .select((pl.col("_o") / pl.col("_e")).alias("_t"))
-        .item()
+    targets = raw.filter(pl.col("area_type") == "ics").select(
+        "ics_code", (pl.col("_o") / pl.col("_e")).alias("_t")
     )
-    e = pl.col("_e")
+    raw = raw.join(targets, on="ics_code", how="left")
+    e, target = pl.col("_e"), pl.col("_t")
     limit = {
-        f"{name}_{side}": (pl.lit(target) * (1 + sign * z / e.sqrt())).clip(0).round(3)
+        f"{name}_{side}": (target * (1 + sign * z / e.sqrt())).clip(0).round(3)
         for name, z in (("limit95", Z95), ("limit998", Z998))
         for side, sign in (("low", -1), ("high", 1))
     }
@@ -507,10 +517,10 @@ def emergency_admissions_table(inp: ProfileInputs, policy: DisclosurePolicy) -> 
         policy.count(pl.col("_o")).alias("observed_patients"),
         policy.count(e.round()).alias("expected_patients"),
         ratio.round(3).alias("observed_expected_ratio"),
-        pl.lit(round(target, 3)).alias("llr_ratio"),
+        target.round(3).alias("llr_ratio"),
         *(v.alias(k) for k, v in limit.items()),
         position.alias("funnel_position"),
-    ).drop("_n", "_o", "_e")
+    ).drop("_n", "_o", "_e", "_t")
     return _sort(out, {})
 
 
@@ -522,18 +532,13 @@ def cost_concentration_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl
     count or cost, so no tie-breaker is needed.
     """
     cost = pl.col("secondary_care_cost_12m")
-    ranked = inp.current.select(
-        "snapshot_date", "place_code", "place_name", "pcn_code", "pcn_name", cost
-    ).sort(cost, descending=True, maintain_order=True)
+    ranked = inp.current.select("snapshot_date", *AREA_COLUMNS, cost).sort(
+        cost, descending=True, maintain_order=True
+    )
     parts = []
-    for kind, keys, code, name in (
-        ("ics", [], pl.lit(ICS_CODE), pl.lit(ICS_NAME)),
-        ("place", ["place_code"], pl.col("place_code"), pl.col("place_name")),
-        ("pcn", ["pcn_code"], pl.col("pcn_code"), pl.col("pcn_name")),
-    ):
-        rank, n = pl.int_range(1, pl.len() + 1), pl.len()
-        if keys:  # over() keeps each area's rows in cost order
-            rank, n = rank.over(keys), n.over(keys)
+    for kind, code, name, _ in LEVELS:
+        # over() ranks within each area (each ICS too) and keeps its rows in cost order
+        rank, n = pl.int_range(1, pl.len() + 1).over(code), pl.len().over(code)
         share = rank / n
         band = pl.lit(COST_BANDS[-1][0])
         for label, upto in reversed(COST_BANDS[:-1]):
@@ -543,10 +548,10 @@ def cost_concentration_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl
             .with_columns(
                 band.alias("population_band"),
                 pl.lit(kind).alias("area_type"),
-                code.alias("area_code"),
-                name.alias("area_name"),
+                pl.col(code).alias("area_code"),
+                pl.col(name).alias("area_name"),
             )
-            .group_by(["area_type", "area_code", "area_name", "snapshot_date", "population_band"])
+            .group_by([*AREA_HEAD, "population_band"])
             # in pence, so that each band's share of the area's total is exact in any order
             .agg(pl.len().alias("patients"), in_units(cost, MONEY_DECIMALS).sum().alias("_cost"))
         )

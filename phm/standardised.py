@@ -252,7 +252,7 @@ def _finish(out: nw.DataFrame, indicators, counts: list[pl.Expr], columns) -> pl
     kind = pl.col("area_type").replace_strict({k: i for i, k in enumerate(AREA_LEVELS)})
     order = pl.col("indicator").replace_strict({v: i for i, v in enumerate(indicators)})
     return frame.sort(kind, "area_code", "snapshot_date", order).select(
-        "area_type", "area_code", "area_name", "snapshot_date", *columns
+        "area_type", "area_code", "area_name", "ics_code", "snapshot_date", *columns
     )
 
 

@@ -1,4 +1,8 @@
-"""Write the profiles: one HTML file per PCN and place, the ICS overview and an index.
+"""Write the profiles: one HTML file per PCN and place, one per ICS and an index.
+
+An extract may hold several ICSs: each ICS has its own page (its spine chart and funnel of its
+own PCNs), each place and PCN is compared with its own ICS, and the index groups the PCNs by
+ICS. The ICS of a one-ICS extract keeps the page name overview.html.
 
 Input: the disclosure-controlled profile tables (phm.profiles.profile_tables), exactly as they
 are published to the warehouse. Each chart and the table behind it are drawn from the same
@@ -7,6 +11,7 @@ rows. Aggregates only: this module never sees a patient row.
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 from collections.abc import Callable, Mapping
@@ -20,7 +25,6 @@ import polars as pl
 from phm.contract import ETHNIC_GROUPS
 from phm.profiles import (
     COST_BANDS,
-    ICS_CODE,
     IMD_QUINTILES,
     LTC_BANDS,
     MULTIMORBIDITY_BANDS,
@@ -42,11 +46,15 @@ class Area:
     code: str
     name: str
     place_code: str | None
+    ics_code: str  # the ICS it belongs to (an ICS: itself); its short name on the pages
     frames: Frames  # short table name -> this area's rows
+    one_ics: bool = True  # whether the extract holds one ICS only
 
     @property
     def file_name(self) -> str:
-        return "overview.html" if self.kind == "ics" else f"{self.kind}_{self.code}.html"
+        if self.kind == "ics":
+            return "overview.html" if self.one_ics else f"ics_{self.code}.html"
+        return f"{self.kind}_{self.code}.html"
 
 
 @dataclass
@@ -62,19 +70,31 @@ def _areas(tables: Mapping[str, pl.DataFrame]) -> dict[str, Area]:
         name: (frame.partition_by("area_code", as_dict=True) if frame.height else {})
         for name, frame in short.items()
     }
+    summary = short["summary"]
+    one_ics = summary.filter(pl.col("area_type") == "ics").height <= 1
     out = {}
-    for s in short["summary"].iter_rows(named=True):
+    for s in summary.iter_rows(named=True):
         frames = {
             name: parts.get((s["area_code"],), short[name].clear()) for name, parts in split.items()
         }
         out[s["area_code"]] = Area(
-            s["area_type"], s["area_code"], s["area_name"], s["place_code"], frames
+            s["area_type"],
+            s["area_code"],
+            s["area_name"],
+            s["place_code"],
+            s["ics_code"],
+            frames,
+            one_ics,
         )
     return out
 
 
 def _label(area: Area) -> str:
-    return {"pcn": "this PCN", "place": "this place", "ics": "LLR"}[area.kind]
+    return {"pcn": "this PCN", "place": "this place", "ics": area.ics_code}[area.kind]
+
+
+def _in_ics(areas: Mapping[str, Area], ics: str) -> dict[str, Area]:
+    return {code: a for code, a in areas.items() if a.ics_code == ics}
 
 
 COUNT, PCT = "count", "pct"
@@ -129,7 +149,7 @@ SECTIONS: list[tuple[str, str, str, list[Col], str]] = [
             Col("predicted_bed_days", "predicted bed days", COUNT),
             Col("predicted_cost_gbp", "predicted cost", "gbp"),
         ],
-        "Level 3: the 5% of LLR patients at highest predicted risk (case management); level 2: "
+        "Level 3: the 5% of {ics} patients at highest predicted risk (case management); level 2: "
         "the next 15% (disease and care management); level 1: the rest (supported self-care). "
         "Predicted admissions are the sum of predicted risk; bed days assume about 6 per "
         "emergency admission (NAO). Cost is the cost model's predicted secondary-care cost where "
@@ -167,11 +187,12 @@ SECTIONS: list[tuple[str, str, str, list[Col], str]] = [
             Col("prevalence_pct", "prevalence", PCT),
             Col("ci_low_pct", "95% CI low", PCT),
             Col("ci_high_pct", "95% CI high", PCT),
-            Col("compared_with_llr", "compared with LLR"),
+            Col("compared_with_llr", "compared with {ics}"),
         ],
         "Crude recorded prevalence with Wilson 95% confidence intervals; denominators follow QOF "
         "(e.g. diabetes 17+, depression 18+, osteoporosis 50+). Dark pink: significantly higher "
-        "than LLR; blue: significantly lower; grey: similar. The black tick is the LLR value.",
+        "than {ics}; blue: significantly lower; grey: similar. The black tick is the {ics} "
+        "value.",
     ),
     (
         "multimorbidity",
@@ -204,7 +225,8 @@ SECTIONS: list[tuple[str, str, str, list[Col], str]] = [
         ],
         "Patients scored a year earlier who had an emergency admission or died in the following "
         "12 months (observed), against the sum of their predicted risk (expected). Each dot is a "
-        "PCN; the lines are control limits around the LLR ratio: a PCN outside the 99.8% lines "
+        "PCN of {ics}; the lines are control limits around the {ics} ratio: a PCN outside the "
+        "99.8% lines "
         "is unlikely to differ by chance alone.",
     ),
     (
@@ -260,13 +282,13 @@ def _section_chart(
     key: str, area: Area, llr: Area | None, pcn_rows: pl.DataFrame, highlight: set[str]
 ) -> tuple[bytes, str]:
     me, them = area.frames, (llr.frames if llr else None)
-    label = _label(area)
+    label, ics = _label(area), area.ics_code
     other = lambda name: None if them is None else them[name]  # noqa: E731
     if key == "population":
         return (
-            charts.age_sex_pyramid(me["age_sex"], other("age_sex"), PYRAMID_BANDS, label),
+            charts.age_sex_pyramid(me["age_sex"], other("age_sex"), PYRAMID_BANDS, label, ics),
             "Population pyramid: share of patients in each five-year age band, men left, "
-            "women right" + (", with the LLR shape outlined." if them else "."),
+            "women right" + (f", with the {ics} shape outlined." if them else "."),
         )
     if key == "ethnicity":
         return (
@@ -277,8 +299,9 @@ def _section_chart(
                 ETHNIC_GROUPS,
                 label,
                 "% of patients",
+                ics,
             ),
-            "Bar chart: share of patients in each ethnic group" + _beside(them),
+            "Bar chart: share of patients in each ethnic group" + _beside(them, ics),
         )
     if key == "deprivation":
         return (
@@ -289,8 +312,9 @@ def _section_chart(
                 IMD_QUINTILES,
                 label,
                 "% of patients",
+                ics,
             ),
-            "Bar chart: share of patients in each IMD quintile" + _beside(them),
+            "Bar chart: share of patients in each IMD quintile" + _beside(them, ics),
         )
     if key == "kaiser":
         return (
@@ -299,29 +323,29 @@ def _section_chart(
         )
     if key == "ltc_count":
         return (
-            charts.ltc_bars(me["ltc_count"], other("ltc_count"), LTC_BANDS, label),
+            charts.ltc_bars(me["ltc_count"], other("ltc_count"), LTC_BANDS, label, ics),
             "Bar charts: share of patients and mean predicted risk by number of long-term "
-            "conditions" + _beside(them),
+            "conditions" + _beside(them, ics),
         )
     if key == "prevalence":
         return (
-            charts.prevalence_dots(me["prevalence"], other("prevalence")),
+            charts.prevalence_dots(me["prevalence"], other("prevalence"), ics),
             "Dot plot: recorded prevalence of each register with 95% confidence intervals"
-            + (", and the LLR value as a tick." if them else "."),
+            + (f", and the {ics} value as a tick." if them else "."),
         )
     if key == "multimorbidity":
         return (
             charts.multimorbidity_bars(
-                me["multimorbidity"], other("multimorbidity"), MULTIMORBIDITY_BANDS, label
+                me["multimorbidity"], other("multimorbidity"), MULTIMORBIDITY_BANDS, label, ics
             ),
-            "Bar chart: share with two or more conditions by age band" + _beside(them),
+            "Bar chart: share with two or more conditions by age band" + _beside(them, ics),
         )
     if key == "emergency_admissions":
         target = pcn_rows["llr_ratio"][0] if pcn_rows.height else 1.0
         return (
-            charts.funnel_plot(pcn_rows, highlight, target),
-            "Funnel plot: observed / expected emergency admissions for every PCN against "
-            "expected, with 95% and 99.8% control limits.",
+            charts.funnel_plot(pcn_rows, highlight, target, ics),
+            f"Funnel plot: observed / expected emergency admissions for every PCN of {ics} "
+            "against expected, with 95% and 99.8% control limits.",
         )
     if key == "cost_concentration":
         return (
@@ -330,9 +354,10 @@ def _section_chart(
                 other("cost_concentration"),
                 [b for b, _ in COST_BANDS],
                 label,
+                ics,
             ),
             "Stacked bar: share of secondary-care cost by the top 0.5%, next 4.5%, next 15% "
-            "and remaining 80% of patients" + _beside(them),
+            "and remaining 80% of patients" + _beside(them, ics),
         )
     if key == "inequalities":
         return (
@@ -350,8 +375,8 @@ def _section_chart(
     raise KeyError(key)
 
 
-def _beside(them) -> str:
-    return ", beside the LLR average." if them is not None else "."
+def _beside(them, ics: str) -> str:
+    return f", beside the {ics} average." if them is not None else "."
 
 
 def _cards(area: Area) -> list[tuple[str, str]]:
@@ -512,6 +537,8 @@ def _like_with_like(area: Area, ctx: dict, render: Callable) -> dict:
         "at least 8. Similar deprivation: the same fifth of PCNs ranked by their share of "
         "patients in England's most deprived IMD quintile."
     )
+    if area.kind == "ics" and not area.one_ics:
+        note += " The ICS's own row compares it with every ICS of the extract pooled."
     return {
         "anchor": "like_with_like",
         "title": "Compared like with like: after allowing for age and sex",
@@ -569,7 +596,14 @@ def _trends(area: Area, llr: Area | None, render: Callable) -> dict:
     }
 
 
+def _naming_ics(columns: list[Col], note: str, ics: str) -> tuple[list[Col], str]:
+    """A section's headers and note with {ics} replaced by the page's ICS short name."""
+    named = [dataclasses.replace(c, header=c.header.replace("{ics}", ics)) for c in columns]
+    return named, note.replace("{ics}", ics)
+
+
 def _section(key, title, columns, note, area, comparator, ctx, render) -> dict:
+    columns, note = _naming_ics(columns, note, area.ics_code)
     png, alt = render(key, area, comparator, ctx["pcn_rows"], ctx["highlight"])
     rows = area.frames[SECTION_TABLE[key]]
     if comparator is not None:
@@ -583,7 +617,9 @@ def _section(key, title, columns, note, area, comparator, ctx, render) -> dict:
     if key == "tier_movement":
         s = area.frames["summary"].row(0, named=True)
         note = note + " " + (ILT_NOTE_FULL if s["ilt_includes_cost_criterion"] else ILT_NOTE)
-    takeaway = text.TAKEAWAYS[key](area.frames, comparator.frames if comparator else None)
+    takeaway = text.TAKEAWAYS[key](
+        area.frames, comparator.frames if comparator else None, area.ics_code
+    )
     return {
         "anchor": key,
         "title": title,
@@ -595,6 +631,7 @@ def _section(key, title, columns, note, area, comparator, ctx, render) -> dict:
 
 
 def _area_page(area: Area, llr: Area, ctx: dict, render: Callable) -> tuple[str, int]:
+    """One page; `llr` is the area's own ICS and `ctx` that ICS's PCN rows, spine and groups."""
     areas = ctx["areas"]
     comparator = None if area.kind == "ics" else llr
     if area.kind == "pcn":
@@ -607,9 +644,9 @@ def _area_page(area: Area, llr: Area, ctx: dict, render: Callable) -> tuple[str,
         highlight = set()
     ctx = {**ctx, "highlight": highlight}
     if area.kind == "ics":
-        findings = _overview_findings(ctx["pcn_rows"], ctx["spine"], areas)
+        findings = _overview_findings(ctx["pcn_rows"], ctx["spine"], _in_ics(areas, area.code))
     else:
-        findings = text.what_this_means(area.frames, comparator.frames)
+        findings = text.what_this_means(area.frames, comparator.frames, area.ics_code)
     practices = []
     if area.kind == "pcn" and _WORKER.get("practices") is not None:
         practices = (
@@ -624,7 +661,8 @@ def _area_page(area: Area, llr: Area, ctx: dict, render: Callable) -> tuple[str,
             [
                 a
                 for a in areas.values()
-                if a.kind == "pcn" and (area.kind == "ics" or a.place_code == area.code)
+                if a.kind == "pcn"
+                and (a.ics_code == area.code if area.kind == "ics" else a.place_code == area.code)
             ]
         )
     sections = []
@@ -642,7 +680,7 @@ def _area_page(area: Area, llr: Area, ctx: dict, render: Callable) -> tuple[str,
         title=title,
         kind_words=where[area.kind],
         snapshot=f"{s['snapshot_date']:%d %B %Y}",
-        ics_short="LLR",
+        ics_short=area.ics_code,
         cards=_cards(area),
         findings=findings,
         findings_note=FINDINGS_NOTE if area.kind != "ics" else "",
@@ -701,26 +739,36 @@ def _overview_findings(
     return out
 
 
-def _index_page(areas: Mapping[str, Area]) -> str:
-    llr = areas[ICS_CODE]
-    s = llr.frames["summary"].row(0, named=True)
-    places = sorted((a for a in areas.values() if a.kind == "place"), key=lambda a: a.name)
-    return H.render(
-        "index.html.j2",
-        title="Neighbourhood profiles: Leicester, Leicestershire and Rutland",
-        subtitle=f"Snapshot {s['snapshot_date']:%d %B %Y} · one profile per PCN and place",
-        ics_short="LLR",
-        registered=H.fmt(s["registered_patients"], "count"),
-        places=[
+def _index_group(ics: Area, areas: Mapping[str, Area]) -> dict:
+    """One ICS on the index: its page, its places, and each place's PCNs."""
+    mine = _in_ics(areas, ics.code).values()
+    places = sorted((a for a in mine if a.kind == "place"), key=lambda a: a.name)
+    s = ics.frames["summary"].row(0, named=True)
+    return {
+        "href": ics.file_name,
+        "name": ics.name,
+        "short": ics.code,
+        "registered": H.fmt(s["registered_patients"], "count"),
+        "places": [
             {
                 "href": p.file_name,
                 "name": p.name,
-                "rows": _pcn_rows(
-                    [a for a in areas.values() if a.kind == "pcn" and a.place_code == p.code]
-                ),
+                "rows": _pcn_rows([a for a in mine if a.kind == "pcn" and a.place_code == p.code]),
             }
             for p in places
         ],
+    }
+
+
+def _index_page(areas: Mapping[str, Area]) -> str:
+    icss = sorted((a for a in areas.values() if a.kind == "ics"), key=lambda a: a.name)
+    s = icss[0].frames["summary"].row(0, named=True)
+    where = icss[0].name if len(icss) == 1 else f"{len(icss)} Integrated Care Systems"
+    return H.render(
+        "index.html.j2",
+        title=f"Neighbourhood profiles: {where}",
+        subtitle=f"Snapshot {s['snapshot_date']:%d %B %Y} · one profile per PCN and place",
+        icss=[_index_group(ics, areas) for ics in icss],
     )
 
 
@@ -734,26 +782,38 @@ def _write(path: Path, content: str) -> Path:
 _WORKER: dict = {}
 
 
+def _pcns_of(frame: pl.DataFrame, ics: str) -> pl.DataFrame:
+    if frame.height == 0:
+        return frame
+    return frame.filter(pl.col("area_type") == "pcn", pl.col("ics_code") == ics)
+
+
+def _ics_context(tables: Mapping[str, pl.DataFrame], areas: Mapping[str, Area], ics: str):
+    """What every page of one ICS compares with: its PCNs' funnel rows, spine and deprivation
+    groups (PCNs are ranked and grouped among their own ICS's PCNs only)."""
+    ea = tables.get(PREFIX + "emergency_admissions", pl.DataFrame())
+    st = tables.get(PREFIX + "standardised", pl.DataFrame())
+    return {
+        "pcn_rows": _pcns_of(ea, ics),
+        "spine": _newest(_pcns_of(st, ics)),
+        "deprivation_groups": deprivation_groups(_in_ics(areas, ics)),
+    }
+
+
 def _init_worker(tables: Mapping[str, pl.DataFrame], practices: pl.DataFrame | None = None) -> None:
     areas = _areas(tables)
     _WORKER["practices"] = practices
-    ea = tables.get(PREFIX + "emergency_admissions", pl.DataFrame())
-    st = tables.get(PREFIX + "standardised", pl.DataFrame())
-    spine = _newest(st.filter(pl.col("area_type") == "pcn")) if st.height else st
-    _WORKER.update(
-        areas=areas,
-        pcn_rows=ea.filter(pl.col("area_type") == "pcn") if ea.height else ea,
-        spine=spine,
-        deprivation_groups=deprivation_groups(areas),
-    )
+    icss = [a.code for a in areas.values() if a.kind == "ics"]
+    _WORKER.update(areas=areas, by_ics={ics: _ics_context(tables, areas, ics) for ics in icss})
 
 
 def _render(code: str) -> tuple[str, str, int]:
     areas = _WORKER["areas"]
-    ctx = {k: _WORKER[k] for k in ("areas", "pcn_rows", "spine", "deprivation_groups")}
+    area = areas[code]
+    ctx = {"areas": areas, **_WORKER["by_ics"][area.ics_code]}
     with mpl.rc_context(CHART_STYLE):
-        content, n = _area_page(areas[code], areas[ICS_CODE], ctx, _chart)
-    return areas[code].file_name, content, n
+        content, n = _area_page(area, areas[area.ics_code], ctx, _chart)
+    return area.file_name, content, n
 
 
 def write_profiles(
@@ -762,7 +822,8 @@ def write_profiles(
     workers: int | None = None,
     practices: pl.DataFrame | None = None,
 ) -> ReportFiles:
-    """Write index.html, overview.html, place_<code>.html and pcn_<code>.html into `folder`.
+    """Write index.html, one page per ICS (overview.html for a one-ICS extract, else
+    ics_<code>.html), place_<code>.html and pcn_<code>.html into `folder`.
 
     Charts are the slow part (matplotlib is single-threaded), so pages are drawn by `workers`
     processes (default: one per CPU, at most 4); spawned, not forked, as polars requires.

@@ -1,8 +1,8 @@
 """The profile charts, drawn with matplotlib from the disclosure-controlled tables.
 
-Each function takes this area's rows of one published table (and the LLR rows beside them)
-and returns PNG bytes. Figures are built with the object API (no pyplot state); text is never
-parsed as mathtext.
+Each function takes this area's rows of one published table (and its own ICS's rows beside
+them, labelled with the ICS's short name `ics`) and returns PNG bytes. Figures are built with
+the object API (no pyplot state); text is never parsed as mathtext.
 
 Each kind of chart reuses one figure per process (built once, emptied before the next page):
 building axes and their ticks cost about as much as drawing them, 29 pages x 11 charts.
@@ -86,22 +86,25 @@ def _pct_of_total(counts: np.ndarray) -> np.ndarray:
     return counts / total * 100 if total else counts
 
 
-def _grouped_barh(ax, labels, area, llr, area_label, xlabel):
+def _grouped_barh(ax, labels, area, llr, area_label, xlabel, ics):
     y = np.arange(len(labels))
     h = 0.38 if llr is not None else 0.7
     ax.barh(
         y - (h / 2 if llr is not None else 0), area, height=h, color=P.THIS_AREA, label=area_label
     )
     if llr is not None:
-        ax.barh(y + h / 2, llr, height=h, color=P.COMPARATOR, label="LLR")
+        ax.barh(y + h / 2, llr, height=h, color=P.COMPARATOR, label=ics)
         ax.legend(loc="lower right")
     ax.set_yticks(y, labels)
     ax.invert_yaxis()
     ax.set_xlabel(xlabel)
 
 
-def age_sex_pyramid(area: pl.DataFrame, llr: pl.DataFrame | None, bands, area_label) -> bytes:
-    """Percent of the population in each five-year band, women right, men left; LLR outlined."""
+def age_sex_pyramid(
+    area: pl.DataFrame, llr: pl.DataFrame | None, bands, area_label, ics: str
+) -> bytes:
+    """Percent of the population in each five-year band, women right, men left; the ICS
+    outlined."""
     fig, ax = _figure("age_sex", (6.0, 3.6))
 
     def shares(frame):
@@ -125,7 +128,7 @@ def age_sex_pyramid(area: pl.DataFrame, llr: pl.DataFrame | None, bands, area_la
                 where="post",
                 color=P.BLACK,
                 linewidth=1.0,
-                label="LLR" if key == "F" else None,
+                label=ics if key == "F" else None,
             )
     ax.set_yticks(y[::2], [bands[i] for i in range(0, len(bands), 2)])
     lim = max(1.0, float(np.max(np.r_[mine["F"], mine["M"]])) * 1.15)
@@ -138,7 +141,7 @@ def age_sex_pyramid(area: pl.DataFrame, llr: pl.DataFrame | None, bands, area_la
     return png(fig)
 
 
-def share_bars(area, llr, column, labels, area_label, xlabel) -> bytes:
+def share_bars(area, llr, column, labels, area_label, xlabel, ics: str) -> bytes:
     fig, ax = _figure("share", (6.0, 0.35 * len(labels) + 1.0))
     _grouped_barh(
         ax,
@@ -147,6 +150,7 @@ def share_bars(area, llr, column, labels, area_label, xlabel) -> bytes:
         _by_key(llr, column, labels, "percent"),
         area_label,
         xlabel,
+        ics,
     )
     return png(fig)
 
@@ -193,15 +197,15 @@ def kaiser_triangle(area: pl.DataFrame) -> bytes:
     return png(fig)
 
 
-def _grouped_bar(ax, labels, area, llr, area_label):
-    """Vertical bars for this area, beside LLR's when there is a comparator."""
+def _grouped_bar(ax, labels, area, llr, area_label, ics):
+    """Vertical bars for this area, beside its ICS's when there is a comparator."""
     x = np.arange(len(labels))
     w = 0.4 if llr is not None else 0.7
     ax.bar(
         x - (w / 2 if llr is not None else 0), area, width=w, color=P.THIS_AREA, label=area_label
     )
     if llr is not None:
-        ax.bar(x + w / 2, llr, width=w, color=P.COMPARATOR, label="LLR")
+        ax.bar(x + w / 2, llr, width=w, color=P.COMPARATOR, label=ics)
     ax.set_xticks(x, labels)
 
 
@@ -225,7 +229,7 @@ def _n(v) -> str:
     return "<8" if v is None else f"{int(v):,}"
 
 
-def ltc_bars(area, llr, bands, area_label) -> bytes:
+def ltc_bars(area, llr, bands, area_label, ics: str) -> bytes:
     """Patients by number of conditions (left) and mean predicted risk (right)."""
     fig, (left, right) = _figure("ltc", (7.0, 2.8), ncols=2)
     labels = [b.replace("plus", "+") for b in bands]
@@ -239,6 +243,7 @@ def ltc_bars(area, llr, bands, area_label) -> bytes:
             _by_key(area, "ltc_band", bands, col),
             _by_key(llr, "ltc_band", bands, col),
             area_label,
+            ics,
         )
         ax.set_xlabel("long-term conditions")
         ax.set_ylabel(ylabel)
@@ -246,8 +251,8 @@ def ltc_bars(area, llr, bands, area_label) -> bytes:
     return png(fig)
 
 
-def prevalence_dots(area: pl.DataFrame, llr: pl.DataFrame | None) -> bytes:
-    """Each register's prevalence with its 95% CI; the LLR value as a black tick."""
+def prevalence_dots(area: pl.DataFrame, llr: pl.DataFrame | None, ics: str) -> bytes:
+    """Each register's prevalence with its 95% CI; its ICS's value as a black tick."""
     n = area.height
     fig, ax = _figure(
         "prevalence", (6.5, 0.24 * n + 0.9), margins={"left": 0.3}
@@ -268,7 +273,7 @@ def prevalence_dots(area: pl.DataFrame, llr: pl.DataFrame | None) -> bytes:
             marker="|",
             s=120,
             color=P.BLACK,
-            label="LLR",
+            label=ics,
             zorder=4,
         )
         ax.legend(loc="lower right")
@@ -280,7 +285,7 @@ def prevalence_dots(area: pl.DataFrame, llr: pl.DataFrame | None) -> bytes:
     return png(fig)
 
 
-def multimorbidity_bars(area, llr, bands, area_label) -> bytes:
+def multimorbidity_bars(area, llr, bands, area_label, ics: str) -> bytes:
     fig, ax = _figure("multimorbidity", (6.0, 2.6))
     _grouped_bar(
         ax,
@@ -288,6 +293,7 @@ def multimorbidity_bars(area, llr, bands, area_label) -> bytes:
         _by_key(area, "age_band", bands, "multimorbid_pct"),
         _by_key(llr, "age_band", bands, "multimorbid_pct"),
         area_label,
+        ics,
     )
     ax.set_xlabel("age band")
     ax.set_ylabel("% with 2+ conditions")
@@ -295,8 +301,9 @@ def multimorbidity_bars(area, llr, bands, area_label) -> bytes:
     return png(fig)
 
 
-def funnel_plot(pcns: pl.DataFrame, highlight: set[str], target: float) -> bytes:
-    """Observed / expected for every PCN against expected, with 95% and 99.8% limits."""
+def funnel_plot(pcns: pl.DataFrame, highlight: set[str], target: float, ics: str) -> bytes:
+    """Observed / expected for every PCN of one ICS against expected, with 95% and 99.8%
+    limits around the ICS's ratio."""
     fig, ax = _figure("funnel", (6.0, 3.4))
     shown = pcns.filter(
         pl.col("observed_expected_ratio").is_not_null() & pl.col("expected_patients").is_not_null()
@@ -321,7 +328,7 @@ def funnel_plot(pcns: pl.DataFrame, highlight: set[str], target: float) -> bytes
             color=P.NHS_DARK_GREY,
             linewidth=0.9,
         )
-    ax.axhline(target, color=P.BLACK, linewidth=0.8, label="LLR ratio")
+    ax.axhline(target, color=P.BLACK, linewidth=0.8, label=f"{ics} ratio")
     mine = np.array([c in highlight for c in shown["area_code"]], dtype=bool)
     ax.scatter(e[~mine], r[~mine], s=16, color=P.COMPARATOR, label="other PCNs", zorder=3)
     if mine.any():
@@ -344,10 +351,13 @@ def funnel_plot(pcns: pl.DataFrame, highlight: set[str], target: float) -> bytes
     return png(fig)
 
 
-def cost_concentration_bars(area, llr, bands, area_label) -> bytes:
+def cost_concentration_bars(area, llr, bands, area_label, ics: str) -> bytes:
     """Share of secondary-care cost held by each slice of the population, stacked to 100%."""
-    rows = [(area_label, area)] + ([("LLR", llr)] if llr is not None else [])
-    fig, ax = _figure("cost", (6.5, 0.55 * len(rows) + 1.1))
+    rows = [(area_label, area)] + ([(ics, llr)] if llr is not None else [])
+    # below the bars, in inches: tick labels, the axis label and the bands' key (the key was
+    # drawn below the figure's edge, and the axis label cut in half)
+    below, height = 0.95, 0.55 * len(rows) + 1.35
+    fig, ax = _figure("cost", (6.5, height), margins={"bottom": below / height})
     for i, (_, frame) in enumerate(rows):
         left = 0.0
         shares = _by_key(frame, "population_band", bands, "cost_share_pct")
@@ -376,7 +386,13 @@ def cost_concentration_bars(area, llr, bands, area_label) -> bytes:
     ax.invert_yaxis()
     ax.set_xlim(0, 100)
     ax.set_xlabel("% of last year's secondary-care cost")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.45), ncols=4, fontsize=7)
+    ax.legend(
+        loc="lower center",
+        bbox_to_anchor=(0.5, 0.02),
+        bbox_transform=fig.transFigure,
+        ncols=4,
+        fontsize=7,
+    )
     return png(fig)
 
 

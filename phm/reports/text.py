@@ -37,21 +37,22 @@ def _share(num, den):
     return None if num is None or not den else num / den * 100
 
 
-def _vs(llr_value, llr: bool) -> str:
-    return f" (LLR {pct(llr_value)})" if llr else ""
+def _vs(llr_value, ics: str) -> str:
+    """The comparator's figure in brackets, named by its ICS's short name."""
+    return f" ({ics} {pct(llr_value)})"
 
 
-def population(me: Frames, llr: Frames | None) -> str:
+def population(me: Frames, llr: Frames | None, ics: str) -> str:
     s = me["summary"].row(0, named=True)
     p65 = _share(s["aged_65_plus_patients"], s["registered_patients"])
     out = f"{n(s['registered_patients'])} registered patients; {pct(p65)} are aged 65 or over"
     if llr:
         t = llr["summary"].row(0, named=True)
-        out += _vs(_share(t["aged_65_plus_patients"], t["registered_patients"]), True)
+        out += _vs(_share(t["aged_65_plus_patients"], t["registered_patients"]), ics)
     return out + "."
 
 
-def ethnicity(me: Frames, llr: Frames | None) -> str:
+def ethnicity(me: Frames, llr: Frames | None, ics: str) -> str:
     f = me["ethnicity"].filter(pl.col("percent").is_not_null()).sort("percent", descending=True)
     if f.height == 0:
         return "Too few patients to describe the ethnic mix."
@@ -66,21 +67,21 @@ def ethnicity(me: Frames, llr: Frames | None) -> str:
         if j.height:
             r = j.row(0, named=True)
             out += (
-                f"; the biggest difference from LLR is {r['ethnic_group']}: "
+                f"; the biggest difference from {ics} is {r['ethnic_group']}: "
                 f"{pct(r['percent'])} here against {pct(r['llr'])}"
             )
     return out + "."
 
 
-def deprivation(me: Frames, llr: Frames | None) -> str:
+def deprivation(me: Frames, llr: Frames | None, ics: str) -> str:
     v = _get(me["deprivation"], "percent", imd_quintile=IMD_QUINTILES[0])
     out = f"{pct(v)} of patients live in the most deprived fifth of areas in England"
     if llr:
-        out += _vs(_get(llr["deprivation"], "percent", imd_quintile=IMD_QUINTILES[0]), True)
+        out += _vs(_get(llr["deprivation"], "percent", imd_quintile=IMD_QUINTILES[0]), ics)
     return out + "."
 
 
-def kaiser(me: Frames, llr: Frames | None) -> str:
+def kaiser(me: Frames, llr: Frames | None, ics: str) -> str:
     r = me["kaiser"].filter(pl.col("kaiser_level") == 3)
     if r.height == 0:
         return "No patients are in level 3."
@@ -101,7 +102,7 @@ def kaiser(me: Frames, llr: Frames | None) -> str:
     )
 
 
-def ltc_count(me: Frames, llr: Frames | None) -> str:
+def ltc_count(me: Frames, llr: Frames | None, ics: str) -> str:
     f = me["ltc_count"]
     mm = f.filter(~pl.col("ltc_band").is_in(["0", "1", "all"]))["percent"].drop_nulls().sum()
     hi = _get(f, "mean_predicted_risk_pct", ltc_band="8plus")
@@ -110,13 +111,13 @@ def ltc_count(me: Frames, llr: Frames | None) -> str:
     if llr:
         t = llr["ltc_count"]
         two_or_more = t.filter(~pl.col("ltc_band").is_in(["0", "1", "all"]))["percent"]
-        out += f" (LLR {two_or_more.drop_nulls().sum():.1f}%)"
+        out += f" ({ics} {two_or_more.drop_nulls().sum():.1f}%)"
     if hi is not None and lo is not None:
         out += f"; predicted risk rises from {pct(lo)} with none to {pct(hi)} with eight or more"
     return out + "."
 
 
-def prevalence(me: Frames, llr: Frames | None) -> str:
+def prevalence(me: Frames, llr: Frames | None, ics: str) -> str:
     if not llr:
         f = me["prevalence"].sort("prevalence_pct", descending=True, nulls_last=True)
         top = f.head(3)["register_label"].to_list()
@@ -125,10 +126,10 @@ def prevalence(me: Frames, llr: Frames | None) -> str:
     higher = f.filter(pl.col("compared_with_llr") == "higher")["register_label"].to_list()
     lower = f.filter(pl.col("compared_with_llr") == "lower")["register_label"].to_list()
     if not higher and not lower:
-        return "No register differs significantly from the LLR average."
+        return f"No register differs significantly from the {ics} average."
     parts = []
     if higher:
-        parts.append(f"significantly higher than LLR: {_list(higher)}")
+        parts.append(f"significantly higher than {ics}: {_list(higher)}")
     if lower:
         parts.append(f"lower: {_list(lower)}")
     return "Recorded prevalence is " + "; ".join(parts) + "."
@@ -140,14 +141,14 @@ def _list(items: list[str], most: int = 4) -> str:
     return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 
-def multimorbidity(me: Frames, llr: Frames | None) -> str:
+def multimorbidity(me: Frames, llr: Frames | None, ics: str) -> str:
     f = me["multimorbidity"]
     u = _get(f, "multimorbid_patients", age_band=UNDER_65)
     o = _get(f, "multimorbid_patients", age_band=OVER_65)
     return f"{n(u)} people under 65 and {n(o)} aged 65 or over live with two or more conditions."
 
 
-def emergency(me: Frames, llr: Frames | None) -> str:
+def emergency(me: Frames, llr: Frames | None, ics: str) -> str:
     f = me["emergency_admissions"]
     if f.height == 0:
         return "Observed admissions need two scored snapshots a year apart."
@@ -163,7 +164,7 @@ def emergency(me: Frames, llr: Frames | None) -> str:
     return out + "."
 
 
-def cost(me: Frames, llr: Frames | None) -> str:
+def cost(me: Frames, llr: Frames | None, ics: str) -> str:
     v = _get(me["cost_concentration"], "cumulative_cost_share_pct", population_band="next 4.5%")
     out = (
         f"The 5% of patients with the highest cost account for {pct(v)} of last year's "
@@ -174,12 +175,12 @@ def cost(me: Frames, llr: Frames | None) -> str:
             _get(
                 llr["cost_concentration"], "cumulative_cost_share_pct", population_band="next 4.5%"
             ),
-            True,
+            ics,
         )
     return out + "."
 
 
-def inequalities(me: Frames, llr: Frames | None) -> str:
+def inequalities(me: Frames, llr: Frames | None, ics: str) -> str:
     f = me["inequalities"].filter(pl.col("dimension") == "deprivation")
     most = _get(f, "mean_predicted_risk_pct", group_name=IMD_QUINTILES[0])
     least = _get(f, "mean_predicted_risk_pct", group_name=IMD_QUINTILES[4])
@@ -191,7 +192,7 @@ def inequalities(me: Frames, llr: Frames | None) -> str:
     )
 
 
-def movement(me: Frames, llr: Frames | None) -> str:
+def movement(me: Frames, llr: Frames | None, ics: str) -> str:
     s = me["summary"].row(0, named=True)
     if s["previous_snapshot_date"] is None:
         return f"The ILT cohort is {n(s['ilt_cohort_patients'])} patients."
@@ -229,7 +230,7 @@ def _newest(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.filter(pl.col("snapshot_date") == frame["snapshot_date"].max())
 
 
-def _crude_beside(me: Frames, llr: Frames, indicator: str) -> str:
+def _crude_beside(me: Frames, llr: Frames, indicator: str, ics: str) -> str:
     """The crude figures for an indicator, to stand beside (never lead) a standardised one."""
     if indicator.startswith("ltc_"):
         a = _get(me["prevalence"], "prevalence_pct", register=indicator)
@@ -240,10 +241,10 @@ def _crude_beside(me: Frames, llr: Frames, indicator: str) -> str:
         b = _get(_newest(llr["trend"]), "percent", indicator=indicator) if trend else None
     if a is None or b is None:
         return ""
-    return f"; crude {pct(a)} against {pct(b)} across LLR"
+    return f"; crude {pct(a)} against {pct(b)} across {ics}"
 
 
-def _standardised_findings(me: Frames, llr: Frames) -> list[Finding]:
+def _standardised_findings(me: Frames, llr: Frames, ics: str) -> list[Finding]:
     found = []
     s = _newest(me.get("standardised", pl.DataFrame()))
     if s.height == 0:
@@ -267,19 +268,20 @@ def _standardised_findings(me: Frames, llr: Frames) -> list[Finding]:
                 f"After allowing for age and sex, {'more' if more else 'fewer'} patients are "
                 f"{what} than the ICS's rates would give: {n(r['observed'])} against "
                 f"{n(r['expected'])} expected (ratio {r['ratio']:.2f}, 95% CI "
-                f"{r['lower']:.2f}-{r['upper']:.2f}){_crude_beside(me, llr, ind)}.",
+                f"{r['lower']:.2f}-{r['upper']:.2f}){_crude_beside(me, llr, ind, ics)}.",
             )
         )
     return found
 
 
-def what_this_means(me: Frames, llr: Frames | None, most: int = 5) -> list[str]:
+def what_this_means(me: Frames, llr: Frames | None, ics: str, most: int = 5) -> list[str]:
     """The largest differences from the ICS after allowing for age and sex, largest first, in
     plain words; then the risk model's observed-against-expected admissions; the area's
-    deprivation last, as context (it is not a difference a PCN can act on)."""
+    deprivation last, as context (it is not a difference a PCN can act on). `llr` is the
+    area's own ICS, `ics` its short name."""
     if not llr:
         return []
-    found = _standardised_findings(me, llr)
+    found = _standardised_findings(me, llr, ics)
     e = me["emergency_admissions"]
     if e.height and e["funnel_position"][0] and e["funnel_position"][0] != "within limits":
         r = e.row(0, named=True)
@@ -299,7 +301,7 @@ def what_this_means(me: Frames, llr: Frames | None, most: int = 5) -> list[str]:
             Finding(
                 0.0,
                 f"Context: {pct(a)} of patients live in the most deprived "
-                f"fifth of England, against {pct(b)} across LLR.",
+                f"fifth of England, against {pct(b)} across {ics}.",
             )
         )
     found.sort(key=lambda f: -f.score)

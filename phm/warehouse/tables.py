@@ -362,13 +362,24 @@ RESTRICTED_PUBLICATION = Table(
     ),
 )
 
-# The neighbourhood profiles (issue 5): one table per chart, one row per area (the ICS, each
-# place, each PCN) and category, so a BI analyst can rebuild any chart in their own tool.
+# The neighbourhood profiles (issue 5): one table per chart, one row per area (each ICS, each
+# place, each PCN) and category, so a BI analyst can rebuild any chart in their own tool; every
+# row names its ICS (ics_code), and every comparison is with the area's own ICS.
 # Every count column's description ends with _COUNT; `count_columns` finds them.
 _AREA = (
     Column("area_type", "string", "ics, place or pcn.", allowed=("ics", "place", "pcn")),
-    Column("area_code", "string", "LLR for the ICS, the sub-ICB code, or the ODS PCN code."),
+    Column(
+        "area_code",
+        "string",
+        "The ICS's ics_code (LLR where the extract names none), the sub-ICB code, or the ODS PCN "
+        "code.",
+    ),
     Column("area_name", "string", "Area name, as in the extract's practices file."),
+    Column(
+        "ics_code",
+        "string",
+        "The ICS the area belongs to (for an ICS, itself): filter on it for one ICS's profiles.",
+    ),
     Column("snapshot_date", "date", "The newest scored snapshot, which the profile describes."),
 )
 _RATE = "Shown only where numerator and denominator are at least 8; NULL otherwise."
@@ -401,7 +412,7 @@ PROFILE_TABLES = (
         _count("registered_patients", "Registered patients."),
         _count("aged_65_plus_patients", "Patients aged 65 or over."),
         _count("multimorbid_patients", "Patients with two or more long-term conditions."),
-        _count("level3_patients", "Kaiser level 3 (top 5% risk across LLR)."),
+        _count("level3_patients", "Kaiser level 3 (top 5% risk across the ICS)."),
         _count("level2_patients", "Kaiser level 2 (next 15%)."),
         _count("level1_patients", "Kaiser level 1 (remaining 80%)."),
         _count("ilt_cohort_patients", "Integrated Locality Teams cohort."),
@@ -492,7 +503,7 @@ PROFILE_TABLES = (
     _profile(
         "prevalence",
         "area and register",
-        "Recorded prevalence of each register with a Wilson 95% CI, compared with LLR.",
+        "Recorded prevalence of each register with a Wilson 95% CI, compared with the area's ICS.",
         Column("register", "string", "The extract's ltc_ column."),
         Column("register_label", "string", "The register in clinical words."),
         _rate("prevalence_pct", "Crude recorded prevalence, %."),
@@ -501,8 +512,9 @@ PROFILE_TABLES = (
         Column(
             "compared_with_llr",
             "string",
-            "higher or lower (the CI excludes the LLR "
-            "value), similar; NULL for the ICS or where not shown.",
+            "Compared with the area's ICS (the name is kept from when an extract was one "
+            "ICS, LLR): higher or lower (the CI excludes the ICS's value), similar; NULL for "
+            "an ICS or where not shown.",
             nullable=True,
         ),
         _count("register_patients", "Patients on the register."),
@@ -523,13 +535,18 @@ PROFILE_TABLES = (
         "area",
         "Observed emergency admissions (or deaths) in the "
         "year to the snapshot against expected (sum of the risk predicted a year earlier), "
-        "with funnel-plot control limits around the LLR ratio.",
+        "with funnel-plot control limits around the ratio of the area's ICS.",
         Column("risk_snapshot_date", "date", "The snapshot whose predictions are tested."),
         _count("patients", "Patients scored then with a known outcome."),
         _count("observed_patients", "Of whom had an emergency admission or died."),
         _count("expected_patients", "Sum of their predicted risk."),
         _rate("observed_expected_ratio", "Observed / expected."),
-        Column("llr_ratio", "float", "The LLR observed / expected: the funnel's target."),
+        Column(
+            "llr_ratio",
+            "float",
+            "The observed / expected of the area's ICS: the funnel's target (the name is kept "
+            "from when an extract was one ICS, LLR).",
+        ),
         Column("limit95_low", "float", "95% control limit, lower."),
         Column("limit95_high", "float", "95% control limit, upper."),
         Column("limit998_low", "float", "99.8% control limit, lower."),
@@ -581,7 +598,7 @@ PROFILE_TABLES = (
         description="Indirectly age-sex standardised ratios (five-year age bands by sex): "
         "observed against expected from the comparator's age-sex-specific rates, with a 95% "
         "confidence interval by Byar's method (PHE / OHID technical guidance).",
-        columns=_AREA[:3]
+        columns=_AREA[:4]
         + (
             Column("snapshot_date", "date", "A scored snapshot."),
             Column(
@@ -623,7 +640,7 @@ PROFILE_TABLES = (
         description="The key indicators at every scored snapshot (crude): registered "
         "patients, Kaiser level 3, an emergency admission in the last year, moving up a level "
         "since the previous snapshot, and the prevalence of each QOF register (all ages).",
-        columns=_AREA[:3]
+        columns=_AREA[:4]
         + (
             Column("snapshot_date", "date", "A scored snapshot."),
             Column(

@@ -150,3 +150,75 @@ def like_with_like(tmp_path_factory):
     folder = tmp_path_factory.mktemp("like_profiles")
     write_profiles(tables, folder, workers=1, practices=extract.practices)
     return tables, folder, young, double, extract
+
+
+# --------------------------------------------------------------------------------------------
+# Two ICSs in one extract: a small LLR extract cut to two PCNs in each place, the first place
+# by code as ICS A and the other two places as ICS B. Nobody in ICS B is on the diabetes
+# register, so comparing B's PCNs with a pool of both ICSs would flag them lower, and with
+# their own ICS (0%) it cannot.
+# --------------------------------------------------------------------------------------------
+ICS_A, ICS_B = ("QXA", "Test ICS A"), ("QXB", "Test ICS B")
+PCNS_PER_PLACE = 2
+
+
+def _two_ics_practices(practices: pl.DataFrame) -> pl.DataFrame:
+    first_place = practices["place_code"].sort()[0]
+    kept = (
+        practices.select("place_code", "pcn_code")
+        .unique()
+        .sort("place_code", "pcn_code")
+        .group_by("place_code", maintain_order=True)
+        .head(PCNS_PER_PLACE)["pcn_code"]
+    )
+    in_a = pl.col("place_code") == first_place
+    return practices.filter(pl.col("pcn_code").is_in(kept.implode())).with_columns(
+        pl.when(in_a).then(pl.lit(ICS_A[0])).otherwise(pl.lit(ICS_B[0])).alias("ics_code"),
+        pl.when(in_a).then(pl.lit(ICS_A[1])).otherwise(pl.lit(ICS_B[1])).alias("ics_name"),
+    )
+
+
+def _without_diabetes_in_b(frame: pl.DataFrame, practices: pl.DataFrame) -> pl.DataFrame:
+    in_b = pl.col("practice_code").is_in(
+        practices.filter(pl.col("ics_code") == ICS_B[0])["practice_code"].implode()
+    )
+    f = frame.filter(pl.col("practice_code").is_in(practices["practice_code"].implode()))
+    return f.with_columns(
+        pl.when(in_b)
+        .then(pl.col("ltc_count") - pl.col("ltc_diabetes").cast(frame.schema["ltc_count"]))
+        .otherwise(pl.col("ltc_count"))
+        .alias("ltc_count"),
+        (pl.col("ltc_diabetes") & ~in_b).alias("ltc_diabetes"),
+    )
+
+
+@pytest.fixture(scope="session")
+def two_ics_extract(tmp_path_factory):
+    out = tmp_path_factory.mktemp("two_ics_extract") / "extract"
+    generate_extract(out, scale=0.006, seed=21, truth_dir=out.parent / "truth")
+    extract = read_extract(out)
+    practices = _two_ics_practices(extract.practices)
+    snapshots = {d: _without_diabetes_in_b(f, practices) for d, f in extract.snapshots.items()}
+    return dataclasses.replace(extract, practices=practices, snapshots=snapshots)
+
+
+@pytest.fixture(scope="session")
+def two_ics_inputs(two_ics_extract):
+    return profile_inputs(_stand_in_risk(two_ics_extract), two_ics_extract)
+
+
+@pytest.fixture(scope="session")
+def two_ics_tables(two_ics_inputs):
+    """Disclosure-controlled (as published) and without disclosure control (exact counts)."""
+    return (
+        profile_tables(two_ics_inputs, DisclosurePolicy()),
+        profile_tables(two_ics_inputs, DisclosurePolicy.off()),
+    )
+
+
+@pytest.fixture(scope="session")
+def two_ics_profiles(two_ics_tables, two_ics_extract, tmp_path_factory) -> Path:
+    published, _ = two_ics_tables
+    folder = tmp_path_factory.mktemp("two_ics_profiles")
+    write_profiles(published, folder, workers=1, practices=two_ics_extract.practices)
+    return folder

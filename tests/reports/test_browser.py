@@ -166,6 +166,14 @@ def test_every_page_passes_axe_wcag_22_a_and_aa(hostile_profiles, axe_source, tm
     assert failures == {}
 
 
+def test_the_pages_of_a_two_ics_extract_pass_axe(two_ics_profiles, axe_source, tmp_path):
+    """The index grouped by ICS (headings one level deeper) and each ICS's page."""
+    pages = [two_ics_profiles / "index.html", *sorted(two_ics_profiles.glob("ics_*.html"))]
+    assert len(pages) == 3
+    failures = {p.name: v for p in pages if (v := _audit(p, axe_source, tmp_path))}
+    assert failures == {}
+
+
 def test_axe_finds_a_violation_where_there_is_one(axe_source, tmp_path):
     """The audit can fail: an image without alternative text is reported."""
     page = tmp_path / "bad.html"
