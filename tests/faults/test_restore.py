@@ -10,22 +10,15 @@ import subprocess
 import pytest
 
 from phm.warehouse.publish import previous_path
-from pipelines.runner import run_pipeline
 from tests.faults.harness import finished, phm, state, temporaries, the_message
-from tests.ops.conftest import copy_warehouse, outputs_of, store_of
+from tests.ops.conftest import copy_warehouse, outputs_of, publish, store_of
 
 
 @pytest.fixture(scope="module")
 def two_publications(published_a, extract_b, quick_config, tmp_path_factory):
     """A publication of extract B whose previous version (both stores) is extract A's."""
     warehouse = copy_warehouse(published_a, tmp_path_factory.mktemp("restore") / "pub")
-    outcome = run_pipeline(
-        config_path=quick_config,
-        extract=extract_b,
-        warehouse=warehouse,
-        outputs=outputs_of(warehouse),
-    )
-    assert outcome.success, outcome
+    publish(quick_config, extract_b, warehouse)
     return warehouse
 
 

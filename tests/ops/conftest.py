@@ -19,7 +19,7 @@ from phm.synth import generate_extract
 from phm.warehouse import restricted_store_path
 from phm.warehouse.publish import fingerprints, is_restricted, open_publication
 from phm.warehouse.tables import WAREHOUSE_TABLES
-from pipelines.runner import run_pipeline
+from pipelines.runner import RunOutcome, run_pipeline
 
 SCALE = 0.005  # ~6k patients per snapshot: every PCN present, a run in ~10 s
 SEED = 7
@@ -71,14 +71,17 @@ def extract_b(extract_a, ops_root) -> Path:
 def published_a(extract_a, quick_config, ops_root) -> Path:
     """A warehouse with extract A published: the 'previous version' tests start from."""
     warehouse = ops_root / "published_a" / "llr.duckdb"
+    publish(quick_config, extract_a, warehouse)
+    return warehouse
+
+
+def publish(config: Path, extract: Path, warehouse: Path) -> RunOutcome:
+    """Run the pipeline in this process into the publication of `warehouse`; it must succeed."""
     outcome = run_pipeline(
-        config_path=quick_config,
-        extract=extract_a,
-        warehouse=warehouse,
-        outputs=outputs_of(warehouse),
+        config_path=config, extract=extract, warehouse=warehouse, outputs=outputs_of(warehouse)
     )
     assert outcome.success, outcome
-    return warehouse
+    return outcome
 
 
 def outputs_of(warehouse: Path) -> Path:

@@ -15,8 +15,7 @@ import duckdb
 import pytest
 
 from phm.warehouse.publish import building_path
-from pipelines.runner import run_pipeline
-from tests.ops.conftest import copy_warehouse, outputs_of
+from tests.ops.conftest import copy_warehouse, outputs_of, publish
 
 pytestmark = pytest.mark.slow
 
@@ -66,13 +65,7 @@ def test_sigkill_during_publish_keeps_the_previous_version_then_a_rerun_succeeds
     assert warehouse.read_bytes() == before_bytes  # the live file was never touched
     assert _publication(warehouse) == before  # and opens read-only with its old contents
 
-    outcome = run_pipeline(
-        config_path=quick_config,
-        extract=extract_b,
-        warehouse=warehouse,
-        outputs=outputs_of(warehouse),
-    )
-    assert outcome.success, outcome
+    outcome = publish(quick_config, extract_b, warehouse)
     assert not building.exists()  # the half-built copy was swept away
     # the extract check links its Great Expectations Data Docs, built in the run's outputs
     docs = Path(urlparse(outcome.metadata["extract_meets_contract"]["data_docs"]).path)
