@@ -8,8 +8,6 @@ upstream in phm.evaluation). No patient-level value is written.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +16,7 @@ import polars as pl
 from phm.cost import CostPrediction
 from phm.disclosure import DisclosurePolicy
 from phm.evaluation import TOP_SHARES, share_key
+from phm.folders import replacing_folder
 from phm.risk import BASELINE_MODEL, RiskEvaluation, subgroup_table
 
 CARD_DIMENSIONS = ("imd_quintile", "ethnicity", "sex", "age_band", "place", "pcn")
@@ -303,19 +302,9 @@ def write_model_card(
 ) -> Path:
     """Write index.md and its plots into `folder`, replacing the previous card whole."""
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".model_card.", dir=folder.parent))
-    try:
+    with replacing_folder(folder) as staging:
         _plots(evaluation, staging)
         (staging / "index.md").write_text(
             render(evaluation, tiering_model, policy, cost, source), encoding="utf-8"
         )
-        old = folder.with_name(folder.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        if folder.exists():
-            folder.rename(old)
-        staging.rename(folder)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return folder / "index.md"

@@ -23,6 +23,7 @@ import matplotlib as mpl
 import polars as pl
 
 from phm.contract import ETHNIC_GROUPS
+from phm.folders import replacing_folder
 from phm.profiles import (
     COST_BANDS,
     IMD_QUINTILES,
@@ -772,13 +773,6 @@ def _index_page(areas: Mapping[str, Area]) -> str:
     )
 
 
-def _write(path: Path, content: str) -> Path:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(content, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
-
-
 _WORKER: dict = {}
 
 
@@ -823,13 +817,13 @@ def write_profiles(
     practices: pl.DataFrame | None = None,
 ) -> ReportFiles:
     """Write index.html, one page per ICS (overview.html for a one-ICS extract, else
-    ics_<code>.html), place_<code>.html and pcn_<code>.html into `folder`.
+    ics_<code>.html), place_<code>.html and pcn_<code>.html into `folder`, replacing its
+    previous pages whole (phm/folders.py): none is left of an area no longer in the extract.
 
     Charts are the slow part (matplotlib is single-threaded), so pages are drawn by `workers`
     processes (default: one per CPU, at most 4); spawned, not forked, as polars requires.
     """
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     _init_worker(tables, practices)
     areas = _WORKER["areas"]
     workers = min(4, os.cpu_count() or 1) if workers is None else workers
@@ -846,9 +840,11 @@ def write_profiles(
             rendered = list(pool.map(_render, codes))
     else:
         rendered = [_render(code) for code in codes]
-    for name, content, n in rendered:
-        result.pages[name] = _write(folder / name, content)
-        result.charts += n
-    result.pages["index.html"] = _write(folder / "index.html", _index_page(areas))
+    rendered.append(("index.html", _index_page(areas), 0))
+    with replacing_folder(folder) as staging:  # the previous pages stay whole until the end
+        for name, content, n in rendered:
+            (staging / name).write_text(content, encoding="utf-8")
+            result.pages[name] = folder / name
+            result.charts += n
     _WORKER.clear()
     return result

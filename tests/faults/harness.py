@@ -16,7 +16,16 @@ PHM = Path(sys.executable).with_name("phm")
 INJECT = Path(__file__).with_name("inject")
 # What a publish, a restore or an output writer keeps only while it works (lock files stay:
 # they are how publishers take turns, and hold nothing).
-TEMPORARY = (".building", ".staging", ".restoring", ".wal", ".tmp", ".old", ".model_card.")
+TEMPORARY = (
+    ".building",
+    ".staging",
+    ".restoring",
+    ".wal",
+    ".tmp",
+    ".old",
+    ".model_card.",
+    ".profiles.",
+)
 
 
 def phm_run(
