@@ -13,7 +13,8 @@ rate 0.2: on the synthetic LLR population (temporal validation, 1.1M patients) R
 observed/predicted 0.999 and the top 5%'s cost share 0.449, against 0.284, 0.991 and 0.454 for
 80 rounds at 0.1 on 40%, at half the time (both fits and predictions: 19.7 -> ~9 s wall on a
 quiet 2-core machine). Leaves stay at 1,000 patients: at 300 a few extreme costs made R^2
-negative.
+negative. As in the risk models, the 21 further CMS conditions
+enter as their CMS-weighted score and count (phm/models/condition_score.py).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sklearn.pipeline import Pipeline
 
 from phm.disclosure import DisclosurePolicy
 from phm.features import EFI_MODERATE, FeatureSpec
+from phm.models.condition_score import condition_score
 from phm.outcomes import one_year_after
 from phm.risk import held_out
 
@@ -46,9 +48,13 @@ def _in_sample(patient_ids: pl.Series, seed: int) -> np.ndarray:
     return (patient_ids.hash(seed=seed + 1).to_numpy() % 1000) < TRAINING_SAMPLE * 1000
 
 
-def cost_model(seed: int) -> Pipeline:
+def cost_model(seed: int, spec: FeatureSpec | None = None) -> Pipeline:
+    """The cost regressor; with `spec`, the further CMS conditions enter as their score and
+    count (phm/models/condition_score.py), as in the risk models."""
+    conditions = [("conditions", condition_score(spec))] if spec is not None else []
     return Pipeline(
         [
+            *conditions,
             (
                 "regressor",
                 HistGradientBoostingRegressor(
@@ -118,7 +124,7 @@ def predict_cost(
     def fit(frame: pl.DataFrame):
         # a stable sample of patients keeps two fits on a million rows within the time budget
         sample = frame.filter(pl.Series(_in_sample(frame["patient_id"], seed)))
-        return cost_model(seed).fit(spec.matrix(sample), sample[NEXT_COST].to_numpy())
+        return cost_model(seed, spec).fit(spec.matrix(sample), sample[NEXT_COST].to_numpy())
 
     if len(pairs) >= 2:
         (train_date, train), (eval_date, test) = pairs[-2], pairs[-1]

@@ -1,9 +1,15 @@
-"""The benchmark: per-stage wall time and peak resident memory of a full run.
+"""The benchmark: per-stage wall time, CPU time and peak resident memory of a full run.
 
 It measures and prints; it asserts nothing (a timed test would be flaky on a shared 2-core
 machine). Memory is the resident set of the process and its children (on Spark: the JVM and
 its Python workers), sampled every 20 ms and attributed to the stage running at the time, so
-native (polars, numpy) allocations are counted too.
+native (polars, numpy) allocations are counted too. CPU time (user + system, every thread of
+the process and its children, from /proc) is sampled the same way: on a machine other work
+shares it moves far less than wall time, so two runs compare on it.
+
+`--config` benchmarks another configuration (e.g. configs/qof_registers.yaml), `--extract`
+an extract already on disk instead of generating the synthetic one, and `--no-html` leaves
+out drawing the HTML profiles.
 """
 
 from __future__ import annotations
@@ -14,15 +20,32 @@ import threading
 import time
 from pathlib import Path
 
+import yaml
+
 from phm.config import PipelineConfig, load_config
 from phm.sources import ensure_synthetic_extract
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
+_TICK = os.sysconf("SC_CLK_TCK")
 
 
 def _rss_bytes() -> int:
     """This process's resident set plus its children's (Spark's JVM and Python workers)."""
     return sum(_statm_rss(pid) for pid in _tree(os.getpid()))
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of this process and its live children, every thread."""
+    return sum(_stat_cpu(pid) for pid in _tree(os.getpid()))
+
+
+def _stat_cpu(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rpartition(")")[2].split()
+    except OSError:  # a child that has just ended
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime (fields 14 and 15)
 
 
 def _statm_rss(pid: int) -> int:
@@ -54,13 +77,13 @@ def _tree(pid: int) -> list[int]:
 class RssSampler:
     def __init__(self, interval: float = 0.02):
         self.interval = interval
-        self.samples: list[tuple[float, int]] = []
+        self.samples: list[tuple[float, int, float]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            self.samples.append((time.time(), _rss_bytes()))
+            self.samples.append((time.time(), _rss_bytes(), _cpu_seconds()))
             time.sleep(self.interval)
 
     def __enter__(self) -> RssSampler:
@@ -70,29 +93,57 @@ class RssSampler:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
+        self.samples.append((time.time(), _rss_bytes(), _cpu_seconds()))
 
     def peak(self, start: float, end: float) -> int:
-        window = [rss for t, rss in self.samples if start <= t <= end]
+        window = [rss for t, rss, _ in self.samples if start <= t <= end]
         return max(window, default=0)
 
+    def cpu(self, start: float, end: float) -> float:
+        """CPU seconds spent between two times (to the sampling interval)."""
+        return max(0.0, self._cpu_at(end) - self._cpu_at(start))
 
-def benchmark(scale: float = 1.0, seed: int = 42, engine: str | None = None) -> None:
+    def _cpu_at(self, when: float) -> float:
+        before = [cpu for t, _, cpu in self.samples if t <= when]
+        return before[-1] if before else 0.0
+
+
+def benchmark(
+    scale: float = 1.0,
+    seed: int = 42,
+    engine: str | None = None,
+    config_path: Path | None = None,
+    extract: Path | None = None,
+    html: bool | None = None,
+) -> None:
+    """Run the pipeline once in a temporary folder and print each stage's figures.
+
+    config_path: the configuration to run (default configs/default.yaml); extract: an
+    extract folder to run on (default: the synthetic one at `scale` and `seed`, generated
+    and timed); html: draw the HTML profiles (None: as configured)."""
     from pipelines.runner import run_pipeline
 
-    base = load_config()
+    base = load_config(config_path)
     with tempfile.TemporaryDirectory(prefix="phm-bench-") as tmp:
         config = base.with_overrides(
             synthetic__scale=scale, synthetic__seed=seed, outputs__dir=Path(tmp)
         )
+        if html is not None:
+            config = config.with_overrides(outputs__html_profiles=html)
+        run_config = bench_config_file(config, Path(tmp))
         print(
-            f"phm bench: scale {scale:g} (seed {seed}) on {os.cpu_count()} cores, "
-            f"engine {engine or base.engine}"
+            f"phm bench: {f'extract {extract}' if extract else f'scale {scale:g} (seed {seed})'}"
+            f", config {config_path or 'default'}, {_ltc_count(config)} conditions, "
+            f"HTML {'on' if config.outputs.html_profiles else 'off'}, on {os.cpu_count()} "
+            f"cores, engine {engine or base.engine}"
         )
         with RssSampler() as sampler:
             t0 = time.time()
-            extract = ensure_synthetic_extract(config)
+            if extract is None:
+                extract = ensure_synthetic_extract(config)
             t1 = time.time()
             outcome = run_pipeline(
+                config_path=run_config,
                 extract=extract,
                 warehouse=Path(tmp) / "bench.duckdb",
                 outputs=Path(tmp) / "out",
@@ -102,21 +153,61 @@ def benchmark(scale: float = 1.0, seed: int = 42, engine: str | None = None) -> 
         _report(config, sampler, t0, t1, t2, outcome)
 
 
+def bench_config_file(config: PipelineConfig, folder: Path) -> Path:
+    """The benchmarked configuration written out whole (every path absolute), for the run."""
+    path = folder / "bench-config.yaml"
+    path.write_text(yaml.safe_dump(config.model_dump(mode="json")), encoding="utf-8")
+    return path
+
+
+def _ltc_count(config: PipelineConfig) -> str:
+    return "all" if config.ltc_columns == "all" else str(len(config.ltc_columns))
+
+
 def _report(config: PipelineConfig, sampler: RssSampler, t0, t1, t2, outcome) -> None:
     mib = 1024 * 1024
-    print(f"  {'stage':<34}{'seconds':>9}{'peak RSS MiB':>15}")
-    print(
-        f"  {'synthetic extract (generate)':<34}{t1 - t0:>9.1f}{sampler.peak(t0, t1) / mib:>15.0f}"
-    )
-    for stage in outcome.stages:
-        print(
-            f"  {stage.stage:<34}{stage.seconds:>9.1f}"
-            f"{sampler.peak(stage.start, stage.end) / mib:>15.0f}"
+
+    def line(name: str, start: float, end: float) -> str:
+        return (
+            f"  {name:<40}{end - start:>9.1f}{sampler.cpu(start, end):>9.1f}"
+            f"{sampler.peak(start, end) / mib:>15.0f}"
         )
-    print(
-        f"  {'pipeline total (incl. Dagster)':<34}{t2 - t1:>9.1f}"
-        f"{sampler.peak(t1, t2) / mib:>15.0f}"
-    )
-    print(f"  {'end to end':<34}{t2 - t0:>9.1f}{sampler.peak(t0, t2) / mib:>15.0f}")
+
+    print(f"  {'stage':<40}{'seconds':>9}{'CPU s':>9}{'peak RSS MiB':>15}")
+    print(line("synthetic extract (generate)", t0, t1))
+    for stage in outcome.stages:
+        print(line(stage.stage, stage.start, stage.end))
+    print(line("pipeline total (incl. Dagster)", t1, t2))
+    print(line("end to end", t0, t2))
+    for text in model_figures(outcome.metadata):
+        print(f"  {text}")
     if not outcome.success:
         print("  (the run did not succeed: figures cover the stages that ran)")
+
+
+# The evaluation figures a run records (on data the models never saw), printed beside the
+# times so that a change which makes the run faster shows what it did to the models.
+_RISK_FIGURES = (
+    "tiering_model",
+    "auroc",
+    "calibration_slope",
+    "observed_expected",
+    "ppv_top5pct",
+    "models_auroc",
+    "gain_over_cms_baseline",
+)
+_COST_FIGURES = ("r_squared", "observed_predicted", "cost_share_top5pct")
+
+
+def model_figures(metadata: dict[str, dict[str, str]]) -> list[str]:
+    """One line each for the risk and cost models' validation figures, if the run got there."""
+    lines = []
+    for asset, names in (
+        ("risk_model_evaluation", _RISK_FIGURES),
+        ("next_year_cost", _COST_FIGURES),
+    ):
+        found = metadata.get(asset, {})
+        shown = [f"{n} {found[n]}" for n in names if n in found]
+        if shown:
+            lines.append(f"{asset}: " + "; ".join(shown))
+    return lines

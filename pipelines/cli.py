@@ -3,7 +3,8 @@
     phm run [--extract DIR] [--outputs DIR] [--warehouse FILE] [--config FILE]  the pipeline
     phm validate DIR [--config FILE]                  check an extract, list every problem
     phm synth --out DIR [--scale X] [--seed N] [--format parquet|csv] [--config YAML]
-    phm bench [--scale X]                             per-stage time and peak memory
+    phm bench [--scale X] [--config YAML] [--extract DIR] [--no-html]
+                                                      per-stage time, CPU and peak memory
     phm restore [--outputs DIR] [--warehouse FILE]    bring back the previous publication
     phm calibrate [--scale X] [--seed N]              synthetic population vs LLR figures
     phm docs                                          regenerate docs/data-dictionary.md
@@ -130,6 +131,16 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--scale", type=float, default=1.0)
     bench.add_argument("--seed", type=int, default=42)
     bench.add_argument("--engine", choices=("polars", "spark"), help="default: as configured")
+    bench.add_argument("--config", type=Path, help="configuration to run (default: default.yaml)")
+    bench.add_argument(
+        "--extract", type=Path, help="an extract folder to run on (default: synthetic, generated)"
+    )
+    bench.add_argument(
+        "--html",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="draw the HTML profiles (default: as configured)",
+    )
     bench.set_defaults(handler=_bench)
 
     restore = sub.add_parser(
@@ -284,7 +295,14 @@ def _synth(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from pipelines.bench import benchmark
 
-    benchmark(scale=args.scale, seed=args.seed, engine=args.engine)
+    benchmark(
+        scale=args.scale,
+        seed=args.seed,
+        engine=args.engine,
+        config_path=args.config.resolve() if args.config else None,
+        extract=args.extract.resolve() if args.extract else None,
+        html=args.html,
+    )
     return EXIT_OK
 
 

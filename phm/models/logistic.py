@@ -2,7 +2,8 @@
 
 Fitted on a stratified 300,000-row sample of the training snapshot: some 25,000 events for
 about 45 coefficients is far more than enough, and a fit on a million rows cost ~11 s of CPU
-on the 2-core machine (its slow BLAS makes every pass over the data count).
+on the 2-core machine (its slow BLAS makes every pass over the data count). The 21 further CMS
+conditions enter as their CMS-weighted score and count (phm/models/condition_score.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import SplineTransformer, StandardScaler
 
 from phm.features import FeatureSpec
+from phm.models.condition_score import condition_score, scored_names
 from phm.models.registry import register
 from phm.models.sampled import FitOnStratifiedSample
 
@@ -21,8 +23,9 @@ TRAINING_ROWS = 300_000
 
 @register("logistic")
 def logistic(spec: FeatureSpec, seed: int) -> FitOnStratifiedSample:
-    age = [spec.names.index("age")]
-    rest = [i for i in range(len(spec.names)) if i not in age]
+    names = scored_names(spec)  # the further CMS conditions enter as their score and count
+    age = [names.index("age")]
+    rest = [i for i in range(len(names)) if i not in age]
     features = ColumnTransformer(
         [
             ("age_spline", SplineTransformer(n_knots=6, degree=3), age),
@@ -30,6 +33,10 @@ def logistic(spec: FeatureSpec, seed: int) -> FitOnStratifiedSample:
         ]
     )
     model = Pipeline(
-        [("features", features), ("classifier", LogisticRegression(C=1.0, max_iter=1000))]
+        [
+            ("conditions", condition_score(spec)),
+            ("features", features),
+            ("classifier", LogisticRegression(C=1.0, max_iter=1000)),
+        ]
     )
     return FitOnStratifiedSample(model, max_rows=TRAINING_ROWS, random_state=seed)

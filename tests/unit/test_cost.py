@@ -43,3 +43,24 @@ def test_cost_metrics():
     assert m["observed_predicted"] == pytest.approx(1000 / 1000)
     assert m["mean_absolute_error"] == pytest.approx((50 + 50 + 0 + 100) / 4)
     assert m["cost_share_top5pct"] == pytest.approx(0.9)  # the top 1 of 4
+
+
+def test_the_cost_model_sees_the_further_cms_conditions_as_a_score_and_a_count():
+    from phm.contract import DEFAULT_LTCS, QOF_REGISTERS
+    from phm.cost import cost_model
+    from phm.features import feature_spec
+
+    spec = feature_spec(DEFAULT_LTCS)
+    model = cost_model(0, spec)
+    assert len(model.named_steps["conditions"].columns) == 21
+    rng = np.random.default_rng(0)
+    X = (rng.random((20_000, len(spec.names))) < 0.05).astype(float)
+    liver = spec.names.index("ltc_chronic_liver_disease")
+    y = rng.poisson(200 + 800 * X[:, liver])
+    fitted = model.fit(X, y)
+    assert fitted[-1].n_features_in_ == len(spec.names) - 21 + 2
+    assert (
+        fitted.predict(X[X[:, liver] == 1]).mean() > 2 * fitted.predict(X[X[:, liver] == 0]).mean()
+    )
+    registers = cost_model(0, feature_spec(QOF_REGISTERS))
+    assert registers.named_steps["conditions"].columns == ()  # 19 registers: as before

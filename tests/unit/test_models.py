@@ -13,6 +13,13 @@ from phm.models.cambridge_multimorbidity import (
     cms_conditions,
     cms_coverage,
 )
+from phm.models.condition_score import (
+    SCORE_NAMES,
+    ConditionScore,
+    condition_score,
+    further_cms_weights,
+    scored_names,
+)
 from phm.models.ltc_count_lookup import LtcCountLookup
 from phm.models.recalibrated import PlattRecalibrated
 from phm.models.sampled import FitOnStratifiedSample, stratified_sample
@@ -36,6 +43,8 @@ def _contract_checks(estimators):
         CambridgeMultimorbidityScore(condition_columns=((1,),), weights=(50.0,), age_index=0),
         PlattRecalibrated(LtcCountLookup()),
         FitOnStratifiedSample(LtcCountLookup(), max_rows=20),
+        ConditionScore(),
+        ConditionScore(columns=(1,), weights=(2.0,)),
     ]
 )
 def test_custom_estimators_follow_the_sklearn_contract(estimator, check):
@@ -170,3 +179,47 @@ def test_the_cms_baseline_fits_only_the_intercept_slope_age_and_sex():
     assert logit.coef_.shape == (1, 1 + 7 + 1)
     assert logit.coef_[0, 0] > 0  # the score raises risk
     assert roc_auc_score(y, model.predict_proba(X)[:, 1]) > 0.6
+
+
+def test_the_condition_score_replaces_flags_by_their_weighted_sum_and_count():
+    X = np.array([[5.0, 1, 0, 1], [6.0, 0, 0, 0], [7.0, 1, 1, np.nan]])
+    step = ConditionScore(columns=(1, 3), weights=(10.0, 2.5)).fit(X)
+    out = step.transform(X)
+    assert out.tolist() == [[5.0, 0.0, 12.5, 2.0], [6.0, 0.0, 0.0, 0.0], [7.0, 1.0, 10.0, 1.0]]
+    assert np.array_equal(ConditionScore().fit(X).transform(X), X, equal_nan=True)
+
+
+def test_the_further_cms_conditions_enter_the_fitted_models_as_a_score_and_a_count():
+    """40 flags: the 21 non-register CMS conditions become two inputs (CMS weights, fixed);
+    the 19 registers stay one column each. 19 flags: nothing changes."""
+    spec = feature_spec(DEFAULT_LTCS)
+    further = further_cms_weights(spec)
+    assert len(further) == 21 and not set(further) & set(QOF_REGISTERS)
+    assert further["ltc_anxiety"] == 44.33  # ANX+DEP's weight; depression stays a register
+    names = scored_names(spec)
+    assert len(names) == len(spec.names) - 21 + 2 and names[-2:] == list(SCORE_NAMES)
+    assert set(QOF_REGISTERS) <= set(names) and not set(further) & set(names)
+    step = condition_score(spec)
+    assert [spec.names[i] for i in step.columns] == list(further)
+    registers = feature_spec(REGISTERS_19)
+    assert condition_score(registers).columns == () and scored_names(registers) == registers.names
+
+
+@pytest.mark.parametrize("name", ["logistic", "gradient_boosting"])
+def test_a_further_cms_condition_still_moves_a_fitted_models_risk(name):
+    """The flag enters through the score, so a patient's reasons (phm.explain: each factor set
+    to absent) can still name it."""
+    spec = feature_spec(DEFAULT_LTCS)
+    rng = np.random.default_rng(2)
+    n = 6000
+    X = np.zeros((n, len(spec.names)))
+    X[:, spec.names.index("age")] = rng.integers(0, 100, n)
+    pd_ = spec.names.index("ltc_parkinsons")
+    X[:, pd_] = rng.random(n) < 0.3
+    y = rng.random(n) < 1 / (1 + np.exp(-(-2.5 + 2.0 * X[:, pd_])))
+    model = build_model(name, spec, seed=0).fit(X, y)
+    with_pd = X[X[:, pd_] == 1][:200]
+    without = with_pd.copy()
+    without[:, pd_] = 0
+    fall = model.predict_proba(with_pd)[:, 1] - model.predict_proba(without)[:, 1]
+    assert fall.mean() > 0.1
