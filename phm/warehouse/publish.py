@@ -32,6 +32,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -424,14 +425,24 @@ def fingerprints(con: duckdb.DuckDBPyConnection, catalogue: Table = PUBLICATION)
 
 @contextmanager
 def _no_swap_while_opening(path: Path):
-    """The swap lock, shared; read access is enough (a BI account may not write there)."""
+    """The swap lock, shared. Made here if no publish has made it yet (a publication copied
+    into place, say): without it, a reader could open the two stores while the first swap
+    renames them. A reader that may not create it (a BI account with read access only) goes
+    on unlocked, and `open_publication` looks again if what it opened are not twins."""
     lock = _swap_lock_path(path)
-    if not lock.exists():  # never published with two stores
+    try:
+        handle = open(lock, "a" if not lock.exists() else "r")  # noqa: SIM115 (closed below)
+    except OSError:
         yield
         return
-    with open(lock) as handle:
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_SH)
         yield  # closing the file releases the lock
+
+
+# How long a reader that found two different runs keeps looking before it calls the pair
+# broken: a swap renames two files (microseconds, however loaded the machine, in seconds).
+TWIN_RETRIES, TWIN_WAIT_S = 50, 0.1
 
 
 @contextmanager
@@ -441,15 +452,21 @@ def open_publication(
     """Read-only connections to both stores of one publication: opened under the swap lock
     (an open file keeps its version after a rename), and checked to be twins."""
     path, restricted = Path(path), Path(restricted)
-    with _no_swap_while_opening(path):
-        published_con = duckdb.connect(str(path), read_only=True)
-        restricted_con = duckdb.connect(str(restricted), read_only=True)
-    try:
-        if fingerprints(published_con) != fingerprints(restricted_con, RESTRICTED_PUBLICATION):
+    for attempt in range(TWIN_RETRIES + 1):
+        with _no_swap_while_opening(path):
+            published_con = duckdb.connect(str(path), read_only=True)
+            restricted_con = duckdb.connect(str(restricted), read_only=True)
+        if fingerprints(published_con) == fingerprints(restricted_con, RESTRICTED_PUBLICATION):
+            break
+        published_con.close()
+        restricted_con.close()
+        if attempt == TWIN_RETRIES:
             raise PhmError(
                 f"{path} and its restricted store {restricted} hold different runs (a run "
                 "stopped between renaming the two): re-run the pipeline, or `phm restore`."
             )
+        time.sleep(TWIN_WAIT_S)  # unlocked, a swap may be under way: look again
+    try:
         yield published_con, restricted_con
     finally:
         published_con.close()

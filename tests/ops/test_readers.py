@@ -12,13 +12,21 @@ contents do not.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
+from unittest import mock
 
+import duckdb
 import pytest
 
+from phm.warehouse.publish import TWIN_WAIT_S, fingerprints, open_publication
+from phm.warehouse.tables import RESTRICTED_PUBLICATION
 from tests.ops.conftest import contents, copy_warehouse, publish, store_of
 
 pytestmark = pytest.mark.slow
@@ -80,3 +88,46 @@ def test_rerunning_gives_identical_rows_and_published_tables(runs_while_reading)
     a_first, b, a_again = states
     assert a_again == a_first  # A re-run (after B): identical counts and bytes, table by table
     assert b != a_first  # the comparison can fail: B differs
+
+
+def _refingerprint(warehouse: Path, fingerprint: str) -> None:
+    for store, table in ((warehouse, "published"), (store_of(warehouse), "restricted")):
+        with duckdb.connect(str(store)) as con:
+            con.execute(f"UPDATE {table}.publication SET fingerprint = ?", [fingerprint])
+
+
+def test_a_reader_arriving_between_the_two_renames_waits_for_the_pair(published_a, tmp_path):
+    """The window between renaming the published file and the restricted store: a reader
+    that opens there (unlocked: a BI account that may not create the swap lock) sees two
+    different runs, and must look again rather than fail or read half of a publication."""
+    live = copy_warehouse(published_a, tmp_path / "live")
+    new = copy_warehouse(published_a, tmp_path / "new")
+    _refingerprint(new, "the new run")
+    os.replace(new, live)  # the published file renamed into place; the restricted not yet
+    seen = {}
+
+    def read():
+        with open_publication(live, store_of(live)) as (published, restricted):
+            seen["published"] = fingerprints(published)
+            seen["restricted"] = fingerprints(restricted, RESTRICTED_PUBLICATION)
+
+    reader = threading.Thread(target=read)
+    with mock.patch("phm.warehouse.publish._no_swap_while_opening", _unlocked):
+        reader.start()
+        time.sleep(3 * TWIN_WAIT_S)
+        os.replace(store_of(new), store_of(live))  # the second rename
+        reader.join(timeout=60)
+    assert seen == {"published": {"the new run"}, "restricted": {"the new run"}}
+
+
+@contextlib.contextmanager
+def _unlocked(path):
+    yield
+
+
+def test_a_reader_makes_the_swap_lock_of_a_copied_publication(published_a, tmp_path):
+    live = copy_warehouse(published_a, tmp_path / "live")
+    lock = live.with_name(f".{live.name}.swap.lock")
+    assert not lock.exists()
+    with open_publication(live, store_of(live)):
+        assert lock.exists()
