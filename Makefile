@@ -50,9 +50,11 @@ spark: setup
 	  echo "Installing PySpark into $(VENV) for the Spark parity suite (about 70 s)"; \
 	  $(BIN)/uv pip install --quiet --python $(BIN)/python "pyspark[connect]==4.3.0"; }
 
-# One worker per core; tests that share a costly fixture run on the same worker (tests/conftest.py).
+# One worker per core (pytest-xdist), each test file whole on one worker, so that a file's
+# costly fixtures (a module's pipeline runs) are built once. Not --dist loadgroup: with
+# pytest 9.2, xdist 3.8 cannot tag the node ids, and the groups silently fall apart.
 test: setup browser spark ## the whole test suite, slow tests included (what CI runs)
-	$(BIN)/pytest -n logical --dist loadgroup
+	$(BIN)/pytest -n logical --dist loadfile
 
 test-quick: setup ## the quick local loop
 	$(BIN)/pytest -m "not slow" -x -q
