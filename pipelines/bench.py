@@ -24,6 +24,7 @@ import yaml
 
 from phm.config import PipelineConfig, load_config
 from phm.sources import ensure_synthetic_extract
+from pipelines.outcome import RunOutcome
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -115,7 +116,7 @@ def benchmark(
     config_path: Path | None = None,
     extract: Path | None = None,
     html: bool | None = None,
-) -> None:
+) -> RunOutcome:
     """Run the pipeline once in a temporary folder and print each stage's figures.
 
     config_path: the configuration to run (default configs/default.yaml); extract: an
@@ -151,6 +152,7 @@ def benchmark(
             )
             t2 = time.time()
         _report(config, sampler, t0, t1, t2, outcome)
+    return outcome
 
 
 def bench_config_file(config: PipelineConfig, folder: Path) -> Path:

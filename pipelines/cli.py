@@ -197,22 +197,9 @@ def _run(args: argparse.Namespace) -> int:
         print(f"  {stage.stage:<32} {stage.seconds:7.1f} s")
     if outcome.peak_mib and outcome.patient_rows:
         print(f"  peak memory {outcome.peak_mib} MiB, {outcome.patient_rows:,} patient rows read")
-    if outcome.failed_checks:
-        print(
-            "phm run: the extract breaks the data contract; nothing was published:", file=sys.stderr
-        )
-        for check, problems in outcome.failed_checks.items():
-            for problem in problems or [f"check {check} failed"]:
-                print(f"  - {problem}", file=sys.stderr)
-        return EXIT_USER_ERROR
-    if outcome.error is not None:
-        raise outcome.error
-    if not outcome.success:
-        print(
-            "phm run: the run failed; nothing was published. Re-run with --verbose.",
-            file=sys.stderr,
-        )
-        return EXIT_USER_ERROR
+    failed = _failure(outcome, "run")
+    if failed is not None:
+        return failed
     headline = outcome.metadata.get("risk_model_evaluation", {})
     if headline:
         print(f"Risk model: {headline.get('tiering_model')}, {headline.get('validation_design')}")
@@ -292,10 +279,33 @@ def _synth(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _failure(outcome, command: str) -> int | None:
+    """The exit status of a run that did not succeed, its causes said on stderr (a PhmError
+    raised, for main to say in one line); None for a run that succeeded."""
+    if outcome.failed_checks:
+        print(
+            f"phm {command}: the extract breaks the data contract; nothing was published:",
+            file=sys.stderr,
+        )
+        for check, problems in outcome.failed_checks.items():
+            for problem in problems or [f"check {check} failed"]:
+                print(f"  - {problem}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    if outcome.error is not None:
+        raise outcome.error
+    if not outcome.success:
+        print(
+            f"phm {command}: the run failed; nothing was published. Re-run with --verbose.",
+            file=sys.stderr,
+        )
+        return EXIT_USER_ERROR
+    return None
+
+
 def _bench(args: argparse.Namespace) -> int:
     from pipelines.bench import benchmark
 
-    benchmark(
+    outcome = benchmark(
         scale=args.scale,
         seed=args.seed,
         engine=args.engine,
@@ -303,7 +313,7 @@ def _bench(args: argparse.Namespace) -> int:
         extract=args.extract.resolve() if args.extract else None,
         html=args.html,
     )
-    return EXIT_OK
+    return _failure(outcome, "bench") or EXIT_OK
 
 
 def _restore(args: argparse.Namespace) -> int:

@@ -49,3 +49,12 @@ def test_the_model_figures_are_the_validation_metadata_of_the_run():
         "next_year_cost: r_squared 0.39",
     ]
     assert model_figures({}) == []
+
+
+def test_a_bench_that_cannot_run_says_why_and_fails(tmp_path, capsys):
+    from pipelines.cli import main
+
+    missing = tmp_path / "no_such_extract"
+    assert main(["bench", "--extract", str(missing), "--no-html"]) == 1
+    said = capsys.readouterr().err
+    assert said.startswith("phm bench: ") and str(missing) in said
