@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -31,6 +32,10 @@ EXIT_OK, EXIT_USER_ERROR = 0, 1
 # Before any OpenMP library loads: spinning OpenMP waits made gradient boosting 20x slower
 # on two busy cores (see Makefile). A value the user set wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Where PySpark is installed, Great Expectations imports it on every run, polars ones too, and
+# PySpark warns about pandas 3 on import. The pipeline hands Spark Arrow batches, not pandas
+# frames (phm/engines/spark.py), so the warning says nothing about this run.
+warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas", FutureWarning)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
