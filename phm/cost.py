@@ -82,8 +82,12 @@ class CostPrediction:
     predicted: pl.DataFrame  # newest snapshot: patient_id, predicted_cost
 
 
-def cost_pairs(snapshots: dict[date, pl.DataFrame]) -> list[tuple[date, pl.DataFrame]]:
-    """Each snapshot with a snapshot a year later, with the later next-year cost attached."""
+def cost_pairs(
+    snapshots: dict[date, pl.DataFrame], spec: FeatureSpec
+) -> list[tuple[date, pl.DataFrame]]:
+    """Each snapshot with a snapshot a year later, with the later next-year cost attached:
+    patient_id, the feature inputs and the cost (the other columns are not carried through
+    the join)."""
     out = []
     for d in sorted(snapshots):
         later = one_year_after(d)
@@ -91,7 +95,8 @@ def cost_pairs(snapshots: dict[date, pl.DataFrame]) -> list[tuple[date, pl.DataF
             cost = snapshots[later].select(
                 "patient_id", pl.col("secondary_care_cost_12m").alias(NEXT_COST)
             )
-            out.append((d, snapshots[d].join(cost, on="patient_id", how="inner")))
+            inputs = snapshots[d].select("patient_id", *spec.inputs)
+            out.append((d, inputs.join(cost, on="patient_id", how="inner")))
     return out
 
 
@@ -116,7 +121,7 @@ def predict_cost(
     snapshots: dict[date, pl.DataFrame], spec: FeatureSpec, seed: int
 ) -> CostPrediction | None:
     """Evaluate the cost model honestly and predict the newest snapshot's next-year cost."""
-    pairs = cost_pairs(snapshots)
+    pairs = cost_pairs(snapshots, spec)
     if not pairs:
         return None
     newest = max(snapshots)

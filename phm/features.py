@@ -62,6 +62,14 @@ class FeatureSpec:
         ex.append(("log_cost_12m", (nw.col("secondary_care_cost_12m") + 1.0).log()))
         return ex
 
+    @property
+    def inputs(self) -> list[str]:
+        """The snapshot columns the features are computed from."""
+        return [
+            "age", "sex", "imd_decile", "care_home", "efi_score", "ethnicity",
+            *self.ltc_columns, "ltc_count", *PRIOR_USE, "secondary_care_cost_12m",
+        ]  # fmt: skip
+
     def frame(self, snapshot):
         """The features as named columns, on any engine (the same kind of frame back)."""
         exprs = [e.alias(n) for n, e in self._expressions()]

@@ -721,9 +721,9 @@ def case_finding_rows(case_finding: pl.DataFrame, extract) -> pl.DataFrame:
     listed = (
         pl.concat(  # only the listed patients' rows: a few thousand, not the population
             [
-                extract.snapshots[d].join(
-                    case_finding.select("patient_id"), on="patient_id", how="semi"
-                )
+                extract.snapshots[d]
+                .select("patient_id", "age", "sex", "ltc_count", *ltcs)
+                .join(case_finding.select("patient_id"), on="patient_id", how="semi")
                 for d in scored_on
             ]
         )

@@ -132,9 +132,17 @@ class CambridgeMultimorbidityScore(ClassifierMixin, BaseEstimator):
         X = np.asarray(X, dtype=np.float64)
         groups, w = self._conditions(X.shape[1])
         score = np.zeros(X.shape[0])
+        # reused buffers, not fresh arrays per condition (37 of them on a million rows): the
+        # same arithmetic, every bit of the score unchanged
+        present, weighted = np.empty(X.shape[0], dtype=bool), np.empty(X.shape[0])
         for columns, weight in zip(groups, w, strict=True):
-            present = (np.nan_to_num(X[:, list(columns)], nan=0.0) > 0.5).any(axis=1)
-            score += weight * present
+            if not columns:
+                continue  # a condition the extract lacks: never present
+            np.greater(X[:, columns[0]], 0.5, out=present)  # NaN (missing) counts as absent
+            for i in columns[1:]:  # a condition of several flags: any of them
+                present |= X[:, i] > 0.5
+            np.multiply(present, weight, out=weighted)
+            score += weighted
         return score
 
     def _design(self, X: np.ndarray) -> np.ndarray:
