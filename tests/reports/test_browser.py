@@ -3,7 +3,6 @@ screenshot. Chromium is part of the project's set-up; without it this test fails
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import shutil
@@ -11,6 +10,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.reports.devtools import Browser
 
 INSTALL = "apt-get update && apt-get install -y chromium chromium-driver"
 FLAGS = [
@@ -110,7 +111,8 @@ def test_profile_as_shipped_logs_nothing_and_screenshots(pcn_page, tmp_path):
 # --------------------------------------------------------------------------------------------
 # Accessibility: axe-core (npm) with the WCAG 2.0, 2.1 and 2.2 A and AA rules on every page.
 # The pages' own policy forbids every script, so the audit runs on a test-only copy of each page
-# with the policy removed and axe injected; the copy is otherwise byte for byte the page.
+# with the policy removed and axe injected; the copy is otherwise byte for byte the page. One
+# Chromium, kept open for the module, loads them one after another (tests/reports/devtools.py).
 # --------------------------------------------------------------------------------------------
 AXE_DIR = Path(__file__).resolve().parents[2] / ".axe"
 AXE_INSTALL = f"npm install --prefix {AXE_DIR} axe-core@4.11 (or: make browser)"
@@ -132,6 +134,14 @@ window.addEventListener('load', async () => {
 
 
 @pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """One Chromium for every audit of the module (tests/reports/devtools.py)."""
+    opened = Browser(chromium(), FLAGS + ["--window-size=1280,1000"], tmp_path_factory.mktemp("b"))
+    yield opened
+    opened.close()
+
+
+@pytest.fixture(scope="module")
 def axe_source() -> str:
     path = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
     if not path.is_file():
@@ -139,42 +149,36 @@ def axe_source() -> str:
     return path.read_text(encoding="utf-8")
 
 
-def _audit(page: Path, axe: str, tmp_path: Path) -> list[dict]:
+def _audit(page: Path, axe: str, tmp_path: Path, browser: Browser) -> list[dict]:
     html_text = re.sub(
         r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", page.read_text(encoding="utf-8")
     )
     audit = "<script>" + axe + "</script>" + AUDIT % json.dumps(WCAG_TAGS)
     copy = tmp_path / page.name
     copy.write_text(html_text.replace("</body>", audit + "</body>", 1), encoding="utf-8")
-    done = run(
-        ["--virtual-time-budget=30000", "--window-size=1280,1000", "--dump-dom", copy.as_uri()],
-        tmp_path / f"axe_{page.stem}",
-    )
-    found = re.search(r'<pre id="axe-result">(.*?)</pre>', done.stdout, re.S)
-    assert found, f"axe did not finish on {page.name} (chromium exit {done.returncode})"
-    return json.loads(html.unescape(found.group(1)))
+    return json.loads(browser.text_of(copy.as_uri(), "axe-result"))
 
 
-def test_every_page_passes_axe_wcag_22_a_and_aa(hostile_profiles, axe_source, tmp_path):
+def test_every_page_passes_axe_wcag_22_a_and_aa(hostile_profiles, axe_source, browser, tmp_path):
     pages = sorted(hostile_profiles.glob("*.html"))
     assert len(pages) >= 10  # index, overview, places and PCNs
     failures = {}
     for page in pages:
-        violations = _audit(page, axe_source, tmp_path)
+        violations = _audit(page, axe_source, tmp_path, browser)
         if violations:
             failures[page.name] = violations
     assert failures == {}
 
 
-def test_the_pages_of_a_two_ics_extract_pass_axe(two_ics_profiles, axe_source, tmp_path):
+def test_the_pages_of_a_two_ics_extract_pass_axe(two_ics_profiles, axe_source, browser, tmp_path):
     """The index grouped by ICS (headings one level deeper) and each ICS's page."""
     pages = [two_ics_profiles / "index.html", *sorted(two_ics_profiles.glob("ics_*.html"))]
     assert len(pages) == 3
-    failures = {p.name: v for p in pages if (v := _audit(p, axe_source, tmp_path))}
+    failures = {p.name: v for p in pages if (v := _audit(p, axe_source, tmp_path, browser))}
     assert failures == {}
 
 
-def test_axe_finds_a_violation_where_there_is_one(axe_source, tmp_path):
+def test_axe_finds_a_violation_where_there_is_one(axe_source, browser, tmp_path):
     """The audit can fail: an image without alternative text is reported."""
     page = tmp_path / "bad.html"
     page.write_text(
@@ -182,4 +186,4 @@ def test_axe_finds_a_violation_where_there_is_one(axe_source, tmp_path):
         '<img src="data:image/png;base64,iVBORw0KGgo="></main></body></html>',
         encoding="utf-8",
     )
-    assert "image-alt" in {v["id"] for v in _audit(page, axe_source, tmp_path)}
+    assert "image-alt" in {v["id"] for v in _audit(page, axe_source, tmp_path, browser)}
