@@ -76,8 +76,32 @@ class FeatureSpec:
         return nw.from_native(snapshot).select(exprs).to_native()
 
     def matrix(self, snapshot: pl.DataFrame) -> np.ndarray:
-        """The feature matrix (float64, one row per patient, columns in `names` order)."""
-        return self.frame(snapshot).to_numpy().astype(np.float64, copy=False)
+        """The feature matrix (float64, one row per patient, columns in `names` order).
+
+        The same values as `frame(snapshot)`, built with half the passes over memory: a
+        feature that is its column as a number (a flag, a count, age) is copied straight
+        into the matrix instead of first becoming a float column of its own (measured on
+        1.17M patients, 40 conditions, one core: 0.85 -> 0.5 s; the matrix is built about
+        ten times a run)."""
+        direct = {n for n in self._plain() if _copies_exactly(snapshot, n)}
+        computed = [(n, e) for n, e in self._expressions() if n not in direct]
+        rest = nw.from_native(snapshot).select([e.alias(n) for n, e in computed]).to_native()
+        out = np.empty((snapshot.height, len(self.names)), order="F")  # as models read it
+        for j, name in enumerate(self.names):
+            out[:, j] = (snapshot if name in direct else rest).get_column(name).to_numpy()
+        return out
+
+    def _plain(self) -> list[str]:
+        """The features that are their column of the same name as a float (no other step)."""
+        return ["age", "care_home", *self.ltc_columns, "ltc_count", *PRIOR_USE]
+
+
+def _copies_exactly(snapshot: pl.DataFrame, column: str) -> bool:
+    """A boolean or integer column without nulls: numpy's float64 copy of it is exactly the
+    cast (integers here are far below 2**53); any other column goes through the cast."""
+    dtype = snapshot.schema[column]
+    exact = dtype == pl.Boolean or dtype.is_integer()
+    return exact and snapshot.get_column(column).null_count() == 0
 
 
 def feature_label(name: str) -> str:
