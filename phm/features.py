@@ -37,34 +37,39 @@ class FeatureSpec:
 
     @property
     def names(self) -> list[str]:
-        return [name for name, _ in self._expressions()]
+        return [name for name, _, _ in self._expressions()]
 
-    def _expressions(self) -> list[tuple[str, nw.Expr]]:
+    def _expressions(self) -> list[tuple[str, nw.Expr, bool]]:
+        """Each feature: its name, its expression, and whether it is its own column of the
+        same name as a number, nothing more (`matrix` copies those straight across)."""
         f64 = nw.Float64
-        ex: list[tuple[str, nw.Expr]] = [
-            ("age", nw.col("age").cast(f64)),
-            ("male", (nw.col("sex") == "M").cast(f64)),
-            ("imd_decile", nw.col("imd_decile").cast(f64).fill_null(5.5)),
-            ("imd_unknown", nw.col("imd_decile").is_null().cast(f64)),
-            ("care_home", nw.col("care_home").cast(f64)),
-            ("efi_score", nw.col("efi_score").fill_null(0.0)),
-            ("efi_recorded", (~nw.col("efi_score").is_null()).cast(f64)),
+
+        def number(column: str) -> tuple[str, nw.Expr, bool]:
+            return (column, nw.col(column).cast(f64), True)
+
+        ex: list[tuple[str, nw.Expr, bool]] = [
+            number("age"),
+            ("male", (nw.col("sex") == "M").cast(f64), False),
+            ("imd_decile", nw.col("imd_decile").cast(f64).fill_null(5.5), False),
+            ("imd_unknown", nw.col("imd_decile").is_null().cast(f64), False),
+            number("care_home"),
+            ("efi_score", nw.col("efi_score").fill_null(0.0), False),
+            ("efi_recorded", (~nw.col("efi_score").is_null()).cast(f64), False),
         ]
         ex += [
-            (f"ethnicity_{g.lower()}", (nw.col("ethnicity") == g).cast(f64))
+            (f"ethnicity_{g.lower()}", (nw.col("ethnicity") == g).cast(f64), False)
             for g in ETHNIC_GROUPS
             if g != "White"  # the reference group
         ]
-        ex += [(c, nw.col(c).cast(f64)) for c in self.ltc_columns]
-        ex.append(("ltc_count", nw.col("ltc_count").cast(f64)))
-        ex += [(c, nw.col(c).cast(f64)) for c in PRIOR_USE]
+        ex += [number(c) for c in (*self.ltc_columns, "ltc_count", *PRIOR_USE)]
         # log1p is not in Narwhals: log(1 + x) agrees to a few ulp for costs in pounds
-        ex.append(("log_cost_12m", (nw.col("secondary_care_cost_12m") + 1.0).log()))
+        ex.append(("log_cost_12m", (nw.col("secondary_care_cost_12m") + 1.0).log(), False))
         return ex
 
     @property
     def inputs(self) -> list[str]:
-        """The snapshot columns the features are computed from."""
+        """The snapshot columns the features are computed from (tests/unit/test_features.py
+        checks that they suffice)."""
         return [
             "age", "sex", "imd_decile", "care_home", "efi_score", "ethnicity",
             *self.ltc_columns, "ltc_count", *PRIOR_USE, "secondary_care_cost_12m",
@@ -72,7 +77,7 @@ class FeatureSpec:
 
     def frame(self, snapshot):
         """The features as named columns, on any engine (the same kind of frame back)."""
-        exprs = [e.alias(n) for n, e in self._expressions()]
+        exprs = [e.alias(n) for n, e, _ in self._expressions()]
         return nw.from_native(snapshot).select(exprs).to_native()
 
     def matrix(self, snapshot: pl.DataFrame) -> np.ndarray:
@@ -83,17 +88,14 @@ class FeatureSpec:
         into the matrix instead of first becoming a float column of its own (measured on
         1.17M patients, 40 conditions, one core: 0.85 -> 0.5 s; the matrix is built about
         ten times a run)."""
-        direct = {n for n in self._plain() if _copies_exactly(snapshot, n)}
-        computed = [(n, e) for n, e in self._expressions() if n not in direct]
-        rest = nw.from_native(snapshot).select([e.alias(n) for n, e in computed]).to_native()
-        out = np.empty((snapshot.height, len(self.names)), order="F")  # as models read it
-        for j, name in enumerate(self.names):
+        features = self._expressions()
+        direct = {n for n, _, plain in features if plain and _copies_exactly(snapshot, n)}
+        computed = [e.alias(n) for n, e, _ in features if n not in direct]
+        rest = nw.from_native(snapshot).select(computed).to_native()
+        out = np.empty((snapshot.height, len(features)), order="F")  # as models read it
+        for j, (name, _, _) in enumerate(features):
             out[:, j] = (snapshot if name in direct else rest).get_column(name).to_numpy()
         return out
-
-    def _plain(self) -> list[str]:
-        """The features that are their column of the same name as a float (no other step)."""
-        return ["age", "care_home", *self.ltc_columns, "ltc_count", *PRIOR_USE]
 
 
 def _copies_exactly(snapshot: pl.DataFrame, column: str) -> bool:

@@ -54,3 +54,12 @@ def test_columns_with_nulls_or_other_types_go_through_the_cast_and_still_agree()
     X = spec.matrix(snapshot)
     assert np.isnan(X[2, spec.names.index("ltc_count")])
     assert np.array_equal(X, _frame_values(spec, snapshot), equal_nan=True)
+
+
+def test_the_declared_inputs_are_all_the_features_need():
+    """cost_pairs carries only `inputs` through its join: a feature reading another column
+    would fail there."""
+    spec, snapshot = feature_spec(DEFAULT_LTCS), _snapshot()
+    only_inputs = snapshot.select(spec.inputs)
+    assert np.array_equal(spec.matrix(only_inputs), spec.matrix(snapshot), equal_nan=True)
+    assert spec.frame(only_inputs).equals(spec.frame(snapshot))
