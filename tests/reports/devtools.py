@@ -52,10 +52,13 @@ class Browser:
         os.close(commands_read)
         os.close(replies_write)
         self._pending, self._last_id = b"", 0
-        target = self._send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        self._session = self._send("Target.attachToTarget", {"targetId": target, "flatten": True})[
-            "sessionId"
-        ]
+        try:
+            target = self._send("Target.createTarget", {"url": "about:blank"})["targetId"]
+            attached = self._send("Target.attachToTarget", {"targetId": target, "flatten": True})
+        except BaseException:
+            self.close()  # no Chromium left running behind a failed start
+            raise
+        self._session = attached["sessionId"]
 
     def text_of(self, url: str, element_id: str, timeout: float = 60) -> str:
         self._send("Page.navigate", {"url": url}, session=True, timeout=timeout)
