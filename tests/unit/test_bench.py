@@ -29,7 +29,10 @@ print(json.dumps([sampler.cpu(start, middle), sampler.cpu(middle, end), sampler.
 def test_the_sampler_attributes_cpu_time_to_the_window_that_spent_it():
     ran = subprocess.run(
         [sys.executable, "-c", SAMPLER_WINDOWS],
-        cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     busy, idle, peak = json.loads(ran.stdout)
     assert 0.2 < busy < 0.5
