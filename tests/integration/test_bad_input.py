@@ -2,8 +2,9 @@
 and count; exit status 1; no traceback; no patient value; the published warehouse untouched.
 
 Each rule is tested case by case at the validation layer (tests/validation); here a
-representative of each kind of failure goes end to end: a structural problem (read), an
-expectation (GX), and a cross-file rule.
+representative of each kind of failure goes end to end: a structural problem (read), and,
+in one extract, rules checked in polars (unique), by GX (a range) and across files (a known
+practice): one run must name all three, so an analyst fixes the extract once, not thrice.
 """
 
 import shutil
@@ -60,11 +61,21 @@ def _no_snapshots(folder: Path) -> None:
         path.unlink()
 
 
+def _three_rules_broken(folder: Path) -> None:
+    _age_out_of_range(folder)  # rows 1-2
+    _unknown_practice(folder)  # rows 1-4
+    _duplicate_patient(folder)  # the first three rows again, at the end
+    # so: 6 rows share a patient_id, 4 + 3 have an unknown practice, 2 + 2 an age of 130
+
+
 CASES = {
     "missing column": (_drop_age, [SNAPSHOT, "age", "missing"]),
-    "duplicate patient": (_duplicate_patient, [SNAPSHOT, "patient_id", "unique", "6 rows"]),
-    "unknown practice": (_unknown_practice, [SNAPSHOT, "practice_code", "practices.csv", "4 rows"]),
-    "age out of range": (_age_out_of_range, [SNAPSHOT, "age", "0 to 115", "2 rows"]),
+    "duplicate patient, unknown practice, age out of range": (
+        _three_rules_broken,
+        [SNAPSHOT, "column patient_id: must be unique: 6 rows"]
+        + ["column practice_code: practice_code must exist in practices.csv: 7 rows"]
+        + ["column age: must be 0 to 115: 4 rows"],
+    ),
     "truncated parquet": (_truncate, [SNAPSHOT, "truncated"]),
     "no snapshot": (_no_snapshots, ["patients_<YYYY-MM-DD>"]),
 }
