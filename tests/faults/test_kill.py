@@ -56,6 +56,13 @@ def _wait_for(condition, run, what: str, timeout: float = 300) -> None:
         time.sleep(0.002)
 
 
+# Stages that write files a killed run could leave half-made (Data Docs, the model card, the
+# stores): after a kill there, the next run is tried. The modelling stages write nothing
+# outside Dagster's in-memory state, so a next run after them would repeat what the
+# writing stages already show (and each costs a whole run of the suite's time).
+WRITING = {"patient_extract_extract_meets_contract", "model_card", "warehouse", "mid-publish"}
+
+
 def _next_run_succeeds(quick_config, extract, warehouse, before) -> None:
     publish(quick_config, extract, warehouse)
     assert state(warehouse)["contents"] != before["contents"]
@@ -83,7 +90,8 @@ def test_sigkill_at_any_stage_keeps_the_publication_and_the_next_run_succeeds(
     assert message.startswith(f"phm run: stopped by SIGKILL in stage {reached} (peak ")
     assert "nothing was published" in message and "needs no clean-up" in message
     assert_untouched(warehouse, before)  # the parent swept what the child left
-    _next_run_succeeds(quick_config, extract_b, warehouse, before)
+    if stage in WRITING:
+        _next_run_succeeds(quick_config, extract_b, warehouse, before)
 
 
 def test_killing_phm_run_itself_takes_its_child_with_it(
