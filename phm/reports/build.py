@@ -810,6 +810,21 @@ def _render(code: str) -> tuple[str, str, int]:
     return area.file_name, content, n
 
 
+def profile_page(
+    tables: Mapping[str, pl.DataFrame], code: str, practices: pl.DataFrame | None = None
+) -> str:
+    """The HTML of one area's page (a PCN, place or ICS code), exactly as `write_profiles`
+    writes it, without drawing the others: for a notebook, or a test about one page."""
+    _init_worker(tables, practices)
+    try:
+        if code not in _WORKER["areas"]:
+            raise KeyError(f"no area {code!r} in the profile tables")
+        _, content, _ = _render(code)
+        return content
+    finally:
+        _WORKER.clear()
+
+
 def write_profiles(
     tables: Mapping[str, pl.DataFrame],
     folder: Path,

@@ -12,7 +12,7 @@ import pytest
 from phm.disclosure import DisclosurePolicy
 from phm.extract import read_extract
 from phm.profiles import profile_inputs, profile_tables
-from phm.reports import write_profiles
+from phm.reports import profile_page, write_profiles
 from phm.synth import generate_extract
 from phm.tiering import patient_risk_table
 
@@ -134,7 +134,7 @@ def _like_with_like_snapshot(frame, practices, ltcs, young, double) -> pl.DataFr
 
 @pytest.fixture(scope="session")
 def like_with_like(tmp_path_factory):
-    """(tables, folder of pages, young PCN, double-diabetes PCN, extract)."""
+    """(tables, the two PCNs' pages, young PCN, double-diabetes PCN, extract)."""
     out = tmp_path_factory.mktemp("like_extract") / "extract"
     generate_extract(out, scale=0.01, seed=5, truth_dir=out.parent / "truth")
     extract = read_extract(out)
@@ -147,9 +147,8 @@ def like_with_like(tmp_path_factory):
     }
     extract = dataclasses.replace(extract, snapshots=snapshots)
     tables = profile_tables(profile_inputs(_stand_in_risk(extract), extract), DisclosurePolicy())
-    folder = tmp_path_factory.mktemp("like_profiles")
-    write_profiles(tables, folder, workers=1, practices=extract.practices)
-    return tables, folder, young, double, extract
+    pages = {pcn: profile_page(tables, pcn, extract.practices) for pcn in (young, double)}
+    return tables, pages, young, double, extract
 
 
 # --------------------------------------------------------------------------------------------

@@ -127,12 +127,12 @@ def _what_this_means(page: str) -> str:
 def test_the_young_pcn_page_flags_no_register_and_the_diabetes_pcn_page_leads_with_it(
     like_with_like,
 ):
-    _, folder, young, double, extract = like_with_like
-    young_box = _what_this_means((folder / f"pcn_{young}.html").read_text(encoding="utf-8"))
+    _, pages, young, double, extract = like_with_like
+    young_box = _what_this_means(pages[young])
     labels = [ltc_label(c) for c in extract.ltc_columns]
     assert not [label for label in labels if f"the {label} register" in young_box]
     assert "fewer patients are on" not in young_box and "more patients are on" not in young_box
-    double_box = _what_this_means((folder / f"pcn_{double}.html").read_text(encoding="utf-8"))
+    double_box = _what_this_means(pages[double])
     first = double_box.split("<li>")[1]
     assert first.startswith("After allowing for age and sex, more patients are on the diabetes")
 
