@@ -15,8 +15,14 @@ SHARED_FIXTURE_FAMILIES = {
     "tests/integration/test_models_card.py": "integration: published",
     "tests/integration/test_pipeline.py": "integration: published",
     "tests/integration/test_profiles_pipeline.py": "integration: published",
+    "tests/integration/test_no_patient_data_leaks.py": "integration: published",
     # the hostile, like-with-like and two-ICS extracts and pages (tests/reports/conftest.py)
     "tests/reports/": "reports",
+    # the two-ICS extract, its fitted model and the SparkSession (tests/parity/conftest.py)
+    "tests/parity/": "parity",
+    # the scale-0.35 sample at seed 7 (tests/synth/conftest.py, `second_sample`)
+    "tests/synth/test_calibration.py": "synth: samples",
+    "tests/synth/test_city_table_from_files.py": "synth: samples",
 }
 
 
