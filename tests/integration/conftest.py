@@ -61,32 +61,44 @@ def everything_said() -> Iterator[io.StringIO]:
     sys.stdout and sys.stderr (pytest's capture stands in for them), and every log record at
     DEBUG. The text is in the StringIO once the block has ended."""
     said = io.StringIO()
+    with contextlib.ExitStack() as undo:
+        _log_everything_to(said, undo)
+        fds = undo.enter_context(tempfile.TemporaryFile(mode="w+b"))
+        undo.callback(lambda: said.write(_text_of(fds)))  # after 1 and 2 point back
+        _point_stdout_and_stderr_at(fds, undo)
+        undo.enter_context(contextlib.redirect_stdout(said))
+        undo.enter_context(contextlib.redirect_stderr(said))
+        yield said
+
+
+def _text_of(file) -> str:
+    file.seek(0)
+    return file.read().decode("utf-8", errors="replace")
+
+
+def _log_everything_to(said: io.StringIO, undo: contextlib.ExitStack) -> None:
+    """Every log record at DEBUG into `said`, until `undo` unwinds."""
+    root = logging.getLogger()
     handler = logging.StreamHandler(said)
     handler.setLevel(logging.DEBUG)
-    root = logging.getLogger()
-    level = root.level
+    undo.callback(root.setLevel, root.level)
+    undo.callback(root.removeHandler, handler)
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
-    with tempfile.TemporaryFile(mode="w+b") as fds:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        saved = [os.dup(1), os.dup(2)]
-        os.dup2(fds.fileno(), 1)
-        os.dup2(fds.fileno(), 2)
-        try:
-            with contextlib.redirect_stdout(said), contextlib.redirect_stderr(said):
-                yield said
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            for fd in saved:
-                os.close(fd)
-            root.removeHandler(handler)
-            root.setLevel(level)
-            fds.seek(0)
-            said.write(fds.read().decode("utf-8", errors="replace"))
+
+
+def _point_stdout_and_stderr_at(file, undo: contextlib.ExitStack) -> None:
+    """File descriptors 1 and 2 into `file` (what native libraries write), until `undo`
+    unwinds; Python's buffers are flushed on both sides of the switch."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    for fd in (1, 2):
+        saved = os.dup(fd)
+        undo.callback(os.close, saved)
+        undo.callback(os.dup2, saved, fd)
+        os.dup2(file.fileno(), fd)
+    undo.callback(sys.stderr.flush)
+    undo.callback(sys.stdout.flush)
 
 
 @pytest.fixture(scope="session")
