@@ -815,8 +815,8 @@ def profile_page(
 ) -> str:
     """The HTML of one area's page (a PCN, place or ICS code), exactly as `write_profiles`
     writes it, without drawing the others: for a notebook, or a test about one page."""
-    _init_worker(tables, practices)
     try:
+        _init_worker(tables, practices)
         if code not in _WORKER["areas"]:
             raise KeyError(f"no area {code!r} in the profile tables")
         _, content, _ = _render(code)
