@@ -57,9 +57,10 @@ def _wait_for(condition, run, what: str, timeout: float = 300) -> None:
 
 
 # Stages that write files a killed run could leave half-made (Data Docs, the model card, the
-# stores): after a kill there, the next run is tried. The modelling stages write nothing
-# outside Dagster's in-memory state, so a next run after them would repeat what the
-# writing stages already show (and each costs a whole run of the suite's time).
+# stores): after a kill there, the next run is tried. The modelling stages write only what
+# every stage writes (the supervisor's status line, in a folder each run makes afresh) and
+# Dagster's in-memory state, so a next run after them would repeat what the writing stages
+# already show (and each costs a whole run of the suite's time).
 WRITING = {"patient_extract_extract_meets_contract", "model_card", "warehouse", "mid-publish"}
 
 
