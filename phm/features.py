@@ -7,7 +7,7 @@ silently: an unknown deprivation decile or an unrecorded frailty index is inform
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import narwhals as nw
@@ -23,6 +23,10 @@ PRIOR_USE = (
     "outpatient_attendances_12m",
     "prescription_types_12m",
 )
+
+# Rows per feature matrix when a whole snapshot is scored: ~120 MB of float64 at 40 conditions,
+# so scoring ten million patients holds one batch's matrix, not ten million rows of it.
+BATCH_ROWS = 250_000
 
 # eFI categories (Clegg et al. 2016): fit <= 0.12 < mild <= 0.24 < moderate <= 0.36 < severe.
 EFI_MODERATE = 0.24
@@ -96,6 +100,15 @@ class FeatureSpec:
         for j, (name, _, _) in enumerate(features):
             out[:, j] = (snapshot if name in direct else rest).get_column(name).to_numpy()
         return out
+
+    def batches(self, snapshot: pl.DataFrame, rows: int | None = None) -> Iterator[np.ndarray]:
+        """`matrix` of consecutive slices of `rows` patients (default BATCH_ROWS), in order (one
+        empty matrix for an empty snapshot): a model's scores per row do not depend on it."""
+        rows = rows or BATCH_ROWS
+        if snapshot.height == 0:
+            yield self.matrix(snapshot)
+        for start in range(0, snapshot.height, rows):
+            yield self.matrix(snapshot.slice(start, rows))
 
 
 def _copies_exactly(snapshot: pl.DataFrame, column: str) -> bool:

@@ -45,7 +45,8 @@ from phm.evaluation import (
 )
 from phm.features import FeatureSpec
 from phm.models import build_model, model_notes
-from phm.models.sampled import stratified_sample
+from phm.models.recalibrated import CALIBRATION_SHARE
+from phm.models.sampled import TRAINING_ROWS, stratified_sample
 from phm.outcomes import OUTCOME, LabelledSnapshot
 
 Design = Literal["temporal", "held_out_patients"]
@@ -94,7 +95,8 @@ class FittedModel:
     period_shift: float | None  # log-odds added to every score; None: the step is off
 
     def predict(self, spec: FeatureSpec, frame: pl.DataFrame) -> np.ndarray:
-        return self.predict_matrix(spec.matrix(frame))
+        """Risk for every row of `frame`, one batch of feature rows at a time."""
+        return np.concatenate([self.predict_matrix(X) for X in spec.batches(frame)])
 
     def predict_matrix(self, X: np.ndarray, *, shifted: bool = True) -> np.ndarray:
         """Risk for a feature matrix already built (one matrix shared by every candidate);
@@ -174,8 +176,18 @@ def held_out(patient_ids: pl.Series, seed: int) -> np.ndarray:
     return (hashed % 1000) < HELD_OUT_SHARE * 1000
 
 
-def _xy(spec: FeatureSpec, frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    return spec.matrix(frame), frame[OUTCOME].cast(pl.Int64).to_numpy()
+def training_xy(
+    spec: FeatureSpec, frame: pl.DataFrame, seed: int, *, recalibrate: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Features and outcomes of the seeded, class-stratified sample of labelled rows a model
+    is fitted on: the matrix is built for those rows only, so its size does not grow with the
+    population. A model with a Platt step gets a fifth more rows, so that the part it is
+    itself fitted on is still `TRAINING_ROWS`."""
+    y = frame[OUTCOME].cast(pl.Int8).to_numpy()
+    cap = round(TRAINING_ROWS / (1 - CALIBRATION_SHARE)) if recalibrate else TRAINING_ROWS
+    rows = stratified_sample(y, cap, seed)
+    sample = frame if len(rows) == frame.height else frame[rows]
+    return spec.matrix(sample), y[rows].astype(np.int64)
 
 
 def fit_model(
@@ -191,7 +203,7 @@ def fit_model(
 ) -> FittedModel:
     """Fit one registered model on labelled rows (`xy`: their features and outcomes, if
     already built), and its period shift on those rows where asked."""
-    X, y = xy if xy is not None else _xy(spec, frame)
+    X, y = xy if xy is not None else training_xy(spec, frame, seed, recalibrate=recalibrate)
     estimator = build_model(name, spec, seed, recalibrate=recalibrate).fit(X, y)
     shift = estimate_period_shift(estimator, X, y, seed) if period_shift else None
     return FittedModel(name, estimator, trained_on, float(y.mean()), recalibrate, shift)
@@ -270,21 +282,13 @@ def evaluate_models(
         train, test = train.filter(~pl.Series(mask)), test.filter(pl.Series(mask))
     y_test = test[OUTCOME].cast(pl.Int64).to_numpy()
     groups = subgroup_keys(test, practices)
-    rows, predictions, subgroups, curves, fitted = [], [], [], [], {}
-    train_xy, x_test = _xy(spec, train), spec.matrix(test)  # once, not once per candidate
-    for name in candidates:
-        model = fit_model(
-            name,
-            spec,
-            train,
-            plan.train_snapshot,
-            seed,
-            recalibrate=name in recalibrate,
-            period_shift=period_shift,
-            xy=train_xy,
-        )
-        fitted[name] = model
-        raw = model.predict_matrix(x_test, shifted=False)
+    fitted = _fit_candidates(
+        train, plan.train_snapshot, spec, candidates, seed, recalibrate, period_shift
+    )
+    unshifted = _predict_unshifted(fitted, spec, test)
+    rows, predictions, subgroups, curves = [], [], [], []
+    for name, model in fitted.items():
+        raw = unshifted[name]
         risk = shift_log_odds(raw, model.period_shift or 0.0)
         rows.append(
             {
@@ -325,6 +329,48 @@ def evaluate_models(
         oracle_auroc=oracle,
         baseline_gain=baseline_gain(metrics, predictions, y_test),
     )
+
+
+def _fit_candidates(
+    train: pl.DataFrame,
+    trained_on: date,
+    spec: FeatureSpec,
+    candidates: list[str],
+    seed: int,
+    recalibrate: tuple[str, ...],
+    period_shift: bool,
+) -> dict[str, FittedModel]:
+    """Every candidate fitted on the training side; the sample's matrix is built once for the
+    candidates without a Platt step and once for those with one (they take more rows)."""
+    samples: dict[bool, tuple[np.ndarray, np.ndarray]] = {}
+    fitted = {}
+    for name in candidates:
+        platt = name in recalibrate
+        if platt not in samples:
+            samples[platt] = training_xy(spec, train, seed, recalibrate=platt)
+        fitted[name] = fit_model(
+            name,
+            spec,
+            train,
+            trained_on,
+            seed,
+            recalibrate=platt,
+            period_shift=period_shift,
+            xy=samples[platt],
+        )
+    return fitted
+
+
+def _predict_unshifted(
+    fitted: dict[str, FittedModel], spec: FeatureSpec, test: pl.DataFrame
+) -> dict[str, np.ndarray]:
+    """Each candidate's risk before its period shift on every evaluation row, one batch of
+    feature rows at a time (each batch's matrix shared by every candidate)."""
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in fitted}
+    for X in spec.batches(test):
+        for name, model in fitted.items():
+            parts[name].append(model.predict_matrix(X, shifted=False))
+    return {name: np.concatenate(p) for name, p in parts.items()}
 
 
 def baseline_gain(

@@ -43,9 +43,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from phm.cms import CmsCondition, cms_conditions
 from phm.features import FeatureSpec
 from phm.models.registry import register
-from phm.models.sampled import FitOnStratifiedSample
+from phm.models.sampled import TRAINING_ROWS, FitOnStratifiedSample
 
-TRAINING_ROWS = 300_000
 SCORE_UNIT = 100.0  # only to keep the fitted slope of order 1; b absorbs the units
 
 

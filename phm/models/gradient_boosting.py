@@ -18,9 +18,7 @@ from sklearn.pipeline import Pipeline
 from phm.features import FeatureSpec
 from phm.models.condition_score import condition_score
 from phm.models.registry import register
-from phm.models.sampled import FitOnStratifiedSample
-
-TRAINING_ROWS = 300_000
+from phm.models.sampled import TRAINING_ROWS, FitOnStratifiedSample
 
 
 @register("gradient_boosting")

@@ -16,9 +16,7 @@ from sklearn.preprocessing import SplineTransformer, StandardScaler
 from phm.features import FeatureSpec
 from phm.models.condition_score import condition_score, scored_names
 from phm.models.registry import register
-from phm.models.sampled import FitOnStratifiedSample
-
-TRAINING_ROWS = 300_000
+from phm.models.sampled import TRAINING_ROWS, FitOnStratifiedSample
 
 
 @register("logistic")

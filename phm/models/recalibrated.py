@@ -16,6 +16,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from phm.evaluation import calibration_slope_intercept
 
+CALIBRATION_SHARE = 0.2  # of the training rows, held out for the Platt step
+
 
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, 1e-6, 1 - 1e-6)
@@ -32,7 +34,9 @@ class PlattRecalibrated(ClassifierMixin, BaseEstimator):
     random_state : seed of the held-out split.
     """
 
-    def __init__(self, estimator=None, calibration_share: float = 0.2, random_state: int = 0):
+    def __init__(
+        self, estimator=None, calibration_share: float = CALIBRATION_SHARE, random_state: int = 0
+    ):
         self.estimator = estimator
         self.calibration_share = calibration_share
         self.random_state = random_state

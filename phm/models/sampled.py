@@ -15,6 +15,8 @@ from sklearn.utils import get_tags
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+TRAINING_ROWS = 300_000  # the most training rows a model is fitted on (phm.risk.training_xy)
+
 
 def stratified_sample(y: np.ndarray, max_rows: int, seed: int) -> np.ndarray:
     """Sorted row indices: at most `max_rows`, each class in its share of `y` (all rows if

@@ -63,3 +63,12 @@ def test_the_declared_inputs_are_all_the_features_need():
     only_inputs = snapshot.select(spec.inputs)
     assert np.array_equal(spec.matrix(only_inputs), spec.matrix(snapshot), equal_nan=True)
     assert spec.frame(only_inputs).equals(spec.frame(snapshot))
+
+
+def test_batches_are_the_matrix_in_slices_in_order():
+    spec, snapshot = feature_spec(DEFAULT_LTCS), _snapshot(rows=230)
+    parts = list(spec.batches(snapshot, rows=100))
+    assert [len(X) for X in parts] == [100, 100, 30]
+    assert np.array_equal(np.concatenate(parts), spec.matrix(snapshot))
+    (empty,) = spec.batches(snapshot.clear(), rows=100)
+    assert empty.shape == (0, len(spec.names))
