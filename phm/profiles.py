@@ -229,7 +229,7 @@ def profile_inputs(
                 .join(areas, on="practice_code", how="left")
                 .with_columns(pl.lit(latest).alias("snapshot_date"))
             )
-    cells = age_sex_cells(history_rows(patient_risk, extract), ltcs)
+    cells = age_sex_cells(history_rows(patient_risk, extract), ltcs, extract.practices)
     return ProfileInputs(current, latest, previous, movement, outcomes, ltcs, ilt_cost, cells)
 
 

@@ -57,8 +57,9 @@ def trend_indicators(ltc_columns) -> tuple[str, ...]:
 
 
 def history_rows(patient_risk, extract):
-    """Every scored snapshot's patients with their areas, age, sex, conditions, admissions and
-    Kaiser level now and at the previous scored snapshot (restricted; lazy where it can be).
+    """Every scored snapshot's patients with their practice, age, sex, conditions, admissions
+    and Kaiser level now and at the previous scored snapshot (restricted; lazy where it can be).
+    The practice's areas are joined to the cells, not to every patient (age_sex_cells).
 
     `patient_risk` is restricted.patient_risk (any Narwhals frame); `extract` the read extract.
     """
@@ -66,7 +67,6 @@ def history_rows(patient_risk, extract):
     risk = _lazy(nw.from_native(patient_risk))
     dates = sorted(_to_polars(risk.select("snapshot_date").unique().collect())["snapshot_date"])
     tiers = risk.select("patient_id", "snapshot_date", nw.col("kaiser_tier").cast(nw.Int64))
-    areas = _lazy(nw.from_native(practice_areas(extract.practices)))
     parts = []
     for i, d in enumerate(dates):
         if d not in extract.snapshots:
@@ -76,9 +76,7 @@ def history_rows(patient_risk, extract):
             "emergency_admissions_12m", *ltcs,
         )  # fmt: skip
         now = tiers.filter(nw.col("snapshot_date") == d).select("patient_id", "kaiser_tier")
-        rows = snap.join(now, on="patient_id", how="inner").join(
-            areas, on="practice_code", how="left"
-        )
+        rows = snap.join(now, on="patient_id", how="inner")
         if i > 0:
             before = tiers.filter(nw.col("snapshot_date") == dates[i - 1]).select(
                 "patient_id", nw.col("kaiser_tier").alias("from_level")
@@ -106,24 +104,35 @@ def _flags(ltc_columns) -> dict[str, nw.Expr]:
     return flags
 
 
-def age_sex_cells(history, ltc_columns) -> pl.DataFrame:
+def age_sex_cells(history, ltc_columns, practices) -> pl.DataFrame:
     """Patients and each indicator's count per PCN, snapshot, five-year age band and sex: the
-    one pass over patient rows. Small (areas x snapshots x 19 bands x sexes); polars out."""
+    one pass over patient rows. Small (areas x snapshots x 19 bands x sexes); polars out.
+
+    Counted per practice first, then summed to its PCN (whole numbers: exact in any order), so
+    the six area names are joined to a few thousand cells, not carried by every patient."""
     flags = _flags(ltc_columns)
     band = (nw.col("age") // AGE_BAND_WIDTH).clip(0, TOP_AGE_BAND).cast(nw.Int64)
-    frame = nw.from_native(history)
-    cells = (
-        frame.with_columns(band.alias("age_band"))
-        .group_by(*_CELL, "snapshot_date", "age_band", "sex")
+    counts = ["_n", "_scored_before", *flags]
+    per_practice = (
+        nw.from_native(history)
+        .with_columns(band.alias("age_band"))
+        .group_by("practice_code", "snapshot_date", "age_band", "sex")
         .agg(
-            nw.len().alias("_n"),
+            nw.len().cast(nw.Int64).alias("_n"),
             (~nw.col("from_level").is_null()).cast(nw.Int64).sum().alias("_scored_before"),
             *(f.sum().alias(name) for name, f in flags.items()),
         )
     )
-    if isinstance(cells, nw.LazyFrame):
-        cells = cells.collect()
-    return _to_polars(cells)
+    if isinstance(per_practice, nw.LazyFrame):
+        per_practice = per_practice.collect()
+    areas = nw.from_native(practice_areas(practices))
+    cells = (
+        nw.from_native(_to_polars(per_practice))
+        .join(areas, on="practice_code", how="left")
+        .group_by(*_CELL, "snapshot_date", "age_band", "sex")
+        .agg(*(nw.col(c).sum() for c in counts))
+    )
+    return cells.to_native()
 
 
 def _to_polars(frame) -> pl.DataFrame:

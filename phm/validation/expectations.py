@@ -181,6 +181,7 @@ def run_suites(
         ],
         data_docs_dir,
     )
+    _release_freed_memory()  # here, once GX's objects are out of scope
     problems: list[Problem] = []
     summaries: list[SuiteSummary] = []
     for file, _, frame, specs in suites:
@@ -276,7 +277,21 @@ def _run_gx(
             outcomes[file] = _read_result(file, specs, result)
         if data_docs_dir is not None:
             context.build_data_docs()
+        # GX keeps its last context for the process, and with it every frame handed in
+        context.data_sources.delete(source.name)
     return outcomes
+
+
+def _release_freed_memory() -> None:
+    """Give the validated frames' memory back: GX's objects refer to each other in cycles,
+    and Arrow's allocator keeps what was freed (measured at 1.17M patients: 1330 -> 910 MiB
+    resident after validation)."""
+    import gc
+
+    import pyarrow as pa
+
+    gc.collect()
+    pa.default_memory_pool().release_unused()
 
 
 def _read_result(
