@@ -162,12 +162,13 @@ class MachineFault:
         return more
 
 
-# Peak resident memory of a whole run grows with the patient rows read (all snapshots).
-# Measured on the synthetic extract, default configuration, 2 cores: 702 MiB at scale 0.05
-# (175,116 rows; `phm run` prints its peak), about 3.3 GB at scale 1 (~3.5 million rows,
-# README). A rough guide for the advice, not a limit.
-BASE_MIB = 570
-MIB_PER_100K_ROWS = 80
+# Peak resident memory of a whole run grows with the patient rows read (all snapshots), far
+# slower than it did: models fit on capped samples and score in batches. Measured with `phm
+# bench` on the synthetic extract, default configuration, 2 cores: 1427 MiB for 876,000 rows
+# (scale 0.25), 2461 MiB for 3.5 million (scale 1); under 300,000 rows the whole run is smaller
+# still (702 MiB at 175,116 rows), which the guide overstates. A rough guide, not a limit.
+BASE_MIB = 1080
+MIB_PER_100K_ROWS = 40
 
 
 def estimated_need_mib(patient_rows: int | None) -> int | None:
