@@ -27,6 +27,7 @@ NO_SPACE, READ_ONLY, NO_PERMISSION, LOCKED, OUT_OF_MEMORY, KILLED, CRASHED = (
     "killed",
     "crashed",
 )
+SPARK_HEAP = "spark heap"  # a Spark JVM's heap, sized by its settings, not by this machine
 DISK_FAULTS = (NO_SPACE, READ_ONLY, NO_PERMISSION)  # faults of a place on disk: name it
 # Signals a process dies of when it crashes (under an address-space limit, a failed
 # allocation can end this way too), rather than being stopped from outside.
@@ -44,6 +45,7 @@ _ERRNO_KIND = {
 # The same faults as they read in text that lost its errno (DuckDB's IOException, or a
 # message Dagster serialised): the C library's strerror wording, and DuckDB's own.
 _TEXT_KIND = (
+    ("java.lang.outofmemoryerror", SPARK_HEAP),  # a Spark JVM's (Py4JJavaError carries its trace)
     ("could not set lock", LOCKED),
     ("conflicting lock", LOCKED),
     ("no space left on device", NO_SPACE),
@@ -97,6 +99,7 @@ class MachineFault:
             NO_PERMISSION: "permission denied",
             LOCKED: "a file is held by another process",
             OUT_OF_MEMORY: "out of memory",
+            SPARK_HEAP: "Spark ran out of Java heap",
             KILLED: f"stopped by {self.signal_name or 'a signal'}",
             CRASHED: f"the run crashed ({self.signal_name or 'a signal'})",
         }[self.kind]
@@ -135,6 +138,12 @@ class MachineFault:
             return (
                 "Close the other program's read-write connection (BI tools should open the "
                 "warehouse read-only), then run again."
+            )
+        if self.kind == SPARK_HEAP:
+            return (
+                "Give Spark more memory in the configuration: spark: conf: "
+                "{spark.driver.memory: 6g} for local[2] (the default is 1g; the LLR extract "
+                "needs more), or spark.executor.memory on a cluster."
             )
         memory = self._memory_advice()  # "give the run ...", to finish a sentence
         if self.kind == OUT_OF_MEMORY:

@@ -15,6 +15,7 @@ from phm.failures import (
     NO_SPACE,
     OUT_OF_MEMORY,
     READ_ONLY,
+    SPARK_HEAP,
     MachineFault,
     classify,
     classify_text,
@@ -145,3 +146,17 @@ def test_after_publishing_the_message_does_not_claim_nothing_was():
     fault = MachineFault(NO_SPACE, "/x", "case_finding_lists", published=True)
     assert "nothing was published" not in fault.message()
     assert "already been published" in fault.message()
+
+
+def test_a_spark_jvm_out_of_heap_names_the_setting_to_raise():
+    """As measured: the LLR extract on local[2] with Spark's default 1g driver heap."""
+    trace = (
+        "py4j.protocol.Py4JJavaError: An error occurred while calling o467.parquet.\n"
+        ": org.apache.spark.SparkException: Job aborted.\n"
+        "Caused by: java.lang.OutOfMemoryError: Java heap space\n"
+    )
+    fault = classify_text("Py4JJavaError", trace, stage="kaiser_tiers")
+    assert (fault.kind, fault.stage) == (SPARK_HEAP, "kaiser_tiers")
+    message = fault.message()
+    assert message.startswith("Spark ran out of Java heap in stage kaiser_tiers; nothing")
+    assert "spark.driver.memory" in message and "\n" not in message
