@@ -226,7 +226,11 @@ def kaiser_tiers(
             from phm.engines.spark import to_spark
 
             scored = to_spark(spark, scored)
-            snapshots = {d: to_spark(spark, f) for d, f in part.snapshots.items()}
+            # the tiers read only each patient's LTC count from the snapshot: send no more
+            snapshots = {
+                d: to_spark(spark, f.select("patient_id", "ltc_count"))
+                for d, f in part.snapshots.items()
+            }
             practices = to_spark(spark, part.practices)
         else:
             snapshots, practices = part.snapshots, part.practices
