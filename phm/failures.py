@@ -141,9 +141,9 @@ class MachineFault:
             )
         if self.kind == SPARK_HEAP:
             return (
-                "Give Spark more memory in the configuration: spark: conf: "
-                "{spark.driver.memory: 6g} for local[2] (the default is 1g; the LLR extract "
-                "needs more), or spark.executor.memory on a cluster."
+                "Give Spark more memory in the configuration (spark: conf:): raise "
+                "spark.driver.memory for local[2] (the default configuration gives 6g; Spark's "
+                "own 1g is too little for LLR), or spark.executor.memory on a cluster."
             )
         memory = self._memory_advice()  # "give the run ...", to finish a sentence
         if self.kind == OUT_OF_MEMORY:
@@ -175,7 +175,7 @@ class MachineFault:
 # slower than it did: models fit on capped samples and score in batches. Measured with `phm
 # bench` on the synthetic extract, default configuration, 2 cores: 1427 MiB for 876,000 rows
 # (scale 0.25), 2461 MiB for 3.5 million (scale 1); under 300,000 rows the whole run is smaller
-# still (702 MiB at 175,116 rows), which the guide overstates. A rough guide, not a limit.
+# still (702 MiB at 175,116 rows, measured before), which the guide overstates. A rough guide.
 BASE_MIB = 1080
 MIB_PER_100K_ROWS = 40
 
