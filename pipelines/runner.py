@@ -25,6 +25,7 @@ from phm.warehouse.publish import prepare_stores
 from pipelines.outcome import RunOutcome, StageTiming
 from pipelines.partitions import SNAPSHOTS, key, run_tags
 from pipelines.resources import PhmSettings
+from pipelines.storage import ReleasingMemoryIOManager, reader_counts
 
 
 def graph() -> list:
@@ -68,11 +69,11 @@ def run_pipeline(
     run_id = str(uuid.uuid4())
     if on_event is not None:
         instance.add_event_listener(run_id, on_event)
-    result = _materialize(
+    result = materialize(
         graph(),
         run_id=run_id,
         instance=instance,
-        resources={"settings": settings, "io_manager": dg.mem_io_manager},
+        resources={"settings": settings, "io_manager": _io_manager()},
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         tags=run_tags(keys),  # one run, every snapshot partition
         raise_on_error=False,
@@ -86,11 +87,63 @@ def run_pipeline(
     )
 
 
-def _materialize(assets: list, *, run_id: str, resources: dict, **kwargs):
-    """`dg.materialize`, with the run id chosen first so that a listener can follow the run."""
+def _io_manager() -> dg.IOManagerDefinition:
+    """Values in memory, each released after its last reader (pipelines/storage.py)."""
+    return released_in_memory(graph())
+
+
+def released_in_memory(assets: list) -> dg.IOManagerDefinition:
+    """An IO manager holding each of `assets`' values until its last reader has loaded it."""
+    return dg.IOManagerDefinition.hardcoded_io_manager(
+        ReleasingMemoryIOManager(reader_counts(assets))
+    )
+
+
+def materialize(
+    assets: list,
+    *,
+    resources: dict,
+    run_id: str | None = None,
+    instance: dg.DagsterInstance | None = None,
+    run_config: dict | None = None,
+    tags: dict[str, str] | None = None,
+    raise_on_error: bool = True,
+) -> dg.ExecuteInProcessResult:
+    """`dg.materialize` in this process, with the run id chosen first (so that a listener can
+    follow the run) and without its copy of every step's output.
+
+    Dagster's `execute_in_process` keeps each step's return value for `output_for_node`, which
+    nothing here reads, and so holds every value, patient rows included, to the end of the run
+    whatever the IO manager lets go (at ten times LLR that is gigabytes). This is its own code
+    (Dagster 1.13, `JobDefinition.execute_in_process`) with the capture off; the
+    test of the released IO manager fails if a Dagster upgrade brings the copy back.
+    """
+    from dagster._core.definitions.job_base import InMemoryJob
+    from dagster._core.execution.execute_in_process import (
+        core_execute_in_process,
+        merge_run_tags,
+    )
+
     job = dg.define_asset_job("__ephemeral_asset_job__")
     defs = dg.Definitions(jobs=[job], assets=assets, resources=resources)
-    return defs.resolve_job_def(job.name).execute_in_process(run_id=run_id, **kwargs)
+    # in-process executor, as execute_in_process runs it
+    job_def = defs.resolve_job_def(job.name).as_ephemeral_job(resource_defs={}, input_values={})
+    return core_execute_in_process(
+        job=InMemoryJob(job_def=job_def),
+        run_config=run_config or {},
+        instance=instance,
+        output_capturing_enabled=False,
+        raise_on_error=raise_on_error,
+        run_tags=merge_run_tags(
+            job_def=job_def,
+            partition_key=None,
+            tags=tags,
+            asset_selection=None,
+            instance=instance,
+            run_config=run_config or {},
+        ),
+        run_id=run_id,
+    )
 
 
 def snapshot_partitions(folder: Path, ltc_columns) -> list[str]:

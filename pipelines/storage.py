@@ -77,3 +77,43 @@ def _read(path: Path, asset_key: dg.AssetKey, partition: str | None) -> Any:
         )
     with open(path, "rb") as f:
         return pickle.load(f)
+
+
+class ReleasingMemoryIOManager(dg.IOManager):
+    """`phm run`'s IO manager: asset values in memory, each let go once its last reader has
+    loaded it, so a run holds only what a later step still needs (Dagster's own
+    mem_io_manager keeps every value, patient rows included, until the run ends).
+
+    `readers` counts, per asset, the steps that load it as an input (`reader_counts`); an asset
+    no step reads (the warehouse, say) is not kept at all.
+    """
+
+    def __init__(self, readers: dict[dg.AssetKey, int]):
+        self._readers = dict(readers)
+        self._values: dict[dg.AssetKey, Any] = {}
+        self._left: dict[dg.AssetKey, int] = {}
+
+    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        asset = context.asset_key
+        if self._readers.get(asset, 0):
+            self._values[asset], self._left[asset] = obj, self._readers[asset]
+
+    def load_input(self, context: dg.InputContext) -> Any:
+        asset = context.asset_key
+        value = self._values[asset]
+        self._left[asset] -= 1
+        if not self._left[asset]:  # the last reader: it holds the only reference from now on
+            del self._values[asset], self._left[asset]
+        return value
+
+
+def reader_counts(graph: list) -> dict[dg.AssetKey, int]:
+    """How many steps (assets and asset checks) load each asset as an input; a dependency
+    that is only an ordering (`deps=`, a Nothing input) loads nothing and is not counted."""
+    counts: dict[dg.AssetKey, int] = {}
+    for node in graph:
+        for given in node.node_def.input_defs:
+            if not given.dagster_type.is_nothing:
+                upstream = node.keys_by_input_name[given.name]
+                counts[upstream] = counts.get(upstream, 0) + 1
+    return counts
