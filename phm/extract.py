@@ -299,7 +299,7 @@ def read_table(path: Path, table: Table) -> tuple[pl.DataFrame | None, list[Prob
     problems += type_problems
     if problems:
         return None, problems
-    return frame.select(table.column_names), []
+    return table.narrowed(frame.select(table.column_names)), []
 
 
 def _pick(names: list[str], stem: str, problems: list[Problem]) -> str | None:

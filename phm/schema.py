@@ -22,6 +22,12 @@ POLARS_TYPES: dict[str, pl.DataType] = {
     "date": pl.Date(),
 }
 
+_INT_RANGES = {
+    pl.Int8: (-(2**7), 2**7 - 1),
+    pl.Int16: (-(2**15), 2**15 - 1),
+    pl.Int32: (-(2**31), 2**31 - 1),
+}
+
 DUCKDB_TYPES: dict[str, str] = {
     "string": "VARCHAR",
     "integer": "BIGINT",
@@ -48,6 +54,21 @@ class Column:
     @property
     def polars_type(self) -> pl.DataType:
         return POLARS_TYPES[self.dtype]
+
+    @property
+    def memory_type(self) -> pl.DataType:
+        """The type a column is held in once read: an integer in the fewest bytes its declared
+        range needs (age 0-115 in one byte, not eight; a count with no maximum in four), the
+        others as declared. Integers are most of a snapshot's bytes, and a region's snapshots
+        are held in memory (docs/operations.md, memory)."""
+        if self.dtype != "integer" or self.min is None:
+            return self.polars_type
+        top = self.max if self.max is not None else 2**31 - 1
+        for narrow in (pl.Int8(), pl.Int16(), pl.Int32()):
+            info = _INT_RANGES[type(narrow)]
+            if info[0] <= self.min and top <= info[1]:
+                return narrow
+        return self.polars_type
 
     @property
     def duckdb_type(self) -> str:
@@ -92,6 +113,34 @@ class Table:
 
     def polars_schema(self) -> pl.Schema:
         return pl.Schema({c.name: c.polars_type for c in self.columns})
+
+    def memory_schema(self) -> pl.Schema:
+        """The schema a frame read against this table is held in (Column.memory_type)."""
+        return pl.Schema({c.name: c.memory_type for c in self.columns})
+
+    def narrowed(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """`frame` with each integer column in its memory type where every value fits. One
+        that does not (out of the declared range: the extract check will say so) stays as it
+        was read, so that the check sees the very values of the file."""
+        narrow = {
+            c.name: c.memory_type
+            for c in self.columns
+            if c.name in frame.columns and c.memory_type != frame.schema[c.name]
+        }
+        if not narrow:
+            return frame
+        bounds = frame.select(
+            e
+            for n in narrow
+            for e in (pl.col(n).min().alias(f"{n}_lo"), pl.col(n).max().alias(f"{n}_hi"))
+        ).row(0, named=True)
+
+        def fits(name: str, dtype: pl.DataType) -> bool:
+            lo, hi = bounds[f"{name}_lo"], bounds[f"{name}_hi"]
+            low, high = _INT_RANGES[type(dtype)]
+            return lo is None or (low <= lo and hi <= high)
+
+        return frame.with_columns(pl.col(n).cast(t) for n, t in narrow.items() if fits(n, t))
 
     def conform(self, frame: pl.DataFrame) -> pl.DataFrame:
         """Select the declared columns in order, cast to the declared types."""

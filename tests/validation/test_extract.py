@@ -30,6 +30,11 @@ def csv_dir(tmp_path: Path) -> Path:
     return write_extract(tmp_path / "extract", "csv")
 
 
+def as_held(frame: pl.DataFrame) -> pl.DataFrame:
+    """A snapshot as written to a file, in the types a read holds it in (Column.memory_type)."""
+    return frame.cast(dict(patients_table().memory_schema()))
+
+
 def contract_error(folder: Path, pattern: str, **kwargs) -> DataContractError:
     with pytest.raises(DataContractError, match=pattern) as caught:
         read_extract(folder, **kwargs)
@@ -45,8 +50,8 @@ def test_valid_extract_reads_conformed_to_the_declarations(extract_dir: Path, fm
     assert list(extract.snapshots) == list(SNAPSHOT_DATES)  # keyed and sorted by date
     assert_frame_equal(extract.practices, frames["practices"])
     for when, frame in extract.snapshots.items():
-        assert_frame_equal(frame, frames[f"patients_{when.isoformat()}"])
-        assert frame.schema == patients_table().polars_schema()
+        assert_frame_equal(frame, as_held(frames[f"patients_{when.isoformat()}"]))
+        assert frame.schema == patients_table().memory_schema()
     assert extract.deaths is not None
     assert_frame_equal(extract.deaths, frames["deaths"])
     assert extract.files == {
@@ -55,6 +60,36 @@ def test_valid_extract_reads_conformed_to_the_declarations(extract_dir: Path, fm
         "patients_2024-04-01": f"patients_2024-04-01.{fmt}",
         "deaths": f"deaths.{fmt}",
     }
+
+
+def test_integers_are_held_in_the_fewest_bytes_their_declared_range_needs() -> None:
+    table = patients_table()
+    assert table.column("age").memory_type == pl.Int8  # 0 to 115
+    assert table.column("ltc_count").memory_type == pl.Int8  # 0 to the 40 flags
+    assert table.column("emergency_admissions_12m").memory_type == pl.Int32  # no maximum
+    assert table.column("efi_score").memory_type == pl.Float64  # not an integer
+    assert table.column("patient_id").memory_type == pl.String
+
+
+def test_an_integer_outside_its_declared_range_is_kept_as_the_file_has_it(
+    tmp_path: Path,
+) -> None:
+    """Narrowed only where every value fits, so the extract check still sees (and reports)
+    the file's own value, not one wrapped round or nulled by a narrowing cast."""
+    from phm.validation import validate_extract
+
+    frames = valid_frames()
+    frames[FIRST] = frames[FIRST].with_columns(
+        pl.when(pl.int_range(pl.len()) == 0).then(300).otherwise(pl.col("age")).alias("age")
+    )
+    extract = read_extract(write_extract(tmp_path, "parquet", frames))
+    first, other = extract.snapshots.values()
+    assert first.schema["age"] == pl.Int64 and first["age"].max() == 300
+    assert other.schema["age"] == pl.Int8
+    report = validate_extract(extract)
+    assert [(p.file, p.column, p.count) for p in report.problems] == [
+        (f"{FIRST}.parquet", "age", 1)
+    ]
 
 
 def test_snapshots_are_sorted_by_date_whatever_the_file_order(tmp_path: Path) -> None:
@@ -79,7 +114,7 @@ def test_csv_with_bom_and_crlf_line_endings_is_accepted(csv_dir: Path) -> None:
         path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
     extract = read_extract(csv_dir)
     assert_frame_equal(extract.practices, valid_frames()["practices"])
-    assert_frame_equal(extract.snapshots[SNAPSHOT_DATES[0]], valid_frames()[FIRST])
+    assert_frame_equal(extract.snapshots[SNAPSHOT_DATES[0]], as_held(valid_frames()[FIRST]))
 
 
 def test_csv_flags_written_as_1_and_0_are_accepted(tmp_path: Path) -> None:
@@ -89,7 +124,7 @@ def test_csv_flags_written_as_1_and_0_are_accepted(tmp_path: Path) -> None:
     write_extract(tmp_path, "csv", frames)
     write_frame(as_ints, tmp_path / f"{FIRST}.csv")
     assert ",true," not in (tmp_path / f"{FIRST}.csv").read_text()
-    assert_frame_equal(read_extract(tmp_path).snapshots[SNAPSHOT_DATES[0]], frame)
+    assert_frame_equal(read_extract(tmp_path).snapshots[SNAPSHOT_DATES[0]], as_held(frame))
 
 
 def test_compatible_parquet_types_are_accepted(tmp_path: Path) -> None:
@@ -110,7 +145,9 @@ def test_compatible_parquet_types_are_accepted(tmp_path: Path) -> None:
     extract = read_extract(tmp_path)
     assert_frame_equal(
         extract.snapshots[SNAPSHOT_DATES[0]],
-        frame.with_columns(pl.col("secondary_care_cost_12m").cast(pl.Int32).cast(pl.Float64)),
+        as_held(
+            frame.with_columns(pl.col("secondary_care_cost_12m").cast(pl.Int32).cast(pl.Float64))
+        ),
     )
     assert_frame_equal(extract.deaths, valid_frames()["deaths"])
 
@@ -131,7 +168,7 @@ def test_a_custom_ltc_list_reads_with_its_own_table(tmp_path: Path) -> None:
     extract = read_extract(tmp_path, ltc_columns=ltcs)
     assert extract.ltc_columns == ltcs
     for frame in extract.snapshots.values():
-        assert frame.schema == patients_table(ltcs).polars_schema()
+        assert frame.schema == patients_table(ltcs).memory_schema()
     # The same files do not meet the default 19-condition table.
     contract_error(
         tmp_path, problem_re(f"{FIRST}.csv", "ltc_hypertension", "required column is missing", 20)
