@@ -132,7 +132,9 @@ def imd_quintile(decile: pl.Expr) -> pl.Expr:
 class ProfileInputs:
     """The patient rows the profile tables are computed from (restricted; never published)."""
 
-    current: pl.DataFrame  # latest scored snapshot: extract columns + risk, tier, areas
+    # latest scored snapshot: extract columns + risk, tier, areas (Enums), and from_level
+    # (the tier at the previous scored snapshot) where there is one
+    current: pl.DataFrame
     snapshot_date: date
     previous_date: date | None  # the scored snapshot a year (or so) before, if any
     movement: pl.DataFrame | None  # area columns + from_level, to_level per patient
@@ -155,8 +157,30 @@ LEVELS = (
 
 
 def _areas(practices: pl.DataFrame) -> pl.DataFrame:
-    """practice_code with its PCN, place and ICS (one ICS, LLR, without the ICS columns)."""
-    return practice_areas(practices).select("practice_code", *AREA_COLUMNS)
+    """practice_code with its PCN, place and ICS (one ICS, LLR, without the ICS columns), each
+    area column an Enum: 4 bytes a patient where a string took 16 or more, so that the ten
+    million rows of a region carry their areas cheaply; `by_area` gives the text back."""
+    areas = practice_areas(practices).select("practice_code", *AREA_COLUMNS)
+    return areas.with_columns(
+        pl.col(c).cast(pl.Enum(sorted(areas[c].drop_nulls().unique()))) for c in AREA_COLUMNS
+    )
+
+
+def aligned(frame: pl.DataFrame, other: pl.DataFrame, on: str) -> list[pl.Series]:
+    """`other`'s columns for each row of `frame`, in `frame`'s row order (null where `other`
+    has no row). Added with `with_columns`, they sit beside the columns `frame` already has,
+    which are shared, not copied, as a join would copy every one of them."""
+    joined = frame.select(on).join(other, on=on, how="left", maintain_order="left")
+    return joined.drop(on).get_columns()
+
+
+def _with(frame: pl.DataFrame, other: pl.DataFrame, on: str, required: str) -> pl.DataFrame:
+    """`frame` with `other`'s columns beside it, keeping the rows `other` has (an inner join,
+    copying rows only if some are dropped)."""
+    frame = frame.with_columns(aligned(frame, other, on))
+    if frame[required].null_count():
+        frame = frame.filter(pl.col(required).is_not_null())
+    return frame
 
 
 def profile_inputs(
@@ -172,6 +196,9 @@ def profile_inputs(
     Locality Teams cohort with its cost criterion: restricted.integrated_locality_cohort) come
     from the cost model when it ran. Without a cohort, the first criterion is computed here
     (adults, 5+ LTCs, eFI > 0.24) and the profile says the cost criterion is missing.
+
+    Each per-patient frame is the snapshot with columns added beside it, not a joined copy:
+    at ten times LLR a copy of the snapshot is over a gigabyte.
     """
     ltcs = tuple(extract.ltc_columns)
     dates = sorted(patient_risk["snapshot_date"].unique().to_list())
@@ -180,16 +207,13 @@ def profile_inputs(
     areas = _areas(extract.practices)
     risk_cols = ["patient_id", "risk", "risk_rank", "kaiser_tier"]
     scored = patient_risk.filter(pl.col("snapshot_date") == latest).select(risk_cols)
-    current = (
-        extract.snapshots[latest]
-        .join(scored, on="patient_id", how="inner")
-        .join(areas, on="practice_code", how="left")
-        .with_columns(pl.lit(latest).alias("snapshot_date"))
+    current = _with(extract.snapshots[latest], scored, "patient_id", "kaiser_tier")
+    current = current.with_columns(
+        aligned(current, areas, "practice_code") + [pl.lit(latest).alias("snapshot_date")]
     )
     if predicted_cost is not None and predicted_cost.height:
-        current = current.join(
-            predicted_cost.select("patient_id", "predicted_cost"), on="patient_id", how="left"
-        )
+        cost = predicted_cost.select("patient_id", "predicted_cost")
+        current = current.with_columns(aligned(current, cost, "patient_id"))
     ilt_cost = ilt_cohort is not None and ilt_cohort.height > 0
     if ilt_cost:
         current = current.with_columns(
@@ -206,15 +230,14 @@ def profile_inputs(
     movement = outcomes = None
     if previous is not None:
         before = patient_risk.filter(pl.col("snapshot_date") == previous)
+        from_level = before.select("patient_id", pl.col("kaiser_tier").alias("from_level"))
+        current = current.with_columns(aligned(current, from_level, "patient_id"))
         movement = current.select(
             "patient_id",
             *AREA_COLUMNS,
             "snapshot_date",
             pl.col("kaiser_tier").alias("to_level"),
-        ).join(
-            before.select("patient_id", pl.col("kaiser_tier").alias("from_level")),
-            on="patient_id",
-            how="left",
+            "from_level",
         )
         if latest in extract.snapshots and previous in extract.snapshots:
             labelled = label_snapshot(
@@ -224,10 +247,11 @@ def profile_inputs(
                 previous,
                 latest,
             )
-            outcomes = (
-                labelled.frame.join(before.select("patient_id", "risk"), on="patient_id")
-                .join(areas, on="practice_code", how="left")
-                .with_columns(pl.lit(latest).alias("snapshot_date"))
+            outcomes = _with(
+                labelled.frame, before.select("patient_id", "risk"), "patient_id", "risk"
+            )
+            outcomes = outcomes.with_columns(
+                aligned(outcomes, areas, "practice_code") + [pl.lit(latest).alias("snapshot_date")]
             )
     cells = age_sex_cells(history_rows(patient_risk, extract), ltcs, extract.practices)
     return ProfileInputs(current, latest, previous, movement, outcomes, ltcs, ilt_cost, cells)
@@ -242,16 +266,16 @@ def by_area(frame: pl.DataFrame, dims: list[str], aggs: list[pl.Expr]) -> pl.Dat
         .agg(aggs)
         .select(
             pl.lit(kind).alias("area_type"),
-            pl.col(code).alias("area_code"),
-            pl.col(name).alias("area_name"),
-            pl.col("ics_code"),
+            pl.col(code).cast(pl.String).alias("area_code"),
+            pl.col(name).cast(pl.String).alias("area_name"),
+            pl.col("ics_code").cast(pl.String),
             pl.col("snapshot_date"),
             *[pl.col(d) for d in dims],
             pl.exclude(["snapshot_date", *{*keys, "ics_code"}, *dims]),
         )
         for kind, code, name, keys in LEVELS
     ]
-    return pl.concat(pl.collect_all(parts), how="vertical_relaxed")
+    return pl.concat(pl.collect_all(parts, engine="streaming"), how="vertical_relaxed")
 
 
 def _totals(frame: pl.DataFrame, name: str = "_total") -> pl.Expr:
@@ -548,8 +572,9 @@ def cost_concentration_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl
             .with_columns(
                 band.alias("population_band"),
                 pl.lit(kind).alias("area_type"),
-                pl.col(code).alias("area_code"),
-                pl.col(name).alias("area_name"),
+                pl.col(code).cast(pl.String).alias("area_code"),
+                pl.col(name).cast(pl.String).alias("area_name"),
+                pl.col("ics_code").cast(pl.String),
             )
             .group_by([*AREA_HEAD, "population_band"])
             # in pence, so that each band's share of the area's total is exact in any order
@@ -639,16 +664,14 @@ def tier_movement_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.Data
 def summary_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
     """One row per area: the headline figures on each profile and the index."""
     f = inp.current
-    if inp.movement is not None:
-        up = inp.movement.select(
-            "patient_id",
+    if inp.movement is not None:  # current carries from_level (profile_inputs)
+        f = f.with_columns(
             (
                 (pl.col("from_level").is_not_null())
-                & (pl.col("to_level") > pl.col("from_level"))
-                & (pl.col("to_level") >= 2)
-            ).alias("_up"),
+                & (pl.col("kaiser_tier") > pl.col("from_level"))
+                & (pl.col("kaiser_tier") >= 2)
+            ).alias("_up")
         )
-        f = f.join(up, on="patient_id", how="left")
     else:
         f = f.with_columns(pl.lit(None, dtype=pl.Boolean).alias("_up"))
     raw = by_area(
@@ -680,7 +703,8 @@ def _areas_places(current: pl.DataFrame) -> pl.DataFrame:
     """area_code -> the place it sits in (a place sits in itself; the ICS in none)."""
     pcns = current.select(pl.col("pcn_code").alias("area_code"), "place_code").unique()
     places = current.select(pl.col("place_code").alias("area_code"), "place_code").unique()
-    return pl.concat([pcns, places]).unique("area_code")
+    both = pl.concat([p.select(pl.all().cast(pl.String)) for p in (pcns, places)])
+    return both.unique("area_code")
 
 
 PROFILE_TABLE_BUILDERS = {

@@ -18,6 +18,7 @@ import polars as pl
 
 from phm.contract import QOF_REGISTERS, ltc_label
 from phm.disclosure import DisclosurePolicy
+from phm.engines import collect
 from phm.extract import practice_areas
 
 Z95 = 1.959964
@@ -124,7 +125,7 @@ def age_sex_cells(history, ltc_columns, practices) -> pl.DataFrame:
         )
     )
     if isinstance(per_practice, nw.LazyFrame):
-        per_practice = per_practice.collect()
+        per_practice = collect(per_practice)
     areas = nw.from_native(practice_areas(practices))
     cells = (
         nw.from_native(_to_polars(per_practice))

@@ -45,6 +45,14 @@ def row_count(frame) -> int:
     return int(counted.item())
 
 
+def collect(frame) -> nw.DataFrame:
+    """A Narwhals LazyFrame's rows, on polars by its streaming engine (the rows flow through
+    in batches: a join feeding a group-by is never held whole), elsewhere as the engine does."""
+    if frame.implementation.is_polars():
+        return frame.collect(engine="streaming")
+    return frame.collect()
+
+
 def score(frame, snapshot_date: date, spec, model):
     """phm.risk.score_snapshot on any engine: polars in one process, Spark in Arrow batches."""
     if is_spark(frame):
