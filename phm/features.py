@@ -101,14 +101,20 @@ class FeatureSpec:
             out[:, j] = (snapshot if name in direct else rest).get_column(name).to_numpy()
         return out
 
-    def batches(self, snapshot: pl.DataFrame, rows: int | None = None) -> Iterator[np.ndarray]:
+    def batches(
+        self, snapshot: pl.DataFrame, rows: int | None = None, where: pl.Series | None = None
+    ) -> Iterator[np.ndarray]:
         """`matrix` of consecutive slices of `rows` patients (default BATCH_ROWS), in order (one
-        empty matrix for an empty snapshot): a model's scores per row do not depend on it."""
+        empty matrix for an empty snapshot): a model's scores per row do not depend on it.
+        `where` (a boolean per row) keeps only its rows, picked out of each slice."""
         rows = rows or BATCH_ROWS
         if snapshot.height == 0:
             yield self.matrix(snapshot)
         for start in range(0, snapshot.height, rows):
-            yield self.matrix(snapshot.slice(start, rows))
+            part = snapshot.slice(start, rows)
+            if where is not None:
+                part = part.filter(where.slice(start, rows))
+            yield self.matrix(part)
 
 
 def _copies_exactly(snapshot: pl.DataFrame, column: str) -> bool:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import narwhals as nw
-import polars as pl
 
 from phm.engines import row_count
 from phm.features import FeatureSpec
@@ -30,18 +30,32 @@ def one_year_after(d: date) -> date:
 
 @dataclass(frozen=True)
 class LabelledSnapshot:
-    """A snapshot whose patients' next-year outcomes are known (where they can be)."""
+    """A snapshot whose patients' next-year outcomes are known (where they can be).
+
+    `rows` is the snapshot with column OUTCOME, null where the outcome is unknown. On polars
+    the snapshot's own columns are shared, not copied (at ten times LLR a copy of a snapshot
+    is over a gigabyte, and two are labelled); `frame` is the rows whose outcome is known."""
 
     snapshot_date: date
     outcome_date: date
-    frame: pl.DataFrame  # the snapshot's rows with a known outcome, plus column OUTCOME
-    unknown_outcome: int  # patients left out: absent later, no death recorded
+    rows: Any  # the snapshot's rows, plus column OUTCOME (null: unknown); any engine's frame
+    unknown_outcome: int  # patients whose outcome is unknown: absent later, no death recorded
+
+    @property
+    def frame(self):
+        """The rows with a known outcome (a copy of them, on an eager engine)."""
+        return nw.from_native(self.rows).filter(~nw.col(OUTCOME).is_null()).to_native()
+
+    @property
+    def known_outcome(self) -> int:
+        return row_count(self.rows) - self.unknown_outcome
 
     @property
     def outcome_rate(self) -> float:
-        if not row_count(self.frame):
+        if not self.known_outcome:
             return 0.0
-        rate = nw.from_native(self.frame).select(nw.col(OUTCOME).cast(nw.Float64).mean())
+        # the mean leaves out the nulls: the rate among patients whose outcome is known
+        rate = nw.from_native(self.rows).select(nw.col(OUTCOME).cast(nw.Float64).mean())
         return float((rate.collect() if isinstance(rate, nw.LazyFrame) else rate).item())
 
 
@@ -51,21 +65,14 @@ def outcome_pairs(snapshot_dates: list[date]) -> list[tuple[date, date]]:
     return [(d, one_year_after(d)) for d in sorted(present) if one_year_after(d) in present]
 
 
-def label_snapshot(
-    snapshot,
-    later,
-    deaths,
-    snapshot_date: date,
-    outcome_date: date,
-) -> LabelledSnapshot:
-    """Attach the next-year outcome to each patient of `snapshot` whose outcome is known.
-
-    Written once with Narwhals: polars or PySpark frames in (deaths may be None), the same
-    kind in the labelled frame; an eager one keeps the snapshot's row order."""
+def outcomes(patients, later, deaths, snapshot_date: date, outcome_date: date):
+    """patient_id and OUTCOME for each of `patients` (a frame with patient_id): an emergency
+    admission in the `later` snapshot's last 12 months, or a death in between; null where
+    neither is known (absent later, no death recorded). Any engine's frames, the same kind out."""
     admitted = nw.from_native(later).select(
         "patient_id", (nw.col("emergency_admissions_12m") >= 1).alias("_admitted")
     )
-    frame = nw.from_native(snapshot).join(admitted, on="patient_id", how="left")
+    frame = nw.from_native(patients).join(admitted, on="patient_id", how="left")
     if deaths is not None:
         died = (
             nw.from_native(deaths)
@@ -80,16 +87,38 @@ def label_snapshot(
         frame = frame.with_columns(nw.lit(None, dtype=nw.Boolean).alias("_died"))
     admitted_, died_ = nw.col("_admitted").fill_null(False), nw.col("_died").fill_null(False)
     known = ~nw.col("_admitted").is_null() | died_
-    labelled = (
-        frame.filter(known)
-        .with_columns((admitted_ | died_).alias(OUTCOME))
-        .drop("_admitted", "_died")
-    )
+    outcome = nw.when(known).then(admitted_ | died_).alias(OUTCOME)
+    return frame.select(*(c for c in frame.columns if c not in ("_admitted", "_died")), outcome)
+
+
+def label_snapshot(
+    snapshot,
+    later,
+    deaths,
+    snapshot_date: date,
+    outcome_date: date,
+) -> LabelledSnapshot:
+    """Attach the next-year outcome to each patient of `snapshot` (null where unknown).
+
+    Written once with Narwhals: polars or PySpark frames in (deaths may be None), the same
+    kind in the labelled rows. An eager frame keeps its row order and its columns: the
+    outcome is worked out for its patient_id column alone and set beside them."""
+    frame = nw.from_native(snapshot)
+    if isinstance(frame, nw.DataFrame):
+        ids = frame.select("patient_id").with_row_index("_row")
+        found = nw.from_native(outcomes(ids, later, deaths, snapshot_date, outcome_date))
+        outcome = found.sort("_row").get_column(OUTCOME)  # back in the snapshot's order
+        labelled = frame.with_columns(outcome)
+    else:
+        labelled = nw.from_native(outcomes(frame, later, deaths, snapshot_date, outcome_date))
+    unknown = labelled.select(nw.col(OUTCOME).is_null().cast(nw.Int64).sum())  # Spark: no bool sum
+    if isinstance(unknown, nw.LazyFrame):
+        unknown = unknown.collect()
     return LabelledSnapshot(
         snapshot_date=snapshot_date,
         outcome_date=outcome_date,
-        frame=labelled.to_native(),
-        unknown_outcome=row_count(snapshot) - row_count(labelled.to_native()),
+        rows=labelled.to_native(),
+        unknown_outcome=int(unknown.item()),
     )
 
 

@@ -122,7 +122,9 @@ class FittedModel:
 class RiskEvaluation:
     plan: ValidationPlan
     metrics: pl.DataFrame  # one row per candidate model
-    predictions: pl.DataFrame  # evaluation patients: patient_id, model, risk, outcome
+    # evaluation patients, in the same order for every model: model (an Enum), risk, outcome;
+    # no patient_id, which nothing downstream reads (4 x 41 -> 4 x 13 bytes a patient)
+    predictions: pl.DataFrame
     subgroups: pl.DataFrame = field(default_factory=pl.DataFrame)  # model, dimension, subgroup..
     decision_curve: pl.DataFrame = field(default_factory=pl.DataFrame)  # model, threshold, ..
     fitted: dict[str, FittedModel] = field(default_factory=dict)  # as evaluated
@@ -179,14 +181,15 @@ def held_out(patient_ids: pl.Series, seed: int) -> np.ndarray:
 def training_xy(
     spec: FeatureSpec, frame: pl.DataFrame, seed: int, *, recalibrate: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Features and outcomes of the seeded, class-stratified sample of labelled rows a model
-    is fitted on: the matrix is built for those rows only, so its size does not grow with the
-    population. A model with a Platt step gets a fifth more rows, so that the part it is
-    itself fitted on is still `TRAINING_ROWS`."""
-    y = frame[OUTCOME].cast(pl.Int8).to_numpy()
+    """Features and outcomes of the seeded, class-stratified sample of labelled rows (those
+    whose OUTCOME is not null) a model is fitted on: the matrix is built for those rows
+    only, so its size does not grow with the population. A model with a Platt step gets a
+    fifth more rows, so that the part it is itself fitted on is still `TRAINING_ROWS`."""
+    known = frame[OUTCOME].is_not_null()  # a labelled snapshot's rows: null is unknown
+    y = frame[OUTCOME].filter(known).cast(pl.Int8).to_numpy()
     cap = round(TRAINING_ROWS / (1 - CALIBRATION_SHARE)) if recalibrate else TRAINING_ROWS
     rows = stratified_sample(y, cap, seed)
-    sample = frame if len(rows) == frame.height else frame[rows]
+    sample = frame if len(rows) == frame.height else frame[np.flatnonzero(known.to_numpy())[rows]]
     return spec.matrix(sample), y[rows].astype(np.int64)
 
 
@@ -224,27 +227,33 @@ def estimate_period_shift(estimator, X: np.ndarray, y: np.ndarray, seed: int) ->
     return log_odds_shift(estimator.predict_proba(X[rows])[:, 1], float(y[rows].mean()))
 
 
+SUBGROUP_INPUTS = ("imd_decile", "ethnicity", "sex", "age", "practice_code")
+
+
 def subgroup_keys(frame: pl.DataFrame, practices: pl.DataFrame | None) -> dict[str, pl.Series]:
     """Each evaluation patient's IMD quintile, ethnic group, sex, age band, place and PCN."""
     age = pl.col("age")
     band = pl.lit(None, dtype=pl.String)
     for lo, hi, label in reversed(AGE_BANDS):
         band = pl.when((age >= lo) & (age <= hi)).then(pl.lit(label)).otherwise(band)
+    # Categorical, not text: 4 bytes a patient each, where a string took 16 or more (a
+    # region's evaluation snapshot has ten million patients); the labels read the same
     keys = frame.select(
         (((pl.col("imd_decile") + 1) // 2).cast(pl.String))
         .fill_null("unknown")
+        .cast(pl.Categorical)
         .alias("imd_quintile"),
-        pl.col("ethnicity"),
-        pl.col("sex"),
-        band.alias("age_band"),
+        pl.col("ethnicity").cast(pl.Categorical),
+        pl.col("sex").cast(pl.Categorical),
+        band.cast(pl.Categorical).alias("age_band"),
         pl.col("practice_code"),
     )
     if practices is not None:
         keys = keys.join(
             practices.select(
                 "practice_code",
-                pl.col("place_name").alias("place"),
-                pl.col("pcn_code").alias("pcn"),
+                pl.col("place_name").cast(pl.Categorical).alias("place"),
+                pl.col("pcn_code").cast(pl.Categorical).alias("pcn"),
             ),
             on="practice_code",
             how="left",
@@ -252,7 +261,7 @@ def subgroup_keys(frame: pl.DataFrame, practices: pl.DataFrame | None) -> dict[s
         )
     else:
         keys = keys.with_columns(
-            pl.lit(None, pl.String).alias("place"), pl.lit(None, pl.String).alias("pcn")
+            pl.lit(None, pl.Categorical).alias("place"), pl.lit(None, pl.Categorical).alias("pcn")
         )
     return {d: keys[d] for d in SUBGROUP_DIMENSIONS}
 
@@ -266,26 +275,30 @@ def evaluate_models(
     practices: pl.DataFrame | None = None,
     recalibrate: tuple[str, ...] = (),
     period_shift: bool = True,
-    truth: pl.DataFrame | None = None,
+    truth: pl.DataFrame | pl.LazyFrame | None = None,
 ) -> RiskEvaluation:
     """Fit each candidate on the training side and measure it on the evaluation side.
 
-    `truth` (synthetic data only: patient_id, snapshot_date, true_risk) gives the oracle
-    AUROC on the same evaluation patients; it is never seen by a model.
+    `truth` (synthetic data only: patient_id, snapshot_date, true_risk; a scan of the file is
+    best, as only the evaluation snapshot's rows are read) gives the oracle AUROC on the same
+    evaluation patients; it is never seen by a model.
     """
     plan = plan_validation(labelled)
-    by_date = {ls.snapshot_date: ls.frame for ls in labelled}
+    # every row of the labelled snapshots, the unknown outcomes (null) among them: the rows
+    # a step uses are picked out where it uses them, so no whole snapshot is copied here
+    by_date = {ls.snapshot_date: ls.rows for ls in labelled}
     train = by_date[plan.train_snapshot]
     test = by_date[plan.evaluation_snapshot]
     if plan.design == "held_out_patients":
         mask = held_out(train["patient_id"], seed)
         train, test = train.filter(~pl.Series(mask)), test.filter(pl.Series(mask))
-    y_test = test[OUTCOME].cast(pl.Int64).to_numpy()
-    groups = subgroup_keys(test, practices)
+    known = test[OUTCOME].is_not_null()
+    y_test = test[OUTCOME].filter(known).cast(pl.Int64).to_numpy()
+    groups = subgroup_keys(test.select(SUBGROUP_INPUTS).filter(known), practices)
     fitted = _fit_candidates(
         train, plan.train_snapshot, spec, candidates, seed, recalibrate, period_shift
     )
-    unshifted = _predict_unshifted(fitted, spec, test)
+    unshifted = _predict_unshifted(fitted, spec, test, known)
     rows, predictions, subgroups, curves = [], [], [], []
     for name, model in fitted.items():
         raw = unshifted[name]
@@ -305,16 +318,17 @@ def evaluate_models(
         )
         curves.append(net_benefit(y_test, risk).insert_column(0, pl.lit(name).alias("model")))
         predictions.append(
-            pl.DataFrame(
-                {
-                    "patient_id": test["patient_id"],
-                    "model": name,
-                    "risk": risk,
-                    "outcome": y_test.astype(bool),
-                }
+            pl.DataFrame({"risk": risk, "outcome": y_test.astype(bool)}).select(
+                pl.lit(name, dtype=pl.Enum(list(fitted))).alias("model"), "risk", "outcome"
             )
         )
-    oracle = oracle_auroc(truth, test, plan.evaluation_snapshot) if truth is not None else None
+    oracle = (
+        oracle_auroc(
+            truth, test.select("patient_id", OUTCOME).filter(known), plan.evaluation_snapshot
+        )
+        if truth is not None
+        else None
+    )
     metrics = pl.DataFrame(rows).with_columns(
         pl.col("period_shift").cast(pl.Float64), pl.col("inputs_missing").cast(pl.String)
     )
@@ -362,12 +376,13 @@ def _fit_candidates(
 
 
 def _predict_unshifted(
-    fitted: dict[str, FittedModel], spec: FeatureSpec, test: pl.DataFrame
+    fitted: dict[str, FittedModel], spec: FeatureSpec, test: pl.DataFrame, known: pl.Series
 ) -> dict[str, np.ndarray]:
-    """Each candidate's risk before its period shift on every evaluation row, one batch of
-    feature rows at a time (each batch's matrix shared by every candidate)."""
+    """Each candidate's risk before its period shift on every evaluation row whose outcome is
+    `known`, one batch of feature rows at a time (each batch's matrix shared by every
+    candidate; only a batch's rows are picked out, never the whole snapshot's)."""
     parts: dict[str, list[np.ndarray]] = {name: [] for name in fitted}
-    for X in spec.batches(test):
+    for X in spec.batches(test, where=known):
         for name, model in fitted.items():
             parts[name].append(model.predict_matrix(X, shifted=False))
     return {name: np.concatenate(p) for name, p in parts.items()}
@@ -389,12 +404,17 @@ def baseline_gain(
     return BaselineGain(best_name, BASELINE_MODEL, best["auroc"][0], baseline, diff, lo, hi)
 
 
-def oracle_auroc(truth: pl.DataFrame, test: pl.DataFrame, snapshot: date) -> float | None:
+def oracle_auroc(
+    truth: pl.DataFrame | pl.LazyFrame, test: pl.DataFrame, snapshot: date
+) -> float | None:
     """AUROC of the generator's true risk on the evaluation patients: the ceiling."""
     from sklearn.metrics import roc_auc_score
 
     joined = test.select("patient_id", OUTCOME).join(
-        truth.filter(pl.col("snapshot_date") == snapshot).select("patient_id", "true_risk"),
+        truth.lazy()
+        .filter(pl.col("snapshot_date") == snapshot)
+        .select("patient_id", "true_risk")
+        .collect(),
         on="patient_id",
         how="inner",
     )
@@ -432,7 +452,7 @@ def tiering_models(
                 by_source[source.snapshot_date] = fit_model(
                     model_name,
                     spec,
-                    source.frame,
+                    source.rows,
                     source.snapshot_date,
                     seed,
                     recalibrate=recalibrate,

@@ -81,7 +81,7 @@ def read_generated(extract_dir: Path, truth_path: Path) -> Generated:
     for s, later in outcome_pairs(list(snapshots)):
         done = label_snapshot(snapshots[s], snapshots[later], extract.deaths, s, later)
         risk = truth.filter(pl.col("snapshot_date") == s).select("patient_id", "true_risk")
-        labelled.append(replace(done, frame=done.frame.join(risk, on="patient_id", how="left")))
+        labelled.append(replace(done, rows=done.frame.join(risk, on="patient_id", how="left")))
     return Generated(extract, snapshots, labelled, truth)
 
 

@@ -52,16 +52,18 @@ def patient_features(
     return dg.Output(
         features,
         metadata={
-            f"patients_with_outcome_{ls.snapshot_date}": ls.frame.height for ls in features.labelled
+            f"patients_with_outcome_{ls.snapshot_date}": ls.known_outcome
+            for ls in features.labelled
         }
         | {f"outcome_unknown_{ls.snapshot_date}": ls.unknown_outcome for ls in features.labelled}
         | {f"outcome_rate_{ls.snapshot_date}": ls.outcome_rate for ls in features.labelled},
     )
 
 
-def _truth(config, folder: Path) -> pl.DataFrame | None:
+def _truth(config, folder: Path) -> pl.LazyFrame | None:
     """The synthetic generator's truth file, if this extract has one beside it: for the
-    oracle AUROC line only, never for training. A foreign extract has none."""
+    oracle AUROC line only, never for training. A foreign extract has none. A scan: the
+    evaluation snapshot's rows are all that is read of it."""
     candidates = [
         folder.parent / "truth" / "truth.parquet",
         folder.with_name(folder.name + "_truth") / "truth.parquet",
@@ -70,7 +72,7 @@ def _truth(config, folder: Path) -> pl.DataFrame | None:
         candidates.insert(0, synthetic_truth_dir(config) / "truth.parquet")
     for path in candidates:
         if path.is_file():
-            return pl.read_parquet(path)
+            return pl.scan_parquet(path)
     return None
 
 
@@ -314,7 +316,6 @@ def case_finding(
     kaiser_tiers: dict[str, pl.DataFrame],
     tiering_model: dict[str, FittedModel | None],
     patient_extract: Partitions,
-    patient_features: PatientFeatures,
     next_year_cost: CostPrediction | None,
     integrated_locality_cohort: pl.DataFrame,
 ) -> dg.Output[pl.DataFrame]:
@@ -330,7 +331,10 @@ def case_finding(
     rows = (
         patient_extract[newest].snapshots[when].join(level3.select("patient_id"), on="patient_id")
     )
-    reasons = risk_reasons(tiering_model[newest].estimator, patient_features.spec, rows)
+    # the spec patient_features holds, rebuilt here so that the labelled snapshots are not
+    # kept in memory for this step alone
+    spec = feature_spec(patient_extract[newest].ltc_columns)
+    reasons = risk_reasons(tiering_model[newest].estimator, spec, rows)
     listed = level3.join(reasons, on="patient_id", how="left")
     cost = (
         next_year_cost.predicted

@@ -17,7 +17,6 @@ EXPECTED_GRAPH = {
         "kaiser_tiers",
         "tiering_model",
         "patient_extract",
-        "patient_features",
         "next_year_cost",
         "integrated_locality_cohort",
     },
