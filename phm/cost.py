@@ -28,6 +28,7 @@ import polars as pl
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.pipeline import Pipeline
 
+from phm.columns import aligned
 from phm.disclosure import DisclosurePolicy
 from phm.features import EFI_MODERATE, FeatureSpec
 from phm.models.condition_score import condition_score
@@ -52,9 +53,12 @@ def _in_sample(patient_ids: pl.Series, seed: int) -> np.ndarray:
     return (patient_ids.hash(seed=seed + 1).to_numpy() % 1000) < per_thousand
 
 
-def _predict(model: Pipeline, spec: FeatureSpec, frame: pl.DataFrame) -> np.ndarray:
-    """The model's prediction for every row, one batch of feature rows at a time."""
-    return np.concatenate([model.predict(X) for X in spec.batches(frame)])
+def _predict(
+    model: Pipeline, spec: FeatureSpec, frame: pl.DataFrame, where: pl.Series | None = None
+) -> np.ndarray:
+    """The model's prediction for every row (`where`: those rows only), one batch of feature
+    rows at a time."""
+    return np.concatenate([model.predict(X) for X in spec.batches(frame, where=where)])
 
 
 def cost_model(seed: int, spec: FeatureSpec | None = None) -> Pipeline:
@@ -94,9 +98,9 @@ class CostPrediction:
 def cost_pairs(
     snapshots: dict[date, pl.DataFrame], spec: FeatureSpec
 ) -> list[tuple[date, pl.DataFrame]]:
-    """Each snapshot with a snapshot a year later, with the later next-year cost attached:
-    patient_id, the feature inputs and the cost (the other columns are not carried through
-    the join)."""
+    """Each snapshot with a snapshot a year later, with that later snapshot's last-year cost
+    beside its own columns as NEXT_COST (null where the patient is absent later: unknown).
+    The snapshot's columns are shared, not copied (phm/columns.py)."""
     out = []
     for d in sorted(snapshots):
         later = one_year_after(d)
@@ -104,8 +108,8 @@ def cost_pairs(
             cost = snapshots[later].select(
                 "patient_id", pl.col("secondary_care_cost_12m").alias(NEXT_COST)
             )
-            inputs = snapshots[d].select("patient_id", *spec.inputs)
-            out.append((d, inputs.join(cost, on="patient_id", how="inner")))
+            frame = snapshots[d]
+            out.append((d, frame.with_columns(aligned(frame, cost, "patient_id"))))
     return out
 
 
@@ -135,23 +139,28 @@ def predict_cost(
         return None
     newest = max(snapshots)
 
-    def fit(frame: pl.DataFrame):
-        # a stable sample of patients keeps two fits on a million rows within the time budget
-        sample = frame.filter(pl.Series(_in_sample(frame["patient_id"], seed)))
+    def fit(frame: pl.DataFrame, rows: pl.Series | None):
+        # a stable sample of the patients whose cost is known (of `rows`, if given) keeps two
+        # fits on a million rows within the time budget; only the sample's rows are copied
+        known = frame[NEXT_COST].is_not_null() & (rows if rows is not None else True)
+        picked = np.flatnonzero(known.to_numpy())
+        sample = frame[picked[_in_sample(frame["patient_id"].filter(known), seed)]]
         return cost_model(seed, spec).fit(spec.matrix(sample), sample[NEXT_COST].to_numpy())
 
     if len(pairs) >= 2:
         (train_date, train), (eval_date, test) = pairs[-2], pairs[-1]
+        train_rows = test_rows = None
         design = "temporal"
     else:
-        ((train_date, frame),) = pairs
-        eval_date, design = train_date, "held_out_patients"
-        mask = pl.Series(held_out(frame["patient_id"], seed))
-        train, test = frame.filter(~mask), frame.filter(mask)
-    evaluated = fit(train)
-    predicted_eval = _predict(evaluated, spec, test)
-    metrics = cost_metrics(test[NEXT_COST].to_numpy(), predicted_eval)
-    latest = fit(pairs[-1][1])  # the latest pair, all patients
+        ((train_date, train),) = pairs
+        test, eval_date, design = train, train_date, "held_out_patients"
+        test_rows = pl.Series(held_out(train["patient_id"], seed))
+        train_rows = ~test_rows
+    evaluated = fit(train, train_rows)
+    known = test[NEXT_COST].is_not_null() & (test_rows if test_rows is not None else True)
+    predicted_eval = _predict(evaluated, spec, test, where=known)
+    metrics = cost_metrics(test[NEXT_COST].filter(known).to_numpy(), predicted_eval)
+    latest = fit(pairs[-1][1], None)  # the latest pair, all patients
     scored = snapshots[newest]
     predicted = scored.select("patient_id").with_columns(
         pl.Series("predicted_cost", np.maximum(_predict(latest, spec, scored), 0.0))

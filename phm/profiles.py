@@ -8,6 +8,7 @@ from datetime import date
 import narwhals as nw
 import polars as pl
 
+from phm.columns import aligned
 from phm.contract import ETHNIC_GROUPS, ltc_label
 from phm.disclosure import DisclosurePolicy
 from phm.exact import MONEY_DECIMALS, RISK_DECIMALS, exact_mean, exact_sum, in_units
@@ -166,14 +167,6 @@ def _areas(practices: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def aligned(frame: pl.DataFrame, other: pl.DataFrame, on: str) -> list[pl.Series]:
-    """`other`'s columns for each row of `frame`, in `frame`'s row order (null where `other`
-    has no row). Added with `with_columns`, they sit beside the columns `frame` already has,
-    which are shared, not copied, as a join would copy every one of them."""
-    joined = frame.select(on).join(other, on=on, how="left", maintain_order="left")
-    return joined.drop(on).get_columns()
-
-
 def _with(frame: pl.DataFrame, other: pl.DataFrame, on: str, required: str) -> pl.DataFrame:
     """`frame` with `other`'s columns beside it, keeping the rows `other` has (an inner join,
     copying rows only if some are dropped)."""
@@ -204,9 +197,17 @@ def profile_inputs(
     dates = sorted(patient_risk["snapshot_date"].unique().to_list())
     latest = dates[-1]
     previous = dates[-2] if len(dates) > 1 else None
+    # first, while no other patient rows of this step are held: its joins are the step's
+    # largest transient (a hash table of every scored patient), its result small
+    cells = age_sex_cells(history_rows(patient_risk, extract), ltcs, extract.practices)
     areas = _areas(extract.practices)
     risk_cols = ["patient_id", "risk", "risk_rank", "kaiser_tier"]
-    scored = patient_risk.filter(pl.col("snapshot_date") == latest).select(risk_cols)
+    # the columns first, then the rows: a filter copies what it keeps
+    scored = (
+        patient_risk.select("snapshot_date", *risk_cols)
+        .filter(pl.col("snapshot_date") == latest)
+        .drop("snapshot_date")
+    )
     current = _with(extract.snapshots[latest], scored, "patient_id", "kaiser_tier")
     current = current.with_columns(
         aligned(current, areas, "practice_code") + [pl.lit(latest).alias("snapshot_date")]
@@ -229,7 +230,9 @@ def profile_inputs(
         )
     movement = outcomes = None
     if previous is not None:
-        before = patient_risk.filter(pl.col("snapshot_date") == previous)
+        before = patient_risk.select("snapshot_date", "patient_id", "kaiser_tier", "risk").filter(
+            pl.col("snapshot_date") == previous
+        )
         from_level = before.select("patient_id", pl.col("kaiser_tier").alias("from_level"))
         current = current.with_columns(aligned(current, from_level, "patient_id"))
         movement = current.select(
@@ -253,7 +256,6 @@ def profile_inputs(
             outcomes = outcomes.with_columns(
                 aligned(outcomes, areas, "practice_code") + [pl.lit(latest).alias("snapshot_date")]
             )
-    cells = age_sex_cells(history_rows(patient_risk, extract), ltcs, extract.practices)
     return ProfileInputs(current, latest, previous, movement, outcomes, ltcs, ilt_cost, cells)
 
 

@@ -16,6 +16,7 @@ from typing import Literal
 
 import narwhals as nw
 
+from phm.columns import beside
 from phm.extract import practice_areas
 
 Scope = Literal["ics", "pcn"]
@@ -100,18 +101,19 @@ def patient_risk_table(
             .with_columns(nw.lit(d, dtype=nw.Date).alias("snapshot_date"))
             for d, frame in snapshots.items()
         ]
-    )
+    ).to_native()
     areas = nw.from_native(practice_areas(practices)).select(
         "practice_code", "pcn_code", "ics_code"
     )
-    enriched = (
-        nw.from_native(scored)
-        .join(areas, on="practice_code", how="left")
-        .join(ltc_counts, on=["patient_id", "snapshot_date"], how="left")
+    # left joins; on polars the scores' own columns are shared, not copied (phm/columns.py)
+    enriched = beside(
+        beside(scored, areas.to_native(), "practice_code"),
+        ltc_counts,
+        ["patient_id", "snapshot_date"],
     )
     tiered = nw.from_native(
         assign_kaiser_tiers(
-            enriched.to_native(),
+            enriched,
             scope=scope,
             level3_share=level3_share,
             level2_share=level2_share,

@@ -7,8 +7,9 @@ partition, which is split here; Dagster's stock filesystem IO manager refuses su
 Each file is written beside its final name and renamed into place, so a killed run never
 leaves half a pickle behind. The pickles hold patient rows: every folder here is 0700 and
 every file (and its .partial) 0600 whatever the umask, and a `base_dir` that others can
-already open is refused (phm/restricted.py). `phm run` uses the in-memory IO manager
-instead (one run holds everything; measured cheaper than writing ~1 GB of pickles).
+already open is refused (phm/restricted.py). `phm run` keeps values in memory instead
+(`ReleasingMemoryIOManager`, below: one run in one process; measured cheaper than writing
+~1 GB of pickles), each let go once the last step that reads it has loaded it.
 """
 
 from __future__ import annotations

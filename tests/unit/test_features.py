@@ -57,12 +57,19 @@ def test_columns_with_nulls_or_other_types_go_through_the_cast_and_still_agree()
 
 
 def test_the_declared_inputs_are_all_the_features_need():
-    """cost_pairs carries only `inputs` through its join: a feature reading another column
-    would fail there."""
+    """`inputs` is every column a feature reads (FeatureSpec.inputs): a frame of those alone
+    gives the same features."""
     spec, snapshot = feature_spec(DEFAULT_LTCS), _snapshot()
     only_inputs = snapshot.select(spec.inputs)
     assert np.array_equal(spec.matrix(only_inputs), spec.matrix(snapshot), equal_nan=True)
     assert spec.frame(only_inputs).equals(spec.frame(snapshot))
+
+
+def test_batches_pick_out_the_rows_asked_for_slice_by_slice():
+    spec, snapshot = feature_spec(DEFAULT_LTCS), _snapshot(rows=230)
+    where = pl.Series([i % 3 != 0 for i in range(230)])
+    parts = list(spec.batches(snapshot, rows=100, where=where))
+    assert np.array_equal(np.concatenate(parts), spec.matrix(snapshot.filter(where)))
 
 
 def test_batches_are_the_matrix_in_slices_in_order():
