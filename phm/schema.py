@@ -58,9 +58,13 @@ class Column:
     @property
     def memory_type(self) -> pl.DataType:
         """The type a column is held in once read: an integer in the fewest bytes its declared
-        range needs (age 0-115 in one byte, not eight; a count with no maximum in four), the
-        others as declared. Integers are most of a snapshot's bytes, and a region's snapshots
+        range needs (age 0-115 in one byte, not eight; a count with no maximum in four), a
+        text of a few allowed values an Enum (one byte, where a string took 16), the others
+        as declared. Integers are most of a snapshot's bytes, and a region's snapshots
         are held in memory (docs/operations.md, memory)."""
+        if self.dtype == "string" and self.allowed:
+            # an Enum of the allowed values, in text order (so it sorts as the text did)
+            return pl.Enum(sorted(self.allowed))
         if self.dtype != "integer" or self.min is None:
             return self.polars_type
         top = self.max if self.max is not None else 2**31 - 1
@@ -129,14 +133,21 @@ class Table:
         }
         if not narrow:
             return frame
-        bounds = frame.select(
-            e
-            for n in narrow
-            for e in (pl.col(n).min().alias(f"{n}_lo"), pl.col(n).max().alias(f"{n}_hi"))
+        ints = [n for n, t in narrow.items() if t.is_integer()]
+        texts = [n for n in narrow if n not in ints]
+        found = frame.select(
+            *(pl.col(n).min().alias(f"{n}_lo") for n in ints),
+            *(pl.col(n).max().alias(f"{n}_hi") for n in ints),
+            *(
+                (pl.col(n).is_in(narrow[n].categories) | pl.col(n).is_null()).all().alias(n)
+                for n in texts
+            ),
         ).row(0, named=True)
 
         def fits(name: str, dtype: pl.DataType) -> bool:
-            lo, hi = bounds[f"{name}_lo"], bounds[f"{name}_hi"]
+            if name in texts:
+                return found[name]  # every value is one of the allowed ones
+            lo, hi = found[f"{name}_lo"], found[f"{name}_hi"]
             low, high = _INT_RANGES[type(dtype)]
             return lo is None or (low <= lo and hi <= high)
 

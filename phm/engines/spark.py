@@ -81,8 +81,13 @@ def score_in_arrow_batches(frame: DataFrame, snapshot_date: date, spec, model) -
 
 
 def to_spark(spark: SparkSession, frame: pl.DataFrame) -> DataFrame:
-    """A polars frame (practices, a small table) as a Spark DataFrame, through Arrow."""
-    return spark.createDataFrame(frame.to_arrow())
+    """A polars frame (practices, a small table) as a Spark DataFrame, through Arrow. Enum
+    columns (Column.memory_type) go as text: Spark reads no Arrow dictionary."""
+    import polars.selectors as cs
+
+    return spark.createDataFrame(
+        frame.with_columns(cs.enum().cast(pl.String), cs.categorical().cast(pl.String)).to_arrow()
+    )
 
 
 def read_snapshot(spark: SparkSession, path) -> DataFrame:
