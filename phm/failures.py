@@ -172,12 +172,12 @@ class MachineFault:
 
 
 # Peak resident memory of a whole run grows with the patient rows read (all snapshots), far
-# slower than it did: models fit on capped samples and score in batches. Measured with `phm
-# bench` on the synthetic extract, default configuration, 2 cores: 1427 MiB for 876,000 rows
-# (scale 0.25), 2461 MiB for 3.5 million (scale 1); under 300,000 rows the whole run is smaller
-# still (702 MiB at 175,116 rows, measured before), which the guide overstates. A rough guide.
-BASE_MIB = 1080
-MIB_PER_100K_ROWS = 40
+# slower than it did (docs/operations.md, memory). Measured with `phm bench` on the synthetic
+# extract, default configuration, 2 cores: 1251 MiB for 876,000 rows (scale 0.25), 1703 MiB
+# for 3.5 million (LLR), 10463 MiB for 35 million (ten times LLR). The guide is fitted not to
+# fall below any of them (1255, 1990 and 10810 MiB there). A rough guide.
+BASE_MIB = 1010
+MIB_PER_100K_ROWS = 28
 
 
 def estimated_need_mib(patient_rows: int | None) -> int | None:
