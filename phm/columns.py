@@ -9,6 +9,7 @@ plan, not a copy.
 
 from __future__ import annotations
 
+import narwhals as nw
 import polars as pl
 
 
@@ -22,8 +23,6 @@ def aligned(frame: pl.DataFrame, other: pl.DataFrame, on: str | list[str]) -> li
 def beside(frame, other, on: str | list[str]):
     """A left join of `other` onto `frame`, any Narwhals-supported frames: on eager polars
     with `frame`'s columns shared (`aligned`), elsewhere the engine's own join."""
-    import narwhals as nw
-
     if isinstance(frame, pl.DataFrame) and isinstance(other, pl.DataFrame):
         return frame.with_columns(aligned(frame, other, on))
     return nw.from_native(frame).join(nw.from_native(other), on=on, how="left").to_native()

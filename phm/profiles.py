@@ -159,7 +159,7 @@ LEVELS = (
 
 def _areas(practices: pl.DataFrame) -> pl.DataFrame:
     """practice_code with its PCN, place and ICS (one ICS, LLR, without the ICS columns), each
-    area column an Enum: 4 bytes a patient where a string took 16 or more, so that the ten
+    area column an Enum: a byte or two a patient where a string took 16 or more, so that the ten
     million rows of a region carry their areas cheaply; `by_area` gives the text back."""
     areas = practice_areas(practices).select("practice_code", *AREA_COLUMNS)
     return areas.with_columns(

@@ -59,7 +59,7 @@ class Column:
     def memory_type(self) -> pl.DataType:
         """The type a column is held in once read: an integer in the fewest bytes its declared
         range needs (age 0-115 in one byte, not eight; a count with no maximum in four), a
-        text of a few allowed values an Enum (one byte, where a string took 16), the others
+        text of a few allowed values an Enum (one byte, where a string view took 16), the others
         as declared. Integers are most of a snapshot's bytes, and a region's snapshots
         are held in memory (docs/operations.md, memory)."""
         if self.dtype == "string" and self.allowed:
@@ -68,10 +68,9 @@ class Column:
         if self.dtype != "integer" or self.min is None:
             return self.polars_type
         top = self.max if self.max is not None else 2**31 - 1
-        for narrow in (pl.Int8(), pl.Int16(), pl.Int32()):
-            info = _INT_RANGES[type(narrow)]
-            if info[0] <= self.min and top <= info[1]:
-                return narrow
+        for narrow, (low, high) in _INT_RANGES.items():  # smallest first
+            if low <= self.min and top <= high:
+                return narrow()
         return self.polars_type
 
     @property
@@ -123,9 +122,9 @@ class Table:
         return pl.Schema({c.name: c.memory_type for c in self.columns})
 
     def narrowed(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """`frame` with each integer column in its memory type where every value fits. One
-        that does not (out of the declared range: the extract check will say so) stays as it
-        was read, so that the check sees the very values of the file."""
+        """`frame` with each column in its memory type where every value fits (an integer in
+        range, a text among the allowed values). One that does not (the extract check will
+        say so) stays as it was read, so that the check sees the very values of the file."""
         narrow = {
             c.name: c.memory_type
             for c in self.columns

@@ -102,12 +102,14 @@ def patient_risk_table(
             for d, frame in snapshots.items()
         ]
     ).to_native()
-    areas = nw.from_native(practice_areas(practices)).select(
-        "practice_code", "pcn_code", "ics_code"
+    areas = (
+        nw.from_native(practice_areas(practices))
+        .select("practice_code", "pcn_code", "ics_code")
+        .to_native()
     )
     # left joins; on polars the scores' own columns are shared, not copied (phm/columns.py)
     enriched = beside(
-        beside(scored, areas.to_native(), "practice_code"),
+        beside(scored, areas, "practice_code"),
         ltc_counts,
         ["patient_id", "snapshot_date"],
     )

@@ -90,13 +90,8 @@ def run_pipeline(
 
 def _io_manager() -> dg.IOManagerDefinition:
     """Values in memory, each released after its last reader (pipelines/storage.py)."""
-    return released_in_memory(graph())
-
-
-def released_in_memory(assets: list) -> dg.IOManagerDefinition:
-    """An IO manager holding each of `assets`' values until its last reader has loaded it."""
     return dg.IOManagerDefinition.hardcoded_io_manager(
-        ReleasingMemoryIOManager(reader_counts(assets))
+        ReleasingMemoryIOManager(reader_counts(graph()))
     )
 
 
