@@ -20,9 +20,20 @@ def aligned(frame: pl.DataFrame, other: pl.DataFrame, on: str | list[str]) -> li
     return joined.drop(on).get_columns()
 
 
-def beside(frame, other, on: str | list[str]):
+def beside(frame, other, on: str | list[str], *, required: str | None = None):
     """A left join of `other` onto `frame`, any Narwhals-supported frames: on eager polars
-    with `frame`'s columns shared (`aligned`), elsewhere the engine's own join."""
+    with `frame`'s columns shared (`aligned`), elsewhere the engine's own join. `other` may be
+    a small polars frame whatever `frame` is (areas, a cohort): it goes to `frame`'s engine.
+
+    With `required` (one of `other`'s columns, never null in it), only the rows `other` has are
+    kept: an inner join, which on eager polars copies rows only if some are dropped."""
     if isinstance(frame, pl.DataFrame) and isinstance(other, pl.DataFrame):
-        return frame.with_columns(aligned(frame, other, on))
-    return nw.from_native(frame).join(nw.from_native(other), on=on, how="left").to_native()
+        out = frame.with_columns(aligned(frame, other, on))
+        if required is not None and out[required].null_count():
+            out = out.filter(pl.col(required).is_not_null())
+        return out
+    from phm.engines import alike
+
+    how = "left" if required is None else "inner"
+    other = nw.from_native(alike(frame, other) if isinstance(other, pl.DataFrame) else other)
+    return nw.from_native(frame).join(other, on=on, how=how).to_native()

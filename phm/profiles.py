@@ -8,9 +8,10 @@ from datetime import date
 import narwhals as nw
 import polars as pl
 
-from phm.columns import aligned
+from phm.columns import beside
 from phm.contract import ETHNIC_GROUPS, ltc_label
 from phm.disclosure import DisclosurePolicy
+from phm.engines import collect_small, held
 from phm.exact import MONEY_DECIMALS, RISK_DECIMALS, exact_mean, exact_sum, in_units
 from phm.extract import practice_areas
 from phm.outcomes import OUTCOME, label_snapshot
@@ -19,9 +20,20 @@ from phm.standardised import age_sex_cells, history_rows, standardised_table, tr
 LTC_BANDS = ("0", "1", "2", "3", "4", "5", "6", "7", "8plus")
 
 
+def ltc_band_code(count):
+    """0..7 as themselves, 8 or more as 8 (a polars or Narwhals expression): LTC_BANDS[code]."""
+    return count.clip(upper_bound=8)
+
+
 def ltc_band(count: pl.Expr) -> pl.Expr:
-    """0..7 as themselves, 8 or more as `8plus` (the LLR plan's table)."""
-    return pl.when(count >= 8).then(pl.lit("8plus")).otherwise(count.cast(pl.String))
+    """0..7 as themselves, 8 or more as `8plus` (the LLR plan's table), as text."""
+    return _label(ltc_band_code(count), LTC_BANDS)
+
+
+def _label(code: pl.Expr, labels: tuple[str, ...] | dict[int, str]) -> pl.Expr:
+    """A band's code (as counted from patient rows) as its label, on the small aggregate."""
+    mapping = labels if isinstance(labels, dict) else dict(enumerate(labels))
+    return code.replace_strict(mapping, return_dtype=pl.String)
 
 
 def pcn_profile(patient_risk, practices, policy: DisclosurePolicy):
@@ -105,43 +117,47 @@ REGISTER_MIN_AGE = {
 Z95, Z998 = 1.959964, 3.090232
 
 
-def _age_band(age: pl.Expr, edges: tuple[int, ...], labels: tuple[str, ...]) -> pl.Expr:
-    expr = pl.lit(labels[-1])
-    for edge, label in reversed(list(zip(edges, labels[:-1], strict=True))):
-        expr = pl.when(age < edge).then(pl.lit(label)).otherwise(expr)
-    return expr
+def pyramid_band(age):
+    """Five-year age bands as codes 0 (0-4) .. 18 (90+): PYRAMID_BANDS[code]."""
+    return (age // 5).clip(0, len(PYRAMID_BANDS) - 1)
 
 
-def pyramid_band(age: pl.Expr) -> pl.Expr:
-    """Five-year age bands 0-4 .. 85-89, then 90+."""
-    return _age_band(age, tuple(range(5, 95, 5)), PYRAMID_BANDS)
+def multimorbidity_band(age):
+    """MULTIMORBIDITY_BANDS[code]: how many of the bands' lower edges the age has reached."""
+    code = nw.lit(0)
+    for edge in (18, 45, 65, 75, 85):
+        code = code + (age >= edge).cast(nw.Int64)
+    return code
 
 
-def multimorbidity_band(age: pl.Expr) -> pl.Expr:
-    return _age_band(age, (18, 45, 65, 75, 85), MULTIMORBIDITY_BANDS)
+def imd_quintile(decile):
+    """IMD_QUINTILES[code]: deciles 1-2 are quintile 1 (code 0) .. 9-10 quintile 5 (code 4);
+    a missing decile is code 5, unknown."""
+    return ((decile + 1) // 2 - 1).fill_null(len(IMD_QUINTILES) - 1)
 
 
-def imd_quintile(decile: pl.Expr) -> pl.Expr:
-    q = ((decile + 1) // 2).cast(pl.Int64)
-    labelled = pl.when(q == 1).then(pl.lit(IMD_QUINTILES[0]))
-    for i in range(2, 6):
-        labelled = labelled.when(q == i).then(pl.lit(IMD_QUINTILES[i - 1]))
-    return labelled.otherwise(pl.lit("unknown"))
+def _count(condition: nw.Expr) -> nw.Expr:
+    """Patients for whom `condition` holds (Spark sums no booleans: counted as 0/1)."""
+    return condition.cast(nw.Int64).sum()
 
 
 @dataclass(frozen=True)
 class ProfileInputs:
-    """The patient rows the profile tables are computed from (restricted; never published)."""
+    """The patient rows the profile tables are computed from (restricted; never published).
 
-    # latest scored snapshot: extract columns + risk, tier, areas (Enums), and from_level
-    # (the tier at the previous scored snapshot) where there is one
-    current: pl.DataFrame
+    Frames of one engine: eager polars on the embedded engine (an aligned frame of each
+    snapshot, its columns shared, not copied), PySpark DataFrames on Spark."""
+
+    # latest scored snapshot: extract columns + risk, tier, areas, and from_level (the tier at
+    # the previous scored snapshot) where there is one
+    current: object
     snapshot_date: date
     previous_date: date | None  # the scored snapshot a year (or so) before, if any
-    movement: pl.DataFrame | None  # area columns + from_level, to_level per patient
-    outcomes: pl.DataFrame | None  # previous snapshot: risk and observed outcome per patient
+    movement: object | None  # area columns + from_level, to_level per patient
+    outcomes: object | None  # previous snapshot: risk and observed outcome per patient
     ltc_columns: tuple[str, ...]
     ilt_cost_criterion: bool  # whether the ILT flag includes the predicted-cost criterion
+    areas: pl.DataFrame  # practice_code with its PCN, place and ICS (small)
     # every scored snapshot's patients and indicator counts per PCN, age band and sex
     # (phm.standardised.age_sex_cells): aggregate, for the standardised ratios and trends
     cells: pl.DataFrame | None = None
@@ -160,24 +176,27 @@ LEVELS = (
 def _areas(practices: pl.DataFrame) -> pl.DataFrame:
     """practice_code with its PCN, place and ICS (one ICS, LLR, without the ICS columns), each
     area column an Enum: a byte or two a patient where a string took 16 or more, so that the ten
-    million rows of a region carry their areas cheaply; `by_area` gives the text back."""
+    million rows of a region carry their areas cheaply (Spark is sent them as text)."""
     areas = practice_areas(practices).select("practice_code", *AREA_COLUMNS)
     return areas.with_columns(
         pl.col(c).cast(pl.Enum(sorted(areas[c].drop_nulls().unique()))) for c in AREA_COLUMNS
     )
 
 
-def _with(frame: pl.DataFrame, other: pl.DataFrame, on: str, required: str) -> pl.DataFrame:
-    """`frame` with `other`'s columns beside it, keeping the rows `other` has (an inner join,
-    copying rows only if some are dropped)."""
-    frame = frame.with_columns(aligned(frame, other, on))
-    if frame[required].null_count():
-        frame = frame.filter(pl.col(required).is_not_null())
-    return frame
+def _dates(frame) -> list[date]:
+    """The snapshot dates a frame of any engine holds (a few values come back)."""
+    found = nw.from_native(frame).select("snapshot_date").unique()
+    if isinstance(found, nw.LazyFrame):
+        found = found.collect()
+    return sorted(found.get_column("snapshot_date").to_list())
+
+
+def _with_date(frame, when: date):
+    return nw.from_native(frame).with_columns(nw.lit(when, nw.Date).alias("snapshot_date"))
 
 
 def profile_inputs(
-    patient_risk: pl.DataFrame,
+    patient_risk,
     extract,
     *,
     predicted_cost: pl.DataFrame | None = None,
@@ -185,103 +204,133 @@ def profile_inputs(
 ) -> ProfileInputs:
     """Join the latest scored snapshot to the extract; pair it with the previous one.
 
-    `predicted_cost` (patient_id, predicted_cost) and `ilt_cohort` (patient_id, the Integrated
-    Locality Teams cohort with its cost criterion: restricted.integrated_locality_cohort) come
-    from the cost model when it ran. Without a cohort, the first criterion is computed here
-    (adults, 5+ LTCs, eFI > 0.24) and the profile says the cost criterion is missing.
+    Written once with Narwhals: `patient_risk` (restricted.patient_risk) and the extract's
+    snapshots and deaths are polars frames or PySpark DataFrames, all of one engine; the
+    practices, `predicted_cost` (patient_id, predicted_cost) and `ilt_cohort` (patient_id, the
+    Integrated Locality Teams cohort with its cost criterion: restricted.integrated_locality_
+    cohort) are small polars frames. The last two come from the cost model when it ran.
+    Without a cohort, the first criterion is computed here (adults, 5+ LTCs, eFI > 0.24) and
+    the profile says the cost criterion is missing.
 
-    Each per-patient frame is the snapshot with columns added beside it, not a joined copy:
-    at ten times LLR a copy of the snapshot is over a gigabyte.
+    Each per-patient frame is the snapshot with columns set beside it (phm.columns.beside):
+    on polars, not a joined copy (at ten times LLR a copy of the snapshot is over a gigabyte).
     """
     ltcs = tuple(extract.ltc_columns)
-    dates = sorted(patient_risk["snapshot_date"].unique().to_list())
+    dates = _dates(patient_risk)
     latest = dates[-1]
     previous = dates[-2] if len(dates) > 1 else None
     # first, while no other patient rows of this step are held: its joins are the step's
     # largest transient (a hash table of every scored patient), its result small
     cells = age_sex_cells(history_rows(patient_risk, extract), ltcs, extract.practices)
     areas = _areas(extract.practices)
-    risk_cols = ["patient_id", "risk", "risk_rank", "kaiser_tier"]
+    risk = nw.from_native(patient_risk)
     # the columns first, then the rows: a filter copies what it keeps
     scored = (
-        patient_risk.select("snapshot_date", *risk_cols)
-        .filter(pl.col("snapshot_date") == latest)
+        risk.select("snapshot_date", "patient_id", "risk", "risk_rank", "kaiser_tier")
+        .filter(nw.col("snapshot_date") == latest)
         .drop("snapshot_date")
     )
-    current = _with(extract.snapshots[latest], scored, "patient_id", "kaiser_tier")
-    current = current.with_columns(
-        aligned(current, areas, "practice_code") + [pl.lit(latest).alias("snapshot_date")]
+    current = beside(
+        extract.snapshots[latest], scored.to_native(), "patient_id", required="kaiser_tier"
     )
+    current = _with_date(beside(current, areas, "practice_code"), latest).to_native()
     if predicted_cost is not None and predicted_cost.height:
         cost = predicted_cost.select("patient_id", "predicted_cost")
-        current = current.with_columns(aligned(current, cost, "patient_id"))
+        current = beside(current, cost, "patient_id")
     ilt_cost = ilt_cohort is not None and ilt_cohort.height > 0
     if ilt_cost:
-        current = current.with_columns(
-            pl.col("patient_id").is_in(ilt_cohort["patient_id"].implode()).alias("ilt_cohort")
-        )
+        cohort = ilt_cohort.select("patient_id").unique().with_columns(ilt_cohort=pl.lit(True))
+        flagged = nw.from_native(beside(current, cohort, "patient_id"))
+        current = flagged.with_columns(nw.col("ilt_cohort").fill_null(False)).to_native()
     else:
-        current = current.with_columns(
-            (
-                (pl.col("age") >= ILT_MIN_AGE)
-                & (pl.col("ltc_count") >= ILT_MIN_LTCS)
-                & (pl.col("efi_score").fill_null(0.0) > ILT_MIN_EFI)
-            ).alias("ilt_cohort")
+        current = (
+            nw.from_native(current)
+            .with_columns(
+                (
+                    (nw.col("age") >= ILT_MIN_AGE)
+                    & (nw.col("ltc_count") >= ILT_MIN_LTCS)
+                    & (nw.col("efi_score").fill_null(0.0) > ILT_MIN_EFI)
+                ).alias("ilt_cohort")
+            )
+            .to_native()
         )
     movement = outcomes = None
     if previous is not None:
-        before = patient_risk.select("snapshot_date", "patient_id", "kaiser_tier", "risk").filter(
-            pl.col("snapshot_date") == previous
+        before = risk.select("snapshot_date", "patient_id", "kaiser_tier", "risk").filter(
+            nw.col("snapshot_date") == previous
         )
-        from_level = before.select("patient_id", pl.col("kaiser_tier").alias("from_level"))
-        current = current.with_columns(aligned(current, from_level, "patient_id"))
-        movement = current.select(
-            "patient_id",
-            *AREA_COLUMNS,
-            "snapshot_date",
-            pl.col("kaiser_tier").alias("to_level"),
-            "from_level",
-        )
+        from_level = before.select("patient_id", nw.col("kaiser_tier").alias("from_level"))
+        current = beside(current, from_level.to_native(), "patient_id")
         if latest in extract.snapshots and previous in extract.snapshots:
             labelled = label_snapshot(
-                extract.snapshots[previous].select("patient_id", "practice_code"),
+                nw.from_native(extract.snapshots[previous])
+                .select("patient_id", "practice_code")
+                .to_native(),
                 extract.snapshots[latest],
                 extract.deaths,
                 previous,
                 latest,
             )
-            outcomes = _with(
-                labelled.frame, before.select("patient_id", "risk"), "patient_id", "risk"
+            risk_then = before.select("patient_id", "risk").to_native()
+            outcomes = beside(labelled.frame, risk_then, "patient_id", required="risk")
+            outcomes = held(
+                _with_date(beside(outcomes, areas, "practice_code"), latest).to_native()
             )
-            outcomes = outcomes.with_columns(
-                aligned(outcomes, areas, "practice_code") + [pl.lit(latest).alias("snapshot_date")]
+    current = held(current)  # read by every table: on Spark, joined once
+    if previous is not None:
+        movement = (
+            nw.from_native(current)
+            .select(
+                "patient_id",
+                *AREA_COLUMNS,
+                "snapshot_date",
+                nw.col("kaiser_tier").alias("to_level"),
+                "from_level",
             )
-    return ProfileInputs(current, latest, previous, movement, outcomes, ltcs, ilt_cost, cells)
-
-
-def by_area(frame: pl.DataFrame, dims: list[str], aggs: list[pl.Expr]) -> pl.DataFrame:
-    """The same aggregation for each ICS, each place and each PCN, stacked (one pass each);
-    every row carries the ics_code of the ICS its area belongs to."""
-    lazy = frame.lazy()
-    parts = [
-        lazy.group_by(["snapshot_date", *keys, *dims])
-        .agg(aggs)
-        .select(
-            pl.lit(kind).alias("area_type"),
-            pl.col(code).cast(pl.String).alias("area_code"),
-            pl.col(name).cast(pl.String).alias("area_name"),
-            pl.col("ics_code").cast(pl.String),
-            pl.col("snapshot_date"),
-            *[pl.col(d) for d in dims],
-            pl.exclude(["snapshot_date", *{*keys, "ics_code"}, *dims]),
+            .to_native()
         )
-        for kind, code, name, keys in LEVELS
-    ]
-    return pl.concat(pl.collect_all(parts, engine="streaming"), how="vertical_relaxed")
+    return ProfileInputs(
+        current, latest, previous, movement, outcomes, ltcs, ilt_cost, areas, cells
+    )
 
 
-def _totals(frame: pl.DataFrame, name: str = "_total") -> pl.Expr:
-    return pl.col("patients").sum().over(list(AREA_KEYS)).alias(name)
+def _grouped(rows, level, dims: list[str], aggs: list[nw.Expr]):
+    """One area level's aggregation of patient rows (a LazyFrame, not yet run): each row
+    carries its area as text and the ics_code of the ICS the area belongs to."""
+    kind, code, name, keys = level
+    return (
+        rows.group_by("snapshot_date", *keys, *dims)
+        .agg(*aggs)
+        .select(
+            nw.lit(kind).alias("area_type"),
+            nw.col(code).cast(nw.String).alias("area_code"),
+            nw.col(name).cast(nw.String).alias("area_name"),
+            nw.col("ics_code").cast(nw.String),
+            "snapshot_date",
+            *dims,
+            nw.exclude("snapshot_date", *{*keys, "ics_code"}, *dims),
+        )
+    )
+
+
+def _lazy(frame) -> nw.LazyFrame:
+    rows = nw.from_native(frame)
+    return rows.lazy() if isinstance(rows, nw.DataFrame) else rows
+
+
+def by_area(frame, aggs: list[nw.Expr], **dims) -> pl.DataFrame:
+    """The same aggregation of patient rows (any engine) for each ICS, each place and each PCN,
+    stacked: one pass each, small polars frames back. `dims` name further grouping columns
+    (an expression each, or `nw.col` of an existing column)."""
+    rows = _lazy(frame)
+    if dims:
+        rows = rows.with_columns(**dims)
+    parts = [_grouped(rows, level, list(dims), aggs) for level in LEVELS]
+    return collect_small(parts)
+
+
+def _totals() -> pl.Expr:
+    return pl.col("patients").sum().over(list(AREA_KEYS)).alias("_total")
 
 
 def _pct(policy: DisclosurePolicy, num: str, den: str) -> pl.Expr:
@@ -298,40 +347,55 @@ def _sort(frame: pl.DataFrame, order: dict[str, tuple]) -> pl.DataFrame:
 
 
 def age_sex_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
-    f = inp.current.with_columns(pyramid_band(pl.col("age")).alias("age_band"))
-    raw = by_area(f, ["age_band", "sex"], [pl.len().alias("patients")])
-    out = raw.with_columns(policy.count(pl.col("patients")).alias("patients"))
+    raw = by_area(
+        inp.current,
+        [nw.len().alias("patients")],
+        age_band=pyramid_band(nw.col("age")),
+        sex=nw.col("sex"),
+    )
+    out = raw.with_columns(
+        _label(pl.col("age_band"), PYRAMID_BANDS),
+        policy.count(pl.col("patients")).alias("patients"),
+    )
     return _sort(out, {"age_band": PYRAMID_BANDS, "sex": ("F", "M", "U")})
 
 
-def _share_table(inp, policy, dim, expr, order) -> pl.DataFrame:
-    f = inp.current.with_columns(expr.alias(dim))
-    raw = by_area(f, [dim], [pl.len().alias("patients")]).with_columns(_totals(None))
-    out = raw.with_columns(
-        _pct(policy, "patients", "_total").alias("percent"),
-        policy.count(pl.col("patients")).alias("patients"),
-    ).drop("_total")
-    return _sort(out, {dim: order})
+def _share_table(inp, policy, dim, expr, labels) -> pl.DataFrame:
+    raw = by_area(inp.current, [nw.len().alias("patients")], **{dim: expr})
+    if labels is not None:
+        raw = raw.with_columns(_label(pl.col(dim), labels))
+    out = (
+        raw.with_columns(_totals())
+        .with_columns(
+            _pct(policy, "patients", "_total").alias("percent"),
+            policy.count(pl.col("patients")).alias("patients"),
+        )
+        .drop("_total")
+    )
+    return _sort(out, {dim: labels or ETHNIC_GROUPS})
 
 
 def ethnicity_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
-
-    return _share_table(inp, policy, "ethnic_group", pl.col("ethnicity"), ETHNIC_GROUPS)
+    return _share_table(inp, policy, "ethnic_group", nw.col("ethnicity"), None)
 
 
 def deprivation_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
     return _share_table(
-        inp, policy, "imd_quintile", imd_quintile(pl.col("imd_decile")), IMD_QUINTILES
+        inp, policy, "imd_quintile", imd_quintile(nw.col("imd_decile")), IMD_QUINTILES
     )
+
+
+def _columns(frame) -> list[str]:
+    return nw.from_native(frame).columns
 
 
 def kaiser_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
     """Levels 3, 2, 1 with next year's predicted admissions, bed days and cost."""
-    has_cost = "predicted_cost" in inp.current.columns
-    aggs = [pl.len().alias("patients"), exact_sum(pl.col("risk"), RISK_DECIMALS).alias("_adm")]
+    has_cost = "predicted_cost" in _columns(inp.current)
+    aggs = [nw.len().alias("patients"), exact_sum(nw.col("risk"), RISK_DECIMALS).alias("_adm")]
     if has_cost:
-        aggs.append(exact_sum(pl.col("predicted_cost"), MONEY_DECIMALS).alias("_cost"))
-    raw = by_area(inp.current, ["kaiser_tier"], aggs).with_columns(_totals(None))
+        aggs.append(exact_sum(nw.col("predicted_cost"), MONEY_DECIMALS).alias("_cost"))
+    raw = by_area(inp.current, aggs, kaiser_tier=nw.col("kaiser_tier")).with_columns(_totals())
     adm = policy.count(pl.col("_adm").round())
     cost = (
         pl.when(pl.col("patients") >= policy.suppress_below).then(
@@ -363,19 +427,20 @@ _LTC_MEANS = {
 def ltc_count_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
     """The LLR plan's table: 0..8+ conditions, and all."""
     aggs = [
-        pl.len().alias("patients"),
-        (pl.col("emergency_admissions_12m") >= 1).sum().alias("_admitted"),
-        exact_mean(pl.col("risk"), RISK_DECIMALS).alias("_risk"),
+        nw.len().alias("patients"),
+        _count(nw.col("emergency_admissions_12m") >= 1).alias("_admitted"),
+        exact_mean(nw.col("risk"), RISK_DECIMALS).alias("_risk"),
         *(
-            exact_mean(pl.col(src), MONEY_DECIMALS if "cost" in src else 0).alias(f"_{name}")
+            exact_mean(nw.col(src), MONEY_DECIMALS if "cost" in src else 0).alias(f"_{name}")
             for name, src in _LTC_MEANS.items()
         ),
     ]
-    banded = inp.current.with_columns(ltc_band(pl.col("ltc_count")).alias("ltc_band"))
+    banded = by_area(inp.current, aggs, ltc_band=ltc_band_code(nw.col("ltc_count")))
+    everyone = by_area(inp.current, aggs).with_columns(ltc_band=pl.lit("all"))
     raw = pl.concat(
         [
-            by_area(banded, ["ltc_band"], aggs),
-            by_area(banded.with_columns(pl.lit("all").alias("ltc_band")), ["ltc_band"], aggs),
+            banded.with_columns(_label(pl.col("ltc_band"), LTC_BANDS)),
+            everyone.select(banded.columns),
         ],
         how="vertical_relaxed",
     ).with_columns(
@@ -415,12 +480,9 @@ def prevalence_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFra
     # One pass over the patients for all registers (not one per register), then one row each.
     aggs = []
     for i, col in enumerate(inp.ltc_columns):
-        eligible = pl.col("age") >= REGISTER_MIN_AGE.get(col, 0)
-        aggs += [
-            (pl.col(col) & eligible).sum().cast(pl.UInt32).alias(f"_x{i}"),
-            eligible.sum().cast(pl.UInt32).alias(f"_n{i}"),
-        ]
-    wide = by_area(inp.current, [], aggs)
+        eligible = nw.col("age") >= REGISTER_MIN_AGE.get(col, 0)
+        aggs += [_count(nw.col(col) & eligible).alias(f"_x{i}"), _count(eligible).alias(f"_n{i}")]
+    wide = by_area(inp.current, aggs)
     raw = pl.concat(
         [
             wide.select(
@@ -475,16 +537,16 @@ def prevalence_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFra
 
 def multimorbidity_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
     """People living with 2+ conditions by age band, and under / over 65."""
-    aggs = [pl.len().alias("patients"), (pl.col("ltc_count") >= 2).sum().alias("_mm")]
-    f = inp.current.with_columns(multimorbidity_band(pl.col("age")).alias("age_band"))
-    over = f.with_columns(
-        pl.when(pl.col("age") >= 65)
-        .then(pl.lit(OVER_65))
-        .otherwise(pl.lit(UNDER_65))
-        .alias("age_band")
-    )
+    aggs = [nw.len().alias("patients"), _count(nw.col("ltc_count") >= 2).alias("_mm")]
+    age = nw.col("age")
+    banded = by_area(inp.current, aggs, age_band=multimorbidity_band(age))
+    over = by_area(inp.current, aggs, age_band=(age >= 65).cast(nw.Int64))
     raw = pl.concat(
-        [by_area(f, ["age_band"], aggs), by_area(over, ["age_band"], aggs)], how="vertical_relaxed"
+        [
+            banded.with_columns(_label(pl.col("age_band"), MULTIMORBIDITY_BANDS)),
+            over.with_columns(_label(pl.col("age_band"), (UNDER_65, OVER_65))),
+        ],
+        how="vertical_relaxed",
     )
     out = raw.with_columns(
         _pct(policy, "_mm", "patients").alias("multimorbid_pct"),
@@ -506,11 +568,10 @@ def emergency_admissions_table(inp: ProfileInputs, policy: DisclosurePolicy) -> 
 
     raw = by_area(
         inp.outcomes,
-        [],
         [
-            pl.len().alias("_n"),
-            pl.col(OUTCOME).sum().alias("_o"),
-            exact_sum(pl.col("risk"), RISK_DECIMALS).alias("_e"),
+            nw.len().alias("_n"),
+            _count(nw.col(OUTCOME)).alias("_o"),
+            exact_sum(nw.col("risk"), RISK_DECIMALS).alias("_e"),
         ],
     )
     targets = raw.filter(pl.col("area_type") == "ics").select(
@@ -553,37 +614,28 @@ def emergency_admissions_table(inp: ProfileInputs, policy: DisclosurePolicy) -> 
 def cost_concentration_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
     """Share of last year's secondary-care cost in the top 0.5%, next 4.5%, 15% and 80%.
 
-    One sort of the cost column, not of every patient column per area level: a patient's band
-    is its rank within its area, and which of two equal costs ranks first changes no band's
-    count or cost, so no tie-breaker is needed.
+    A patient's band is its cost's rank within its area (a window over the area, on any
+    engine); which of two equal costs ranks first changes no band's count or cost, so no
+    tie-breaker is needed.
     """
-    cost = pl.col("secondary_care_cost_12m")
-    ranked = inp.current.select("snapshot_date", *AREA_COLUMNS, cost).sort(
-        cost, descending=True, maintain_order=True
-    )
+    cost = nw.col("secondary_care_cost_12m")
+    rows = _lazy(inp.current).select("snapshot_date", *AREA_COLUMNS, "secondary_care_cost_12m")
+    # in pence, so that each band's share of the area's total is exact in any order
+    aggs = [nw.len().alias("patients"), in_units(cost, MONEY_DECIMALS).sum().alias("_cost")]
     parts = []
-    for kind, code, name, _ in LEVELS:
-        # over() ranks within each area (each ICS too) and keeps its rows in cost order
-        rank, n = pl.int_range(1, pl.len() + 1).over(code), pl.len().over(code)
-        share = rank / n
-        band = pl.lit(COST_BANDS[-1][0])
-        for label, upto in reversed(COST_BANDS[:-1]):
-            band = pl.when(share <= upto).then(pl.lit(label)).otherwise(band)
+    for level in LEVELS:
+        code = level[1]
+        share = cost.rank("ordinal", descending=True).over(code) / cost.count().over(code)
+        band = nw.lit(len(COST_BANDS) - 1)
+        for i, (_, upto) in reversed(list(enumerate(COST_BANDS[:-1]))):
+            band = nw.when(share <= upto).then(nw.lit(i)).otherwise(band)
         parts.append(
-            ranked.lazy()
-            .with_columns(
-                band.alias("population_band"),
-                pl.lit(kind).alias("area_type"),
-                pl.col(code).cast(pl.String).alias("area_code"),
-                pl.col(name).cast(pl.String).alias("area_name"),
-                pl.col("ics_code").cast(pl.String),
-            )
-            .group_by([*AREA_HEAD, "population_band"])
-            # in pence, so that each band's share of the area's total is exact in any order
-            .agg(pl.len().alias("patients"), in_units(cost, MONEY_DECIMALS).sum().alias("_cost"))
+            _grouped(rows.with_columns(population_band=band), level, ["population_band"], aggs)
         )
-    raw = pl.concat(pl.collect_all(parts)).with_columns(
-        pl.col("_cost").sum().over(list(AREA_KEYS)).alias("_all")
+    bands = tuple(b for b, _ in COST_BANDS)
+    raw = collect_small(parts).with_columns(
+        _label(pl.col("population_band"), bands),
+        pl.col("_cost").sum().over(list(AREA_KEYS)).alias("_all"),
     )
     out = raw.with_columns(
         pl.when(pl.col("patients") >= policy.suppress_below if policy.enabled else True)
@@ -592,7 +644,7 @@ def cost_concentration_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl
         .alias("cost_share_pct"),
         policy.count(pl.col("patients")).alias("patients"),
     ).drop("_cost", "_all")
-    out = _sort(out, {"population_band": tuple(b for b, _ in COST_BANDS)})
+    out = _sort(out, {"population_band": bands})
     return out.with_columns(
         pl.col("cost_share_pct")
         .cum_sum()
@@ -606,30 +658,22 @@ def inequalities_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataF
     """Predicted risk and last year's emergency admissions by IMD quintile and ethnic group."""
 
     aggs = [
-        pl.len().alias("patients"),
-        (pl.col("emergency_admissions_12m") >= 1).sum().alias("_admitted"),
-        exact_mean(pl.col("risk"), RISK_DECIMALS).alias("_risk"),
+        nw.len().alias("patients"),
+        _count(nw.col("emergency_admissions_12m") >= 1).alias("_admitted"),
+        exact_mean(nw.col("risk"), RISK_DECIMALS).alias("_risk"),
     ]
-    f = inp.current.with_columns(imd_quintile(pl.col("imd_decile")).alias("_q"))
+    quintiles = by_area(inp.current, aggs, group_name=imd_quintile(nw.col("imd_decile")))
+    ethnic = by_area(inp.current, aggs, group_name=nw.col("ethnicity"))
     raw = pl.concat(
         [
-            by_area(
-                f.with_columns(
-                    pl.lit("deprivation").alias("dimension"), pl.col("_q").alias("group_name")
-                ),
-                ["dimension", "group_name"],
-                aggs,
+            quintiles.with_columns(_label(pl.col("group_name"), IMD_QUINTILES)).with_columns(
+                dimension=pl.lit("deprivation")
             ),
-            by_area(
-                f.with_columns(
-                    pl.lit("ethnic group").alias("dimension"),
-                    pl.col("ethnicity").alias("group_name"),
-                ),
-                ["dimension", "group_name"],
-                aggs,
-            ),
+            ethnic.with_columns(dimension=pl.lit("ethnic group")),
         ],
         how="vertical_relaxed",
+    ).select(
+        *AREA_HEAD, "dimension", "group_name", pl.exclude(*AREA_HEAD, "dimension", "group_name")
     )
     n = pl.col("patients")
     out = raw.with_columns(
@@ -651,12 +695,14 @@ def tier_movement_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.Data
     """Patients by Kaiser level now and at the previous scored snapshot."""
     if inp.movement is None:
         return pl.DataFrame()
-    f = inp.movement.with_columns(
-        pl.col("from_level").cast(pl.String).fill_null("not scored").alias("from_level"),
-        pl.col("to_level").cast(pl.Int64),
+    raw = by_area(
+        inp.movement,
+        [nw.len().alias("patients")],
+        from_level=nw.col("from_level"),
+        to_level=nw.col("to_level"),
     )
-    raw = by_area(f, ["from_level", "to_level"], [pl.len().alias("patients")])
     out = raw.with_columns(
+        pl.col("from_level").cast(pl.String).fill_null("not scored"),
         pl.lit(inp.previous_date).alias("previous_snapshot_date"),
         policy.count(pl.col("patients")).alias("patients"),
     )
@@ -665,32 +711,26 @@ def tier_movement_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.Data
 
 def summary_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
     """One row per area: the headline figures on each profile and the index."""
-    f = inp.current
-    if inp.movement is not None:  # current carries from_level (profile_inputs)
-        f = f.with_columns(
-            (
-                (pl.col("from_level").is_not_null())
-                & (pl.col("kaiser_tier") > pl.col("from_level"))
-                & (pl.col("kaiser_tier") >= 2)
-            ).alias("_up")
-        )
-    else:
-        f = f.with_columns(pl.lit(None, dtype=pl.Boolean).alias("_up"))
-    raw = by_area(
-        f,
-        [],
-        [
-            pl.len().alias("registered_patients"),
-            (pl.col("age") >= 65).sum().alias("aged_65_plus_patients"),
-            (pl.col("ltc_count") >= 2).sum().alias("multimorbid_patients"),
-            *((pl.col("kaiser_tier") == t).sum().alias(f"level{t}_patients") for t in (3, 2, 1)),
-            pl.col("ilt_cohort").sum().alias("ilt_cohort_patients"),
-            pl.col("_up").sum().alias("rising_risk_patients"),
-            exact_sum(pl.col("risk"), RISK_DECIMALS).round().alias("expected_emergency_admissions"),
-        ],
-    )
+    tier = nw.col("kaiser_tier")
+    aggs = [
+        nw.len().alias("registered_patients"),
+        _count(nw.col("age") >= 65).alias("aged_65_plus_patients"),
+        _count(nw.col("ltc_count") >= 2).alias("multimorbid_patients"),
+        *(_count(tier == t).alias(f"level{t}_patients") for t in (3, 2, 1)),
+        _count(nw.col("ilt_cohort")).alias("ilt_cohort_patients"),
+        (exact_sum(nw.col("risk"), RISK_DECIMALS) + 0.5)
+        .floor()
+        .alias("expected_emergency_admissions"),
+    ]
+    # moved up to level 2 or 3 since the previous snapshot (current carries from_level when
+    # there is one; without it the count is published as unknown below)
+    up = nw.lit(False)
+    if inp.movement is not None:
+        up = ~nw.col("from_level").is_null() & (tier > nw.col("from_level")) & (tier >= 2)
+    aggs.insert(-1, _count(up).alias("rising_risk_patients"))
+    raw = by_area(inp.current, aggs)
     counts = [c for c in raw.columns if c.endswith("_patients") or c.startswith("expected_")]
-    place = _areas_places(inp.current)
+    place = _areas_places(inp.areas)
     out = raw.with_columns(
         pl.lit(inp.previous_date).alias("previous_snapshot_date"),
         pl.lit(inp.ilt_cost_criterion).alias("ilt_includes_cost_criterion"),
@@ -701,10 +741,10 @@ def summary_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
     return _sort(out.join(place, on="area_code", how="left"), {})
 
 
-def _areas_places(current: pl.DataFrame) -> pl.DataFrame:
+def _areas_places(areas: pl.DataFrame) -> pl.DataFrame:
     """area_code -> the place it sits in (a place sits in itself; the ICS in none)."""
-    pcns = current.select(pl.col("pcn_code").alias("area_code"), "place_code").unique()
-    places = current.select(pl.col("place_code").alias("area_code"), "place_code").unique()
+    pcns = areas.select(pl.col("pcn_code").alias("area_code"), "place_code").unique()
+    places = areas.select(pl.col("place_code").alias("area_code"), "place_code").unique()
     both = pl.concat([p.select(pl.all().cast(pl.String)) for p in (pcns, places)])
     return both.unique("area_code")
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import date
 
 import narwhals as nw
+import polars as pl
+import polars.selectors as cs
 
 
 def require_spark() -> None:
@@ -51,6 +53,51 @@ def collect(frame) -> nw.DataFrame:
     if frame.implementation.is_polars():
         return frame.collect(engine="streaming")
     return frame.collect()
+
+
+def collect_small(frames) -> pl.DataFrame:
+    """Narwhals LazyFrames of small aggregates, with the same columns, back in one process as
+    one polars frame, stacked: on polars run side by side by the streaming engine (one pass
+    each), elsewhere as one union.
+    Integer columns come back as Int64 whichever engine counted (polars counts in UInt32,
+    Spark in Int64), and Enum keys as text, so that both engines give the same frame."""
+    frames = list(frames)
+    if frames and frames[0].implementation.is_polars():
+        out = pl.concat(
+            pl.collect_all([f.to_native() for f in frames], engine="streaming"),
+            how="vertical_relaxed",
+        )
+    else:  # one union, one job: on Spark each action has a fixed cost of its own
+        out = nw.concat(frames, how="vertical").collect(backend="polars").to_native()
+    return out.with_columns(
+        cs.integer().cast(pl.Int64), cs.enum().cast(pl.String), cs.categorical().cast(pl.String)
+    )
+
+
+def held(frame):
+    """A frame that several aggregations will read: on Spark persisted and computed once (a
+    plan is otherwise re-run, joins and all, by every action), elsewhere as it is."""
+    if is_spark(frame):
+        from phm.engines.spark import persisted
+
+        return persisted(frame)
+    return frame
+
+
+def let_go(*frames) -> None:
+    """Free what `held` kept (Spark's cached blocks); nothing to do for polars frames."""
+    for frame in frames:
+        if frame is not None and is_spark(frame):
+            frame.unpersist()
+
+
+def alike(frame, small: pl.DataFrame):
+    """A small polars frame (areas, a cohort's ids) as a frame of `frame`'s engine, to join."""
+    if is_spark(frame):
+        from phm.engines.spark import to_spark
+
+        return to_spark(frame.sparkSession, small)
+    return small
 
 
 def score(frame, snapshot_date: date, spec, model):

@@ -74,10 +74,15 @@ def score_in_arrow_batches(frame: DataFrame, snapshot_date: date, spec, model) -
             # polars hands out large strings; the declared schema says string
             yield from scored.to_arrow().cast(_SCORE_ARROW).to_batches()
 
-    scored = frame.mapInArrow(score_batches, SCORE_SCHEMA)
-    scored = scored.persist(StorageLevel.MEMORY_AND_DISK)
-    scored.count()  # materialise once: ranking and aggregates read the stored scores
-    return scored
+    # materialised once: ranking and aggregates read the stored scores
+    return persisted(frame.mapInArrow(score_batches, SCORE_SCHEMA))
+
+
+def persisted(frame: DataFrame) -> DataFrame:
+    """`frame` computed once and kept (memory, then disk) for the actions that follow."""
+    frame = frame.persist(StorageLevel.MEMORY_AND_DISK)
+    frame.count()
+    return frame
 
 
 def to_spark(spark: SparkSession, frame: pl.DataFrame) -> DataFrame:

@@ -115,3 +115,66 @@ def test_features_are_equal(spark, two_ics):
     assert_frame_equal(
         on_polars.sort(on_polars.columns), on_spark.sort(on_spark.columns), abs_tol=1e-12
     )
+
+
+@pytest.fixture(scope="module")
+def profiles(spark, two_ics):
+    """Every published profile table from the two newest snapshots, scored and tiered on
+    each engine, with a predicted cost and an ILT cohort as the cost model would give them."""
+    import dataclasses
+
+    from phm.engines.spark import to_spark
+    from phm.profiles import profile_inputs, profile_tables
+
+    e, spec, model = two_ics.extract, two_ics.spec, two_ics.model
+    dates = sorted(e.snapshots)[-2:]
+    on_spark = dataclasses.replace(
+        e,
+        snapshots={d: spark_snapshot(spark, two_ics, d) for d in e.snapshots},
+        deaths=to_spark(spark, e.deaths),
+    )
+
+    def tiered(extract, practices):
+        parts = [
+            patient_risk_table(
+                score(extract.snapshots[d], d, spec, model),
+                {d: extract.snapshots[d]},
+                practices,
+                model="logistic",
+            )
+            for d in dates
+        ]
+        return (
+            parts[0].unionByName(parts[1]) if hasattr(parts[0], "unionByName") else pl.concat(parts)
+        )
+
+    risk = tiered(e, e.practices)
+    newest = risk.filter(pl.col("snapshot_date") == dates[-1])
+    cost = newest.select("patient_id", (pl.col("risk") * 5000).alias("predicted_cost"))
+    cohort = cost.filter(pl.col("predicted_cost") > cost["predicted_cost"].quantile(0.9))
+    extra = {"predicted_cost": cost, "ilt_cohort": cohort}
+    return (
+        profile_tables(profile_inputs(risk, e, **extra), two_ics.policy),
+        profile_tables(
+            profile_inputs(tiered(on_spark, to_spark(spark, e.practices)), on_spark, **extra),
+            two_ics.policy,
+        ),
+    )
+
+
+def test_every_profile_table_is_equal(profiles):
+    """The profile aggregates are written once (phm/profiles.py): the same rows, columns and
+    values on both engines, in the same order (the tables sort themselves once small)."""
+    from polars.testing import assert_frame_equal
+
+    from phm.profiles import PROFILE_TABLE_BUILDERS
+
+    on_polars, on_spark = profiles
+    assert on_polars.keys() == on_spark.keys() == PROFILE_TABLE_BUILDERS.keys()
+    for name, table in on_polars.items():
+        assert table.height > 0, name
+        assert table["ics_code"].n_unique() == 2, name
+        try:
+            assert_frame_equal(table, on_spark[name], check_dtypes=False)
+        except AssertionError as differs:
+            raise AssertionError(f"{name}: {differs}") from None
