@@ -12,6 +12,7 @@
 # instead of `spark.read.parquet` below. Patient-level results stay in `RESTRICTED`.
 
 # %%
+import dataclasses
 from datetime import date
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from phm.engines.spark import collected, spark_session, to_spark, write_partitio
 from phm.extract import read_extract
 from phm.features import feature_spec
 from phm.outcomes import label_snapshot
-from phm.profiles import pcn_profile
+from phm.profiles import pcn_profile, profile_inputs, profile_tables
 from phm.risk import fit_model
 from phm.tiering import patient_risk_table
 
@@ -79,7 +80,27 @@ print(profile.select("ics_code", "pcn_code", "registered_population", "level3_pa
 tiers = collected(patient_risk.groupBy("ics_code", "kaiser_tier").count())
 print(tiers.sort("ics_code", "kaiser_tier"))
 
+# %% [markdown]
+# ## The neighbourhood profiles' tables
+# Every table behind the profiles' charts (age-sex pyramid, prevalence against the ICS, cost
+# concentration, standardised ratios ...), aggregated on Spark and disclosure-controlled; each
+# comes back as a small polars frame. With two scored snapshots (the pipeline scores every
+# snapshot that has an earlier one to learn from) the movement between tiers and the observed
+# against expected admissions are filled in too.
+
+# %%
+scored_extract = dataclasses.replace(
+    checked, snapshots={newest: snapshots[dates[-1]]}, deaths=deaths
+)
+tables = profile_tables(profile_inputs(patient_risk, scored_extract), DisclosurePolicy())
+print(tables["published.profile_summary"].select("area_type", "area_code", "level3_patients"))
+
 # %%
 # Patient-level rows stay restricted: Parquet partitioned by ICS and snapshot.
 write_partitioned(patient_risk, RESTRICTED / "patient_risk")
-notebook_result = {"profile": profile, "patient_risk": patient_risk, "model": model}
+notebook_result = {
+    "profile": profile,
+    "tables": tables,
+    "patient_risk": patient_risk,
+    "model": model,
+}

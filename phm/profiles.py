@@ -722,13 +722,14 @@ def summary_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
         .floor()
         .alias("expected_emergency_admissions"),
     ]
-    # moved up to level 2 or 3 since the previous snapshot (current carries from_level when
-    # there is one; without it the count is published as unknown below)
-    up = nw.lit(False)
-    if inp.movement is not None:
+    if inp.movement is not None:  # moved up to level 2 or 3 (current carries from_level)
         up = ~nw.col("from_level").is_null() & (tier > nw.col("from_level")) & (tier >= 2)
-    aggs.insert(-1, _count(up).alias("rising_risk_patients"))
+        aggs.insert(-1, _count(up).alias("rising_risk_patients"))
     raw = by_area(inp.current, aggs)
+    if inp.movement is None:  # no previous snapshot: unknown, not none
+        at = raw.columns.index("expected_emergency_admissions")
+        unknown = pl.repeat(None, raw.height, dtype=pl.Int64, eager=True)
+        raw = raw.insert_column(at, unknown.alias("rising_risk_patients"))
     counts = [c for c in raw.columns if c.endswith("_patients") or c.startswith("expected_")]
     place = _areas_places(inp.areas)
     out = raw.with_columns(
@@ -736,8 +737,6 @@ def summary_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
         pl.lit(inp.ilt_cost_criterion).alias("ilt_includes_cost_criterion"),
         *(policy.count(pl.col(c)).alias(c) for c in counts),
     )
-    if inp.movement is None:
-        out = out.with_columns(pl.lit(None, dtype=pl.Int64).alias("rising_risk_patients"))
     return _sort(out.join(place, on="area_code", how="left"), {})
 
 

@@ -95,6 +95,20 @@ def to_spark(spark: SparkSession, frame: pl.DataFrame) -> DataFrame:
     )
 
 
+def extract_on_spark(spark: SparkSession, extract, dates=None):
+    """The extract with its snapshots (those of `dates`, or all) and deaths as Spark DataFrames,
+    sent through Arrow; the practices stay a small polars frame. For a run that read the extract
+    in this process; an SDE reads its tables with Spark instead (read_snapshot)."""
+    import dataclasses
+
+    wanted = extract.snapshots if dates is None else [d for d in extract.snapshots if d in dates]
+    return dataclasses.replace(
+        extract,
+        snapshots={d: to_spark(spark, extract.snapshots[d]) for d in wanted},
+        deaths=None if extract.deaths is None else to_spark(spark, extract.deaths),
+    )
+
+
 def read_snapshot(spark: SparkSession, path) -> DataFrame:
     """A validated Parquet snapshot as a Spark DataFrame (an SDE reads its tables likewise)."""
     return spark.read.parquet(str(path))

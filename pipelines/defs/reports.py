@@ -6,6 +6,7 @@ import polars as pl
 
 from phm.cost import CostPrediction
 from phm.disclosure import DisclosurePolicy
+from phm.engines import let_go
 from phm.profiles import case_finding_rows, profile_inputs, profile_tables
 from phm.reports import write_profiles
 from phm.reports.case_finding import write_case_finding_csvs
@@ -15,13 +16,20 @@ from pipelines.partitions import Partitions, across_snapshots_asset, scored_rows
 from pipelines.resources import PhmSettings
 
 
-def _inputs(kaiser_tiers, patient_extract, next_year_cost, integrated_locality_cohort):
+def _inputs(kaiser_tiers, patient_extract, next_year_cost, integrated_locality_cohort, spark):
     """Use the cost model's predictions and ILT cohort only where they describe the newest
-    scored snapshot (the one the profiles describe)."""
+    scored snapshot (the one the profiles describe). With a Spark session, the patient rows go
+    to Spark and the profile aggregates run there; what comes back is small."""
     kaiser_tiers, patient_extract = scored_rows(kaiser_tiers), whole(patient_extract)
     newest = kaiser_tiers["snapshot_date"].max()
     same = next_year_cost is not None and next_year_cost.scored_snapshot == newest
     cohort = integrated_locality_cohort.filter(pl.col("snapshot_date") == newest)
+    if spark is not None:
+        from phm.engines.spark import extract_on_spark, to_spark
+
+        dates = set(kaiser_tiers["snapshot_date"].unique())
+        patient_extract = extract_on_spark(spark, patient_extract, dates)
+        kaiser_tiers = to_spark(spark, kaiser_tiers)
     return profile_inputs(
         kaiser_tiers,
         patient_extract,
@@ -38,11 +46,17 @@ def pcn_profile_tables(
     integrated_locality_cohort: pl.DataFrame,
     settings: PhmSettings,
 ) -> dg.Output[dict[str, pl.DataFrame]]:
-    """published.profile_*: the disclosure-controlled table behind every chart of the profiles."""
-    d = settings.load().disclosure
+    """published.profile_*: the disclosure-controlled table behind every chart of the profiles
+    (the aggregates run on the configured engine)."""
+    config = settings.load()
+    d = config.disclosure
     policy = DisclosurePolicy(suppress_below=d.suppress_below, round_to=d.round_to)
-    inputs = _inputs(kaiser_tiers, patient_extract, next_year_cost, integrated_locality_cohort)
+    spark = settings.spark_session() if config.engine == "spark" else None
+    inputs = _inputs(
+        kaiser_tiers, patient_extract, next_year_cost, integrated_locality_cohort, spark
+    )
     built = profile_tables(inputs, policy)
+    let_go(inputs.current, inputs.outcomes)
     tables = {
         t.name: built[t.name] if built[t.name].height else pl.DataFrame(schema=t.polars_schema())
         for t in PROFILE_TABLES
@@ -50,7 +64,7 @@ def pcn_profile_tables(
     return dg.Output(
         tables,
         metadata={f"{name} rows": frame.height for name, frame in tables.items()}
-        | {"snapshot": str(inputs.snapshot_date)},
+        | {"snapshot": str(inputs.snapshot_date), "engine": config.engine},
     )
 
 

@@ -6,10 +6,11 @@ import runpy
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from phm.config import REPO_ROOT
 from phm.engines import score
-from phm.profiles import pcn_profile
+from phm.profiles import pcn_profile, profile_inputs, profile_tables
 from phm.tiering import patient_risk_table
 
 from .conftest import collected, same_rows
@@ -37,6 +38,10 @@ def test_the_notebook_runs_on_spark_and_publishes_what_polars_does(spark, two_ic
         result["profile"],
         ["snapshot_date", "ics_code", "pcn_code"],
     )
+    published = profile_tables(profile_inputs(on_polars, e), two_ics.policy)
+    assert published.keys() == result["tables"].keys()
+    for name, table in published.items():
+        assert_frame_equal(table, result["tables"][name], check_dtypes=False)
     tiers = (
         collected(result["patient_risk"])
         .group_by("ics_code")
