@@ -1,4 +1,4 @@
-"""A second target: next-year secondary-care cost, and the Integrated Locality Teams cohort.
+"""A second target: next-year secondary-care cost (its cohort: phm/cohorts.py).
 
 The outcome for a patient in snapshot s is `secondary_care_cost_12m` in the snapshot a year
 later (patients absent then, including those who died, have no known cost and are left out).
@@ -30,15 +30,13 @@ from sklearn.pipeline import Pipeline
 
 from phm.columns import aligned
 from phm.disclosure import DisclosurePolicy
-from phm.features import EFI_MODERATE, FeatureSpec
+from phm.features import FeatureSpec
 from phm.models.condition_score import condition_score
 from phm.outcomes import one_year_after
 from phm.risk import held_out
 
 COST_MODEL = "gradient_boosting_poisson"
 NEXT_COST = "secondary_care_cost_next_12m"
-ILT_MIN_LTCS = 5
-ILT_COST_MULTIPLE = 3.0
 
 
 TRAINING_SAMPLE = 0.2  # share of patients (by pseudonym hash) the cost model is fitted on
@@ -166,32 +164,6 @@ def predict_cost(
         pl.Series("predicted_cost", np.maximum(_predict(latest, spec, scored), 0.0))
     )
     return CostPrediction(design, train_date, eval_date, metrics, newest, predicted)
-
-
-def integrated_locality_cohort(
-    snapshot: pl.DataFrame,
-    snapshot_date: date,
-    predicted: pl.DataFrame,
-    practices: pl.DataFrame,
-) -> pl.DataFrame:
-    """Adults with 5+ LTCs and eFI > 0.24, or predicted cost >= 3x the average."""
-    average = predicted["predicted_cost"].mean()
-    frame = (
-        snapshot.select("patient_id", "practice_code", "age", "ltc_count", "efi_score")
-        .join(predicted, on="patient_id", how="inner")
-        .join(practices.select("practice_code", "pcn_code"), on="practice_code", how="left")
-    )
-    flagged = frame.with_columns(
-        (
-            (pl.col("ltc_count") >= ILT_MIN_LTCS)
-            & (pl.col("efi_score").fill_null(0) > EFI_MODERATE)
-        ).alias("frail_multimorbid"),
-        (pl.col("predicted_cost") >= ILT_COST_MULTIPLE * average).alias("high_predicted_cost"),
-        pl.lit(snapshot_date).alias("snapshot_date"),
-    )
-    return flagged.filter(
-        (pl.col("age") >= 18) & (pl.col("frail_multimorbid") | pl.col("high_predicted_cost"))
-    ).sort("patient_id")
 
 
 def cost_evaluation_table(result: CostPrediction, policy: DisclosurePolicy) -> pl.DataFrame:

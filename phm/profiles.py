@@ -8,6 +8,7 @@ from datetime import date
 import narwhals as nw
 import polars as pl
 
+from phm.cohorts import adult, frail_multimorbid
 from phm.columns import beside
 from phm.contract import ETHNIC_GROUPS, ltc_label
 from phm.disclosure import DisclosurePolicy
@@ -94,10 +95,6 @@ AREA_HEAD = ("area_type", "area_code", "area_name", "ics_code", "snapshot_date")
 # Calibration-targets section 6: assumptions until a predicted-cost model is available.
 BED_DAYS_PER_ADMISSION = 6.0
 COST_PER_ADMISSION_GBP = 2400.0
-# ILT cohort, first criterion (LPT Clinical Strategy s.8): adults, 5+ LTCs, frailty marker.
-ILT_MIN_AGE = 18
-ILT_MIN_LTCS = 5
-ILT_MIN_EFI = 0.24  # eFI above 0.24: moderate or severe frailty
 
 PYRAMID_BANDS = tuple(f"{a}-{a + 4}" for a in range(0, 90, 5)) + ("90+",)
 MULTIMORBIDITY_BANDS = ("0-17", "18-44", "45-64", "65-74", "75-84", "85+")
@@ -245,13 +242,7 @@ def profile_inputs(
     else:
         current = (
             nw.from_native(current)
-            .with_columns(
-                (
-                    (nw.col("age") >= ILT_MIN_AGE)
-                    & (nw.col("ltc_count") >= ILT_MIN_LTCS)
-                    & (nw.col("efi_score").fill_null(0.0) > ILT_MIN_EFI)
-                ).alias("ilt_cohort")
-            )
+            .with_columns((adult() & frail_multimorbid()).alias("ilt_cohort"))
             .to_native()
         )
     movement = outcomes = None

@@ -10,8 +10,8 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from phm.cohorts import integrated_locality_cohort as cohort_of
 from phm.cost import CostPrediction, predict_cost
-from phm.cost import integrated_locality_cohort as cohort_of
 from phm.disclosure import DisclosurePolicy
 from phm.engines import score
 from phm.explain import risk_reasons

@@ -178,3 +178,21 @@ def test_every_profile_table_is_equal(profiles):
             assert_frame_equal(table, on_spark[name], check_dtypes=False)
         except AssertionError as differs:
             raise AssertionError(f"{name}: {differs}") from None
+
+
+def test_the_integrated_locality_cohort_is_equal(spark, two_ics):
+    from phm.cohorts import integrated_locality_cohort
+    from phm.engines.spark import to_spark
+
+    when, e = two_ics.newest, two_ics.extract
+    snapshot = e.snapshots[when]
+    predicted = snapshot.select(
+        "patient_id", (pl.col("ltc_count").cast(pl.Float64) * 400.0).alias("predicted_cost")
+    )
+    on_polars = integrated_locality_cohort(snapshot, when, predicted, e.practices)
+    on_spark = integrated_locality_cohort(
+        spark_snapshot(spark, two_ics, when), when, predicted, e.practices
+    )
+    assert on_polars["frail_multimorbid"].sum() > 0
+    assert on_polars["high_predicted_cost"].sum() > 0
+    same_rows(on_polars, collected(on_spark), ["patient_id"])

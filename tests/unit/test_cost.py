@@ -6,7 +6,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from phm.cost import cost_metrics, integrated_locality_cohort
+from phm.cohorts import integrated_locality_cohort
+from phm.cost import cost_metrics
 
 D = date(2023, 4, 1)
 
