@@ -13,7 +13,7 @@ from phm.columns import beside
 from phm.contract import ETHNIC_GROUPS, ltc_label
 from phm.disclosure import DisclosurePolicy
 from phm.engines import collect_small, held
-from phm.exact import MONEY_DECIMALS, RISK_DECIMALS, exact_mean, exact_sum, in_units
+from phm.exact import MONEY_DECIMALS, RISK_DECIMALS, exact_sum, in_units
 from phm.extract import practice_areas
 from phm.outcomes import OUTCOME, label_snapshot
 from phm.standardised import age_sex_cells, history_rows, standardised_table, trend_table
@@ -145,12 +145,13 @@ class ProfileInputs:
     Frames of one engine: eager polars on the embedded engine (an aligned frame of each
     snapshot, its columns shared, not copied), PySpark DataFrames on Spark."""
 
-    # latest scored snapshot: extract columns + risk, tier, areas, and from_level (the tier at
-    # the previous scored snapshot) where there is one
+    # latest scored snapshot: extract columns + risk, tier, ILT flag, and from_level (the tier
+    # at the previous scored snapshot) where there is one; areas are joined to the per-practice
+    # aggregates (by_area), not carried by every patient
     current: object
     snapshot_date: date
     previous_date: date | None  # the scored snapshot a year (or so) before, if any
-    movement: object | None  # area columns + from_level, to_level per patient
+    movement: object | None  # practice_code, from_level, to_level per patient
     outcomes: object | None  # previous snapshot: risk and observed outcome per patient
     ltc_columns: tuple[str, ...]
     ilt_cost_criterion: bool  # whether the ILT flag includes the predicted-cost criterion
@@ -230,7 +231,7 @@ def profile_inputs(
     current = beside(
         extract.snapshots[latest], scored.to_native(), "patient_id", required="kaiser_tier"
     )
-    current = _with_date(beside(current, areas, "practice_code"), latest).to_native()
+    current = _with_date(current, latest).to_native()
     if predicted_cost is not None and predicted_cost.height:
         cost = predicted_cost.select("patient_id", "predicted_cost")
         current = beside(current, cost, "patient_id")
@@ -264,16 +265,14 @@ def profile_inputs(
             )
             risk_then = before.select("patient_id", "risk").to_native()
             outcomes = beside(labelled.frame, risk_then, "patient_id", required="risk")
-            outcomes = held(
-                _with_date(beside(outcomes, areas, "practice_code"), latest).to_native()
-            )
+            outcomes = held(_with_date(outcomes, latest).to_native())
     current = held(current)  # read by every table: on Spark, joined once
     if previous is not None:
         movement = (
             nw.from_native(current)
             .select(
                 "patient_id",
-                *AREA_COLUMNS,
+                "practice_code",
                 "snapshot_date",
                 nw.col("kaiser_tier").alias("to_level"),
                 "from_level",
@@ -309,15 +308,68 @@ def _lazy(frame) -> nw.LazyFrame:
     return rows.lazy() if isinstance(rows, nw.DataFrame) else rows
 
 
-def by_area(frame, aggs: list[nw.Expr], **dims) -> pl.DataFrame:
-    """The same aggregation of patient rows (any engine) for each ICS, each place and each PCN,
-    stacked: one pass each, small polars frames back. `dims` name further grouping columns
-    (an expression each, or `nw.col` of an existing column)."""
+@dataclass(frozen=True)
+class Total:
+    """An exact sum of a real-valued column (phm/exact.py): whole units added per practice,
+    then up to each area, then divided back, so that it is the same in any order."""
+
+    name: str
+    value: nw.Expr
+    decimals: int
+
+
+@dataclass(frozen=True)
+class Mean(Total):
+    """An exact mean of the column's non-null values: its Total over their count."""
+
+
+def _per_practice(measures) -> list[nw.Expr]:
+    """Each measure as sums that add up across practices: counts as they are, a Total as its
+    whole units, a Mean as its units and its count."""
+    aggs = []
+    for m in measures:
+        if isinstance(m, Total):
+            aggs.append(in_units(m.value, m.decimals).sum().alias(m.name))
+            if isinstance(m, Mean):
+                aggs.append(m.value.count().alias(f"{m.name}__n"))
+        else:
+            aggs.append(m)
+    return aggs
+
+
+def _finished(frame: pl.DataFrame, measures) -> pl.DataFrame:
+    """Totals and means back from whole units (as phm.exact.exact_sum and exact_mean do)."""
+    done = [
+        (pl.col(m.name) / 10**m.decimals / (pl.col(f"{m.name}__n") if isinstance(m, Mean) else 1))
+        for m in measures
+        if isinstance(m, Total)
+    ]
+    means = [f"{m.name}__n" for m in measures if isinstance(m, Mean)]
+    return frame.with_columns(done).drop(means) if done else frame
+
+
+def by_area(frame, areas: pl.DataFrame, measures: list, **dims) -> pl.DataFrame:
+    """The same aggregation for each ICS, each place and each PCN, stacked; every row carries
+    the ics_code of the ICS its area belongs to.
+
+    One pass over the patient rows, on their engine: each measure (a count, or a Total or
+    Mean) summed per practice and snapshot, and brought back small (a few thousand rows at
+    a region). The practices' sums are then added up to their PCN, place and ICS here: whole
+    numbers, exact in any order. `dims` name further grouping columns (an expression each, or
+    `nw.col` of an existing column)."""
     rows = _lazy(frame)
     if dims:
         rows = rows.with_columns(**dims)
-    parts = [_grouped(rows, level, list(dims), aggs) for level in LEVELS]
-    return collect_small(parts)
+    keys = ["snapshot_date", "practice_code", *dims]
+    practices = collect_small([rows.group_by(*keys).agg(*_per_practice(measures))])
+    sums = [c for c in practices.columns if c not in keys]
+    cells = nw.from_native(practices.join(_text(areas), on="practice_code", how="left").lazy())
+    levels = [_grouped(cells, level, list(dims), [nw.col(*sums).sum()]) for level in LEVELS]
+    return _finished(collect_small(levels), measures)
+
+
+def _text(areas: pl.DataFrame) -> pl.DataFrame:
+    return areas.with_columns(pl.col(AREA_COLUMNS).cast(pl.String))
 
 
 def _totals() -> pl.Expr:
@@ -340,6 +392,7 @@ def _sort(frame: pl.DataFrame, order: dict[str, tuple]) -> pl.DataFrame:
 def age_sex_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
     raw = by_area(
         inp.current,
+        inp.areas,
         [nw.len().alias("patients")],
         age_band=pyramid_band(nw.col("age")),
         sex=nw.col("sex"),
@@ -352,7 +405,7 @@ def age_sex_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
 
 
 def _share_table(inp, policy, dim, expr, labels) -> pl.DataFrame:
-    raw = by_area(inp.current, [nw.len().alias("patients")], **{dim: expr})
+    raw = by_area(inp.current, inp.areas, [nw.len().alias("patients")], **{dim: expr})
     if labels is not None:
         raw = raw.with_columns(_label(pl.col(dim), labels))
     out = (
@@ -383,10 +436,12 @@ def _columns(frame) -> list[str]:
 def kaiser_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
     """Levels 3, 2, 1 with next year's predicted admissions, bed days and cost."""
     has_cost = "predicted_cost" in _columns(inp.current)
-    aggs = [nw.len().alias("patients"), exact_sum(nw.col("risk"), RISK_DECIMALS).alias("_adm")]
+    aggs = [nw.len().alias("patients"), Total("_adm", nw.col("risk"), RISK_DECIMALS)]
     if has_cost:
-        aggs.append(exact_sum(nw.col("predicted_cost"), MONEY_DECIMALS).alias("_cost"))
-    raw = by_area(inp.current, aggs, kaiser_tier=nw.col("kaiser_tier")).with_columns(_totals())
+        aggs.append(Total("_cost", nw.col("predicted_cost"), MONEY_DECIMALS))
+    raw = by_area(inp.current, inp.areas, aggs, kaiser_tier=nw.col("kaiser_tier")).with_columns(
+        _totals()
+    )
     adm = policy.count(pl.col("_adm").round())
     cost = (
         pl.when(pl.col("patients") >= policy.suppress_below).then(
@@ -420,14 +475,14 @@ def ltc_count_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFram
     aggs = [
         nw.len().alias("patients"),
         _count(nw.col("emergency_admissions_12m") >= 1).alias("_admitted"),
-        exact_mean(nw.col("risk"), RISK_DECIMALS).alias("_risk"),
+        Mean("_risk", nw.col("risk"), RISK_DECIMALS),
         *(
-            exact_mean(nw.col(src), MONEY_DECIMALS if "cost" in src else 0).alias(f"_{name}")
+            Mean(f"_{name}", nw.col(src), MONEY_DECIMALS if "cost" in src else 0)
             for name, src in _LTC_MEANS.items()
         ),
     ]
-    banded = by_area(inp.current, aggs, ltc_band=ltc_band_code(nw.col("ltc_count")))
-    everyone = by_area(inp.current, aggs).with_columns(ltc_band=pl.lit("all"))
+    banded = by_area(inp.current, inp.areas, aggs, ltc_band=ltc_band_code(nw.col("ltc_count")))
+    everyone = by_area(inp.current, inp.areas, aggs).with_columns(ltc_band=pl.lit("all"))
     raw = pl.concat(
         [
             banded.with_columns(_label(pl.col("ltc_band"), LTC_BANDS)),
@@ -473,7 +528,7 @@ def prevalence_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFra
     for i, col in enumerate(inp.ltc_columns):
         eligible = nw.col("age") >= REGISTER_MIN_AGE.get(col, 0)
         aggs += [_count(nw.col(col) & eligible).alias(f"_x{i}"), _count(eligible).alias(f"_n{i}")]
-    wide = by_area(inp.current, aggs)
+    wide = by_area(inp.current, inp.areas, aggs)
     raw = pl.concat(
         [
             wide.select(
@@ -530,8 +585,8 @@ def multimorbidity_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.Dat
     """People living with 2+ conditions by age band, and under / over 65."""
     aggs = [nw.len().alias("patients"), _count(nw.col("ltc_count") >= 2).alias("_mm")]
     age = nw.col("age")
-    banded = by_area(inp.current, aggs, age_band=multimorbidity_band(age))
-    over = by_area(inp.current, aggs, age_band=(age >= 65).cast(nw.Int64))
+    banded = by_area(inp.current, inp.areas, aggs, age_band=multimorbidity_band(age))
+    over = by_area(inp.current, inp.areas, aggs, age_band=(age >= 65).cast(nw.Int64))
     raw = pl.concat(
         [
             banded.with_columns(_label(pl.col("age_band"), MULTIMORBIDITY_BANDS)),
@@ -559,10 +614,11 @@ def emergency_admissions_table(inp: ProfileInputs, policy: DisclosurePolicy) -> 
 
     raw = by_area(
         inp.outcomes,
+        inp.areas,
         [
             nw.len().alias("_n"),
             _count(nw.col(OUTCOME)).alias("_o"),
-            exact_sum(nw.col("risk"), RISK_DECIMALS).alias("_e"),
+            Total("_e", nw.col("risk"), RISK_DECIMALS),
         ],
     )
     targets = raw.filter(pl.col("area_type") == "ics").select(
@@ -610,7 +666,10 @@ def cost_concentration_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl
     tie-breaker is needed.
     """
     cost = nw.col("secondary_care_cost_12m")
-    rows = _lazy(inp.current).select("snapshot_date", *AREA_COLUMNS, "secondary_care_cost_12m")
+    costs = nw.from_native(inp.current).select(
+        "snapshot_date", "practice_code", "secondary_care_cost_12m"
+    )
+    rows = _lazy(beside(costs.to_native(), inp.areas, "practice_code"))
     # in pence, so that each band's share of the area's total is exact in any order
     aggs = [nw.len().alias("patients"), in_units(cost, MONEY_DECIMALS).sum().alias("_cost")]
     parts = []
@@ -651,10 +710,10 @@ def inequalities_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataF
     aggs = [
         nw.len().alias("patients"),
         _count(nw.col("emergency_admissions_12m") >= 1).alias("_admitted"),
-        exact_mean(nw.col("risk"), RISK_DECIMALS).alias("_risk"),
+        Mean("_risk", nw.col("risk"), RISK_DECIMALS),
     ]
-    quintiles = by_area(inp.current, aggs, group_name=imd_quintile(nw.col("imd_decile")))
-    ethnic = by_area(inp.current, aggs, group_name=nw.col("ethnicity"))
+    quintiles = by_area(inp.current, inp.areas, aggs, group_name=imd_quintile(nw.col("imd_decile")))
+    ethnic = by_area(inp.current, inp.areas, aggs, group_name=nw.col("ethnicity"))
     raw = pl.concat(
         [
             quintiles.with_columns(_label(pl.col("group_name"), IMD_QUINTILES)).with_columns(
@@ -688,6 +747,7 @@ def tier_movement_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.Data
         return pl.DataFrame()
     raw = by_area(
         inp.movement,
+        inp.areas,
         [nw.len().alias("patients")],
         from_level=nw.col("from_level"),
         to_level=nw.col("to_level"),
@@ -709,14 +769,14 @@ def summary_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
         _count(nw.col("ltc_count") >= 2).alias("multimorbid_patients"),
         *(_count(tier == t).alias(f"level{t}_patients") for t in (3, 2, 1)),
         _count(nw.col("ilt_cohort")).alias("ilt_cohort_patients"),
-        (exact_sum(nw.col("risk"), RISK_DECIMALS) + 0.5)
-        .floor()
-        .alias("expected_emergency_admissions"),
+        Total("expected_emergency_admissions", nw.col("risk"), RISK_DECIMALS),
     ]
     if inp.movement is not None:  # moved up to level 2 or 3 (current carries from_level)
         up = ~nw.col("from_level").is_null() & (tier > nw.col("from_level")) & (tier >= 2)
         aggs.insert(-1, _count(up).alias("rising_risk_patients"))
-    raw = by_area(inp.current, aggs)
+    raw = by_area(inp.current, inp.areas, aggs).with_columns(
+        (pl.col("expected_emergency_admissions") + 0.5).floor()  # halves up, as pcn_profile
+    )
     if inp.movement is None:  # no previous snapshot: unknown, not none
         at = raw.columns.index("expected_emergency_admissions")
         unknown = pl.repeat(None, raw.height, dtype=pl.Int64, eager=True)

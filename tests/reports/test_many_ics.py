@@ -18,7 +18,9 @@ def _ics_of_pcn(extract) -> dict[str, str]:
 
 
 def _patients_per_ics(inputs) -> dict[str, int]:
-    return dict(inputs.current.group_by("ics_code").len().iter_rows())
+    areas = inputs.areas.select("practice_code", pl.col("ics_code").cast(pl.String))
+    rows = inputs.current.join(areas, on="practice_code", how="left")
+    return dict(rows.group_by("ics_code").len().iter_rows())
 
 
 def test_each_ics_is_one_area_row_named_from_the_practices(two_ics_tables):
