@@ -38,6 +38,17 @@ class PhmSettings(dg.ConfigurableResource):
         s = self.load().spark
         return spark_session(s.master, s.conf)
 
+    def spark_staging(self, step: str) -> Path:
+        """Where a step on Spark stages this process's patient rows as Parquet for Spark to
+        read: owner-only, in the restricted store (`<outputs>/restricted/spark/staged/<step>`),
+        replaced by the next run."""
+        from phm.restricted import private_folder, restricted_dir
+
+        folder = restricted_dir(self.load().outputs.dir)
+        for part in ("spark", "staged", step):
+            folder = private_folder(folder) / part
+        return private_folder(folder)
+
 
 def _absolute(path: str | None) -> Path | None:
     return None if path is None else Path(path).resolve()

@@ -16,7 +16,9 @@ from pipelines.partitions import Partitions, across_snapshots_asset, scored_rows
 from pipelines.resources import PhmSettings
 
 
-def _inputs(kaiser_tiers, patient_extract, next_year_cost, integrated_locality_cohort, spark):
+def _inputs(
+    kaiser_tiers, patient_extract, next_year_cost, integrated_locality_cohort, spark, staging
+):
     """Use the cost model's predictions and ILT cohort only where they describe the newest
     scored snapshot (the one the profiles describe). With a Spark session, the patient rows go
     to Spark and the profile aggregates run there; what comes back is small."""
@@ -25,11 +27,11 @@ def _inputs(kaiser_tiers, patient_extract, next_year_cost, integrated_locality_c
     same = next_year_cost is not None and next_year_cost.scored_snapshot == newest
     cohort = integrated_locality_cohort.filter(pl.col("snapshot_date") == newest)
     if spark is not None:
-        from phm.engines.spark import extract_on_spark, to_spark
+        from phm.engines.spark import extract_on_spark, staged
 
         dates = set(kaiser_tiers["snapshot_date"].unique())
-        patient_extract = extract_on_spark(spark, patient_extract, dates)
-        kaiser_tiers = to_spark(spark, kaiser_tiers)
+        patient_extract = extract_on_spark(spark, patient_extract, staging, dates)
+        kaiser_tiers = staged(spark, kaiser_tiers, staging / "patient_risk.parquet")
     return profile_inputs(
         kaiser_tiers,
         patient_extract,
@@ -52,8 +54,9 @@ def pcn_profile_tables(
     d = config.disclosure
     policy = DisclosurePolicy(suppress_below=d.suppress_below, round_to=d.round_to)
     spark = settings.spark_session() if config.engine == "spark" else None
+    staging = settings.spark_staging("profiles") if spark is not None else None
     inputs = _inputs(
-        kaiser_tiers, patient_extract, next_year_cost, integrated_locality_cohort, spark
+        kaiser_tiers, patient_extract, next_year_cost, integrated_locality_cohort, spark, staging
     )
     built = profile_tables(inputs, policy)
     let_go(inputs.current, inputs.outcomes)

@@ -13,7 +13,7 @@ import polars as pl
 from phm.cohorts import integrated_locality_cohort as cohort_of
 from phm.cost import CostPrediction, predict_cost
 from phm.disclosure import DisclosurePolicy
-from phm.engines import score
+from phm.engines import held, let_go, score
 from phm.explain import risk_reasons
 from phm.features import feature_spec
 from phm.model_card import write_model_card
@@ -198,9 +198,12 @@ def emergency_admission_risk(
         if model is None:
             scored[k] = frame.select("patient_id", "practice_code").clear()
         elif spark is not None:  # Arrow batches through mapInArrow, back for the next steps
-            from phm.engines.spark import collected, to_spark
+            from phm.engines.spark import collected, staged
 
-            scored[k] = collected(score(to_spark(spark, frame), when, spec, model))
+            snapshot = staged(spark, frame, settings.spark_staging("scores") / f"{k}.parquet")
+            on_spark = score(snapshot, when, spec, model)
+            scored[k] = collected(on_spark)
+            let_go(on_spark)  # persisted for one read: free the JVM's copy
         else:
             scored[k] = score_snapshot(frame, when, spec, model)
         context.add_asset_metadata({"dagster/row_count": scored[k].height}, partition_key=k)
@@ -225,12 +228,17 @@ def kaiser_tiers(
             tiers[k] = pl.DataFrame(schema=PATIENT_RISK.polars_schema())
             continue
         if spark is not None:
-            from phm.engines.spark import to_spark
+            from phm.engines.spark import staged, to_spark
 
-            scored = to_spark(spark, scored)
+            folder = settings.spark_staging("tiers")
+            scored = staged(spark, scored, folder / f"scores_{k}.parquet")
             # the tiers read only each patient's LTC count from the snapshot: send no more
             snapshots = {
-                d: to_spark(spark, f.select("patient_id", "ltc_count"))
+                d: staged(
+                    spark,
+                    f.select("patient_id", "ltc_count"),
+                    folder / f"ltc_counts_{d.isoformat()}.parquet",
+                )
                 for d, f in part.snapshots.items()
             }
             practices = to_spark(spark, part.practices)
@@ -249,8 +257,12 @@ def kaiser_tiers(
             from phm.engines.spark import collected, write_partitioned
             from phm.restricted import restricted_dir
 
-            write_partitioned(tiered, restricted_dir(config.outputs.dir) / "spark" / "patient_risk")
-            tiered = in_rank_order(collected(tiered), t.scope)
+            on_spark = held(tiered)  # written, then collected: ranked once
+            write_partitioned(
+                on_spark, restricted_dir(config.outputs.dir) / "spark" / "patient_risk"
+            )
+            tiered = in_rank_order(collected(on_spark), t.scope)
+            let_go(on_spark)
         tiers[k] = tiered
         shares = tiers[k].group_by("kaiser_tier").len().sort("kaiser_tier")
         context.add_asset_metadata(
