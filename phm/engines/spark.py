@@ -53,6 +53,8 @@ def spark_session(master: str = "local[2]", conf: Mapping[str, str] | None = Non
         .config("spark.sql.shuffle.partitions", "8")
         # writing one snapshot's partition replaces that partition only
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
+        # patient rows Spark writes (restricted store) are owner-only, as phm's own files
+        .config("spark.hadoop.fs.permissions.umask-mode", "077")
     )
     for k, v in (conf or {}).items():
         builder = builder.config(k, str(v))

@@ -182,7 +182,6 @@ def test_every_profile_table_is_equal(profiles):
 
 def test_the_integrated_locality_cohort_is_equal(spark, two_ics):
     from phm.cohorts import integrated_locality_cohort
-    from phm.engines.spark import to_spark
 
     when, e = two_ics.newest, two_ics.extract
     snapshot = e.snapshots[when]

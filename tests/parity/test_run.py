@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import stat
+
 import duckdb
 import polars as pl
 import pytest
@@ -72,3 +74,14 @@ def test_spark_writes_patient_rows_partitioned_by_ics_and_snapshot(runs):
     parts = sorted(p.relative_to(folder).as_posix() for p in folder.glob("ics_code=*/*"))
     assert {p.split("/")[0] for p in parts} == {"ics_code=SYN01", "ics_code=SYN02"}
     assert all(p.split("/")[1].startswith("snapshot_date=") for p in parts)
+
+
+def test_every_restricted_path_of_the_spark_run_is_owner_only(runs):
+    """Spark's own partitioned write and the rows staged for it keep the restricted store's
+    rule (tests/integration/test_restricted_outputs.py checks a polars run)."""
+    restricted = runs["spark"] / "restricted"
+    paths = [restricted, *restricted.rglob("*")]
+    assert any("staged" in p.parts for p in paths)
+    assert any(p.suffix == ".parquet" and "patient_risk" in p.parts for p in paths)
+    for path in paths:
+        assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
