@@ -848,7 +848,7 @@ def case_finding_rows(case_finding: pl.DataFrame, extract) -> pl.DataFrame:
     )
     about = listed.select(
         "patient_id",
-        pyramid_band(pl.col("age")).alias("age_band"),
+        _label(pyramid_band(pl.col("age")), PYRAMID_BANDS).alias("age_band"),
         "sex",
         "ltc_count",
         conditions.alias("conditions"),

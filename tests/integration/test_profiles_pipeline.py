@@ -1,8 +1,12 @@
 """The profiles in a whole run: published tables, disclosure control over every published
 count, and the pages and case-finding files the run reports."""
 
+from pathlib import Path
+
+import polars as pl
 import pytest
 
+from phm.profiles import PYRAMID_BANDS
 from phm.warehouse import read_table
 from phm.warehouse.tables import PROFILE_TABLES, PUBLISHED_TABLES
 from tests.disclosure import assert_counts_disclosure_controlled
@@ -31,3 +35,16 @@ def test_the_run_writes_every_profile_page_and_a_case_finding_file_per_pcn(publi
     assert int(reports["pages"]) == 25 + 3 + 1 + 1  # PCNs, places, overview, index
     lists = outcome.metadata["case_finding_lists"]
     assert int(lists["pcn_files"]) == 25
+
+
+def test_each_case_finding_file_names_age_bands_sex_and_conditions_in_words(published):
+    _, outcome = published
+    folder = outcome.metadata["case_finding_lists"]["folder"]
+    rows = pl.concat(
+        [pl.read_csv(f, infer_schema=False) for f in sorted(Path(str(folder)).glob("*.csv"))]
+    )
+    assert rows.height > 0
+    assert set(rows["age_band"]) <= set(PYRAMID_BANDS)
+    assert set(rows["sex"]) <= {"F", "M", "U"}
+    listed = rows["conditions"].drop_nulls()
+    assert listed.filter(listed != "").str.contains("[A-Za-z]").all()  # "" for no condition
