@@ -53,12 +53,18 @@ def spark_session(master: str = "local[2]", conf: Mapping[str, str] | None = Non
         .config("spark.sql.shuffle.partitions", "8")
         # writing one snapshot's partition replaces that partition only
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
-        # patient rows Spark writes (restricted store) are owner-only, as phm's own files
+        # the restricted.patient_risk files Spark writes (Hadoop's file system, which applies
+        # its own umask) are owner-only, as phm's own files
         .config("spark.hadoop.fs.permissions.umask-mode", "077")
     )
     for k, v in (conf or {}).items():
         builder = builder.config(k, str(v))
-    session = builder.getOrCreate()
+    from phm.restricted import owner_only_files
+
+    # a JVM started here inherits the umask: its scratch files (cached and shuffled patient
+    # rows, under spark.local.dir) are owner-only too
+    with owner_only_files():
+        session = builder.getOrCreate()
     with contextlib.suppress(Exception):  # Spark Connect has no SparkContext to quieten
         session.sparkContext.setLogLevel("ERROR")
     return session
@@ -102,9 +108,9 @@ def to_spark(spark: SparkSession, frame: pl.DataFrame) -> DataFrame:
 
 def staged(spark: SparkSession, frame: pl.DataFrame, path: Path) -> DataFrame:
     """A large polars frame (a snapshot, its scores) as a Spark DataFrame read from a Parquet
-    file written at `path`, in the restricted store (owner-only). createDataFrame would keep
-    the rows in the driver as one local relation that every action sends again: aggregating
-    two LLR snapshots took 39 s from there, 6 to 14 s from Parquet."""
+    file written at `path`, in the restricted store (owner-only; the caller deletes it).
+    createDataFrame would keep the rows in the driver as one local relation that every action
+    sends again: aggregating two LLR snapshots took 39 s from there, 6 to 14 s from Parquet."""
     from phm.restricted import owner_only_files, private_folder
 
     private_folder(path.parent)

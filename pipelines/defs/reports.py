@@ -1,6 +1,8 @@
 """Neighbourhood profiles: the published tables behind every chart, the HTML profiles and the
 restricted case-finding lists."""
 
+from contextlib import nullcontext
+
 import dagster as dg
 import polars as pl
 
@@ -54,12 +56,19 @@ def pcn_profile_tables(
     d = config.disclosure
     policy = DisclosurePolicy(suppress_below=d.suppress_below, round_to=d.round_to)
     spark = settings.spark_session() if config.engine == "spark" else None
-    staging = settings.spark_staging("profiles") if spark is not None else None
-    inputs = _inputs(
-        kaiser_tiers, patient_extract, next_year_cost, integrated_locality_cohort, spark, staging
-    )
-    built = profile_tables(inputs, policy)
-    let_go(inputs.current, inputs.outcomes)
+    with settings.spark_staging("profiles") if spark else nullcontext() as staging:
+        inputs = _inputs(
+            kaiser_tiers,
+            patient_extract,
+            next_year_cost,
+            integrated_locality_cohort,
+            spark,
+            staging,
+        )
+        try:
+            built = profile_tables(inputs, policy)
+        finally:
+            let_go(inputs.current, inputs.outcomes)
     tables = {
         t.name: built[t.name] if built[t.name].height else pl.DataFrame(schema=t.polars_schema())
         for t in PROFILE_TABLES

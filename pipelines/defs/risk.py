@@ -200,14 +200,40 @@ def emergency_admission_risk(
         elif spark is not None:  # Arrow batches through mapInArrow, back for the next steps
             from phm.engines.spark import collected, staged
 
-            snapshot = staged(spark, frame, settings.spark_staging("scores") / f"{k}.parquet")
-            on_spark = score(snapshot, when, spec, model)
-            scored[k] = collected(on_spark)
-            let_go(on_spark)  # persisted for one read: free the JVM's copy
+            with settings.spark_staging("scores") as folder:
+                on_spark = score(staged(spark, frame, folder / f"{k}.parquet"), when, spec, model)
+                try:
+                    scored[k] = collected(on_spark)
+                finally:
+                    let_go(on_spark)  # persisted for one read: free the JVM's copy
         else:
             scored[k] = score_snapshot(frame, when, spec, model)
         context.add_asset_metadata({"dagster/row_count": scored[k].height}, partition_key=k)
     return scored
+
+
+def _tiers_on_spark(spark, settings: PhmSettings, k: str, scored, part, rank) -> pl.DataFrame:
+    """patient_risk_table on Spark from rows staged as Parquet; the patient rows written
+    partitioned by ICS and snapshot (restricted store) and brought back in rank order."""
+    from phm.engines.spark import collected, staged, to_spark, write_partitioned
+    from phm.restricted import restricted_dir
+
+    with settings.spark_staging("tiers") as folder:
+        scored = staged(spark, scored, folder / f"scores_{k}.parquet")
+        # the tiers read only each patient's LTC count from the snapshot: send no more
+        snapshots = {
+            d: staged(spark, f.select("patient_id", "ltc_count"), folder / f"ltc_{d}.parquet")
+            for d, f in part.snapshots.items()
+        }
+        tiered = held(
+            patient_risk_table(scored, snapshots, to_spark(spark, part.practices), **rank)
+        )
+        try:  # written, then collected: ranked once
+            outputs = settings.load().outputs.dir
+            write_partitioned(tiered, restricted_dir(outputs) / "spark" / "patient_risk")
+            return in_rank_order(collected(tiered), rank["scope"])
+        finally:
+            let_go(tiered)
 
 
 @per_snapshot_asset(group_name="risk")
@@ -227,42 +253,16 @@ def kaiser_tiers(
         if not scored.height:
             tiers[k] = pl.DataFrame(schema=PATIENT_RISK.polars_schema())
             continue
+        rank = {
+            "model": config.model.tiering_model,
+            "scope": t.scope,
+            "level3_share": t.level3_share,
+            "level2_share": t.level2_share,
+        }
         if spark is not None:
-            from phm.engines.spark import staged, to_spark
-
-            folder = settings.spark_staging("tiers")
-            scored = staged(spark, scored, folder / f"scores_{k}.parquet")
-            # the tiers read only each patient's LTC count from the snapshot: send no more
-            snapshots = {
-                d: staged(
-                    spark,
-                    f.select("patient_id", "ltc_count"),
-                    folder / f"ltc_counts_{d.isoformat()}.parquet",
-                )
-                for d, f in part.snapshots.items()
-            }
-            practices = to_spark(spark, part.practices)
+            tiered = _tiers_on_spark(spark, settings, k, scored, part, rank)
         else:
-            snapshots, practices = part.snapshots, part.practices
-        tiered = patient_risk_table(
-            scored,
-            snapshots,
-            practices,
-            model=config.model.tiering_model,
-            scope=t.scope,
-            level3_share=t.level3_share,
-            level2_share=t.level2_share,
-        )
-        if spark is not None:  # patient rows as Parquet by ICS and snapshot, restricted store
-            from phm.engines.spark import collected, write_partitioned
-            from phm.restricted import restricted_dir
-
-            on_spark = held(tiered)  # written, then collected: ranked once
-            write_partitioned(
-                on_spark, restricted_dir(config.outputs.dir) / "spark" / "patient_risk"
-            )
-            tiered = in_rank_order(collected(on_spark), t.scope)
-            let_go(on_spark)
+            tiered = patient_risk_table(scored, part.snapshots, part.practices, **rank)
         tiers[k] = tiered
         shares = tiers[k].group_by("kaiser_tier").len().sort("kaiser_tier")
         context.add_asset_metadata(
