@@ -23,7 +23,8 @@ def aligned(frame: pl.DataFrame, other: pl.DataFrame, on: str | list[str]) -> li
 def beside(frame, other, on: str | list[str], *, required: str | None = None):
     """A left join of `other` onto `frame`, any Narwhals-supported frames: on eager polars
     with `frame`'s columns shared (`aligned`), elsewhere the engine's own join. `other` may be
-    a small polars frame whatever `frame` is (areas, a cohort): it goes to `frame`'s engine.
+    a polars frame whatever `frame` is (areas, a cohort): it goes to `frame`'s engine (on
+    Spark through createDataFrame: for a small frame, or one read once).
 
     With `required` (one of `other`'s columns, never null in it), only the rows `other` has are
     kept: an inner join, which on eager polars copies rows only if some are dropped."""

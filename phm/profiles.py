@@ -16,7 +16,14 @@ from phm.engines import collect_small, held
 from phm.exact import MONEY_DECIMALS, RISK_DECIMALS, exact_sum, in_units
 from phm.extract import practice_areas
 from phm.outcomes import OUTCOME, label_snapshot
-from phm.standardised import age_sex_cells, history_rows, standardised_table, trend_table
+from phm.standardised import (
+    age_sex_cells,
+    five_year_band,
+    history_rows,
+    moved_up,
+    standardised_table,
+    trend_table,
+)
 
 LTC_BANDS = ("0", "1", "2", "3", "4", "5", "6", "7", "8plus")
 
@@ -48,8 +55,8 @@ def pcn_profile(patient_risk, practices, policy: DisclosurePolicy):
         .select(*keys, "ics_name", "pcn_name", "place_code", "place_name")
         .unique(subset=keys, keep="any")
     )
-    ltcs = nw.col("ltc_count")
-    bands = [(b, ltcs == int(b)) for b in LTC_BANDS[:-1]] + [(LTC_BANDS[-1], ltcs >= 8)]
+    band = ltc_band_code(nw.col("ltc_count"))
+    bands = [(label, band == code) for code, label in enumerate(LTC_BANDS)]
     rows = nw.from_native(patient_risk)
     if "ics_code" not in rows.columns:  # scored rows from before the extract carried an ICS
         rows = rows.join(pcns.select(keys), on="pcn_code", how="left")
@@ -112,11 +119,6 @@ REGISTER_MIN_AGE = {
     "ltc_obesity": 18,
 }
 Z95, Z998 = 1.959964, 3.090232
-
-
-def pyramid_band(age):
-    """Five-year age bands as codes 0 (0-4) .. 18 (90+): PYRAMID_BANDS[code]."""
-    return (age // 5).clip(0, len(PYRAMID_BANDS) - 1)
 
 
 def multimorbidity_band(age):
@@ -394,7 +396,7 @@ def age_sex_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
         inp.current,
         inp.areas,
         [nw.len().alias("patients")],
-        age_band=pyramid_band(nw.col("age")),
+        age_band=five_year_band(nw.col("age")),
         sex=nw.col("sex"),
     )
     out = raw.with_columns(
@@ -511,6 +513,7 @@ def ltc_count_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFram
 
 def wilson(x: pl.Expr, n: pl.Expr, z: float = Z95) -> tuple[pl.Expr, pl.Expr]:
     """Wilson score interval for a proportion x/n."""
+    x, n = x.cast(pl.Float64), n.cast(pl.Float64)  # 4 n^2 is past 32 bits from n = 32,768
     p = x / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * ((p * (1 - p) / n + z * z / (4 * n * n)).sqrt()) / (1 + z * z / n)
@@ -771,9 +774,8 @@ def summary_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
         _count(nw.col("ilt_cohort")).alias("ilt_cohort_patients"),
         Total("expected_emergency_admissions", nw.col("risk"), RISK_DECIMALS),
     ]
-    if inp.movement is not None:  # moved up to level 2 or 3 (current carries from_level)
-        up = ~nw.col("from_level").is_null() & (tier > nw.col("from_level")) & (tier >= 2)
-        aggs.insert(-1, _count(up).alias("rising_risk_patients"))
+    if inp.movement is not None:  # current carries from_level
+        aggs.insert(-1, _count(moved_up()).alias("rising_risk_patients"))
     raw = by_area(inp.current, inp.areas, aggs).with_columns(
         (pl.col("expected_emergency_admissions") + 0.5).floor()  # halves up, as pcn_profile
     )
@@ -848,7 +850,7 @@ def case_finding_rows(case_finding: pl.DataFrame, extract) -> pl.DataFrame:
     )
     about = listed.select(
         "patient_id",
-        _label(pyramid_band(pl.col("age")), PYRAMID_BANDS).alias("age_band"),
+        _label(five_year_band(pl.col("age")), PYRAMID_BANDS).alias("age_band"),
         "sex",
         "ltc_count",
         conditions.alias("conditions"),

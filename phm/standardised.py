@@ -94,14 +94,26 @@ def _lazy(frame):
     return frame.lazy() if isinstance(frame, nw.DataFrame) else frame
 
 
+def five_year_band(age):
+    """Five-year age bands as codes: 0 (0-4) .. 17 (85-89), 18 (90+); a polars or Narwhals
+    expression (phm.profiles.PYRAMID_BANDS labels them)."""
+    return (age // AGE_BAND_WIDTH).clip(0, TOP_AGE_BAND)
+
+
+def moved_up() -> nw.Expr:
+    """A higher Kaiser level than at the previous scored snapshot (false where not scored
+    then): so into level 2 or 3, the profiles' rising risk."""
+    moved = ~nw.col("from_level").is_null() & (nw.col("kaiser_tier") > nw.col("from_level"))
+    return moved.fill_null(False)
+
+
 def _flags(ltc_columns) -> dict[str, nw.Expr]:
     """Each indicator as a 0/1 integer per patient."""
     flags = {c: nw.col(c).cast(nw.Int64) for c in ltc_columns}
     flags[EMERGENCY] = (nw.col("emergency_admissions_12m") >= 1).cast(nw.Int64)
     flags[LEVEL_3] = (nw.col("kaiser_tier") == 3).cast(nw.Int64)
     flags[TWO_OR_MORE] = (nw.col("ltc_count") >= 2).cast(nw.Int64)
-    moved = ~nw.col("from_level").is_null() & (nw.col("kaiser_tier") > nw.col("from_level"))
-    flags[MOVED_UP] = moved.fill_null(False).cast(nw.Int64)
+    flags[MOVED_UP] = moved_up().cast(nw.Int64)
     return flags
 
 
@@ -112,7 +124,7 @@ def age_sex_cells(history, ltc_columns, practices) -> pl.DataFrame:
     Counted per practice first, then summed to its PCN (whole numbers: exact in any order), so
     the six area names are joined to a few thousand cells, not carried by every patient."""
     flags = _flags(ltc_columns)
-    band = (nw.col("age") // AGE_BAND_WIDTH).clip(0, TOP_AGE_BAND).cast(nw.Int64)
+    band = five_year_band(nw.col("age")).cast(nw.Int64)
     counts = ["_n", "_scored_before", *flags]
     per_practice = (
         nw.from_native(history)
