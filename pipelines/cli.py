@@ -225,6 +225,9 @@ def _run(args: argparse.Namespace) -> int:
     print(f"  PCN profiles     {outputs / 'profiles' / 'index.html'}")
     print(f"  case-finding     {outputs / 'restricted' / 'case_finding'}  (owner-only)")
     print(f"  model card       {outputs / 'model_card' / 'index.md'}")
+    if (args.engine or config.engine) == "spark":
+        patient_risk = outputs / "restricted" / "spark" / "patient_risk"
+        print(f"  Spark tiers      {patient_risk}  (Parquet by ICS and snapshot, owner-only)")
     return EXIT_OK
 
 
