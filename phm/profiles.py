@@ -154,7 +154,7 @@ class ProfileInputs:
     snapshot_date: date
     previous_date: date | None  # the scored snapshot a year (or so) before, if any
     movement: object | None  # practice_code, from_level, to_level per patient
-    outcomes: object | None  # previous snapshot: risk and observed outcome per patient
+    outcomes: object | None  # previous snapshot: risk and outcome (null: unknown) per patient
     ltc_columns: tuple[str, ...]
     ilt_cost_criterion: bool  # whether the ILT flag includes the predicted-cost criterion
     areas: pl.DataFrame  # practice_code with its PCN, place and ICS (small)
@@ -266,7 +266,9 @@ def profile_inputs(
                 latest,
             )
             risk_then = before.select("patient_id", "risk").to_native()
-            outcomes = beside(labelled.frame, risk_then, "patient_id", required="risk")
+            # every patient of the previous snapshot, OUTCOME null where unknown (the table
+            # counts the known ones): a filtered copy of the rows would cost a region a gigabyte
+            outcomes = beside(labelled.rows, risk_then, "patient_id", required="risk")
             outcomes = held(_with_date(outcomes, latest).to_native())
     current = held(current)  # read by every table: on Spark, joined once
     if previous is not None:
@@ -615,15 +617,16 @@ def emergency_admissions_table(inp: ProfileInputs, policy: DisclosurePolicy) -> 
     if inp.outcomes is None:
         return pl.DataFrame()
 
+    known = ~nw.col(OUTCOME).is_null()  # absent a year later and no death: unknown
     raw = by_area(
         inp.outcomes,
         inp.areas,
         [
-            nw.len().alias("_n"),
-            _count(nw.col(OUTCOME)).alias("_o"),
-            Total("_e", nw.col("risk"), RISK_DECIMALS),
+            _count(known).alias("_n"),
+            _count(nw.col(OUTCOME).fill_null(False)).alias("_o"),
+            Total("_e", nw.when(known).then(nw.col("risk")), RISK_DECIMALS),
         ],
-    )
+    ).filter(pl.col("_n") > 0)
     targets = raw.filter(pl.col("area_type") == "ics").select(
         "ics_code", (pl.col("_o") / pl.col("_e")).alias("_t")
     )
