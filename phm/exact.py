@@ -27,11 +27,11 @@ def in_units(x, decimals: int):
     return (x * 10**decimals + 0.5).floor().cast(int64)
 
 
+def from_units(units, decimals: int):
+    """Whole units of 10**-decimals (sums of `in_units`, in any order) back as a number."""
+    return units / 10**decimals
+
+
 def exact_sum(x, decimals: int):
     """The sum of `x` to `decimals` places, the same whatever the order of the rows."""
-    return in_units(x, decimals).sum() / 10**decimals
-
-
-def exact_mean(x, decimals: int):
-    """The mean of the non-null values of `x`, the same whatever the order of the rows."""
-    return exact_sum(x, decimals) / x.count()
+    return from_units(in_units(x, decimals).sum(), decimals)

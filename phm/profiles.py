@@ -12,8 +12,8 @@ from phm.cohorts import adult, frail_multimorbid
 from phm.columns import beside
 from phm.contract import ETHNIC_GROUPS, ltc_label
 from phm.disclosure import DisclosurePolicy
-from phm.engines import collect_small, held
-from phm.exact import MONEY_DECIMALS, RISK_DECIMALS, exact_sum, in_units
+from phm.engines import collect_small, distinct, held, lazy
+from phm.exact import MONEY_DECIMALS, RISK_DECIMALS, exact_sum, from_units, in_units
 from phm.extract import practice_areas
 from phm.outcomes import OUTCOME, label_snapshot
 from phm.standardised import (
@@ -183,14 +183,6 @@ def _areas(practices: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _dates(frame) -> list[date]:
-    """The snapshot dates a frame of any engine holds (a few values come back)."""
-    found = nw.from_native(frame).select("snapshot_date").unique()
-    if isinstance(found, nw.LazyFrame):
-        found = found.collect()
-    return sorted(found.get_column("snapshot_date").to_list())
-
-
 def _with_date(frame, when: date):
     return nw.from_native(frame).with_columns(nw.lit(when, nw.Date).alias("snapshot_date"))
 
@@ -216,7 +208,7 @@ def profile_inputs(
     on polars, not a joined copy (at ten times LLR a copy of the snapshot is over a gigabyte).
     """
     ltcs = tuple(extract.ltc_columns)
-    dates = _dates(patient_risk)
+    dates = distinct(patient_risk, "snapshot_date")
     latest = dates[-1]
     previous = dates[-2] if len(dates) > 1 else None
     # first, while no other patient rows of this step are held: its joins are the step's
@@ -307,11 +299,6 @@ def _grouped(rows, level, dims: list[str], aggs: list[nw.Expr]):
     )
 
 
-def _lazy(frame) -> nw.LazyFrame:
-    rows = nw.from_native(frame)
-    return rows.lazy() if isinstance(rows, nw.DataFrame) else rows
-
-
 @dataclass(frozen=True)
 class Total:
     """An exact sum of a real-valued column (phm/exact.py): whole units added per practice,
@@ -342,9 +329,10 @@ def _per_practice(measures) -> list[nw.Expr]:
 
 
 def _finished(frame: pl.DataFrame, measures) -> pl.DataFrame:
-    """Totals and means back from whole units (as phm.exact.exact_sum and exact_mean do)."""
+    """Totals and means back from whole units (phm.exact.from_units)."""
     done = [
-        (pl.col(m.name) / 10**m.decimals / (pl.col(f"{m.name}__n") if isinstance(m, Mean) else 1))
+        from_units(pl.col(m.name), m.decimals)
+        / (pl.col(f"{m.name}__n") if isinstance(m, Mean) else 1)
         for m in measures
         if isinstance(m, Total)
     ]
@@ -361,19 +349,15 @@ def by_area(frame, areas: pl.DataFrame, measures: list, **dims) -> pl.DataFrame:
     a region). The practices' sums are then added up to their PCN, place and ICS here: whole
     numbers, exact in any order. `dims` name further grouping columns (an expression each, or
     `nw.col` of an existing column)."""
-    rows = _lazy(frame)
+    rows = lazy(frame)
     if dims:
         rows = rows.with_columns(**dims)
     keys = ["snapshot_date", "practice_code", *dims]
     practices = collect_small([rows.group_by(*keys).agg(*_per_practice(measures))])
     sums = [c for c in practices.columns if c not in keys]
-    cells = nw.from_native(practices.join(_text(areas), on="practice_code", how="left").lazy())
+    cells = lazy(practices.join(areas, on="practice_code", how="left"))
     levels = [_grouped(cells, level, list(dims), [nw.col(*sums).sum()]) for level in LEVELS]
     return _finished(collect_small(levels), measures)
-
-
-def _text(areas: pl.DataFrame) -> pl.DataFrame:
-    return areas.with_columns(pl.col(AREA_COLUMNS).cast(pl.String))
 
 
 def _totals() -> pl.Expr:
@@ -675,7 +659,7 @@ def cost_concentration_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl
     costs = nw.from_native(inp.current).select(
         "snapshot_date", "practice_code", "secondary_care_cost_12m"
     )
-    rows = _lazy(beside(costs.to_native(), inp.areas, "practice_code"))
+    rows = lazy(beside(costs.to_native(), inp.areas, "practice_code"))
     # in pence, so that each band's share of the area's total is exact in any order
     aggs = [nw.len().alias("patients"), in_units(cost, MONEY_DECIMALS).sum().alias("_cost")]
     parts = []

@@ -18,7 +18,7 @@ import polars as pl
 
 from phm.contract import QOF_REGISTERS, ltc_label
 from phm.disclosure import DisclosurePolicy
-from phm.engines import collect
+from phm.engines import collect, distinct, lazy
 from phm.extract import practice_areas
 
 Z95 = 1.959964
@@ -65,14 +65,14 @@ def history_rows(patient_risk, extract):
     `patient_risk` is restricted.patient_risk (any Narwhals frame); `extract` the read extract.
     """
     ltcs = list(extract.ltc_columns)
-    risk = _lazy(nw.from_native(patient_risk))
-    dates = sorted(_to_polars(risk.select("snapshot_date").unique().collect())["snapshot_date"])
+    risk = lazy(patient_risk)  # lazy: joining every snapshot's rows never holds them all at once
+    dates = distinct(risk, "snapshot_date")
     tiers = risk.select("patient_id", "snapshot_date", nw.col("kaiser_tier").cast(nw.Int64))
     parts = []
     for i, d in enumerate(dates):
         if d not in extract.snapshots:
             continue
-        snap = _lazy(nw.from_native(extract.snapshots[d])).select(
+        snap = lazy(extract.snapshots[d]).select(
             "patient_id", "practice_code", "age", "sex", "ltc_count",
             "emergency_admissions_12m", *ltcs,
         )  # fmt: skip
@@ -87,11 +87,6 @@ def history_rows(patient_risk, extract):
             rows = rows.with_columns(nw.lit(None, nw.Int64).alias("from_level"))
         parts.append(rows.with_columns(nw.lit(d, nw.Date).alias("snapshot_date")))
     return nw.concat(parts, how="vertical").to_native() if parts else None
-
-
-def _lazy(frame):
-    """Lazy, so that joining every snapshot's rows never holds them all at once."""
-    return frame.lazy() if isinstance(frame, nw.DataFrame) else frame
 
 
 def five_year_band(age):

@@ -47,6 +47,19 @@ def row_count(frame) -> int:
     return int(counted.item())
 
 
+def lazy(frame) -> nw.LazyFrame:
+    """Any frame (native or Narwhals, eager or lazy) as a Narwhals LazyFrame, so that what
+    follows is planned, not run step by step."""
+    rows = nw.from_native(frame)
+    return rows.lazy() if isinstance(rows, nw.DataFrame) else rows
+
+
+def distinct(frame, column: str) -> list:
+    """The sorted distinct values of one column of any frame (a few values come back)."""
+    found = lazy(frame).select(column).unique().collect()
+    return sorted(found.get_column(column).to_list())
+
+
 def collect(frame) -> nw.DataFrame:
     """A Narwhals LazyFrame's rows, on polars by its streaming engine (the rows flow through
     in batches: a join feeding a group-by is never held whole), elsewhere as the engine does."""

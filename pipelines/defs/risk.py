@@ -247,18 +247,18 @@ def kaiser_tiers(
     config = settings.load()
     t = config.tiering
     spark = settings.spark_session() if config.engine == "spark" else None
+    rank = {
+        "model": config.model.tiering_model,
+        "scope": t.scope,
+        "level3_share": t.level3_share,
+        "level2_share": t.level2_share,
+    }
     tiers = {}
     for k in context.partition_keys:
         scored, part = emergency_admission_risk[k], patient_extract[k]
         if not scored.height:
             tiers[k] = pl.DataFrame(schema=PATIENT_RISK.polars_schema())
             continue
-        rank = {
-            "model": config.model.tiering_model,
-            "scope": t.scope,
-            "level3_share": t.level3_share,
-            "level2_share": t.level2_share,
-        }
         if spark is not None:
             tiered = _tiers_on_spark(spark, settings, k, scored, part, rank)
         else:
