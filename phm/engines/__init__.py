@@ -104,9 +104,10 @@ def let_go(*frames) -> None:
             frame.unpersist()
 
 
-def alike(frame, small: pl.DataFrame):
-    """A small polars frame (areas, a cohort's ids) as a frame of `frame`'s engine, to join."""
-    if is_spark(frame):
+def alike(frame, small):
+    """A small polars frame (areas, a cohort's ids) as a frame of `frame`'s engine, to join
+    (a frame already on Spark is left as it is)."""
+    if is_spark(frame) and not is_spark(small):
         from phm.engines.spark import to_spark
 
         return to_spark(frame.sparkSession, small)

@@ -24,8 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import narwhals as nw
 import polars as pl
 
+from phm.engines import is_spark, row_count
 from phm.errors import PhmError, Problem
 from phm.schema import Column, Table
 from phm.validation import rules
@@ -176,7 +178,7 @@ def run_suites(
     suites = [(file, table, frame, suite_spec(table)) for file, table, frame in frames]
     outcomes = _run_gx(
         [
-            (file, table, frame, [s for s in specs if s.type not in rules.POLARS_KINDS])
+            (file, table, frame, [s for s in specs if s.type not in rules.COUNTED_KINDS])
             for file, table, frame, specs in suites
         ],
         data_docs_dir,
@@ -185,44 +187,43 @@ def run_suites(
     problems: list[Problem] = []
     summaries: list[SuiteSummary] = []
     for file, _, frame, specs in suites:
-        outcomes[file] |= _polars_outcomes(
-            file, frame, [s for s in specs if s.type in rules.POLARS_KINDS]
+        outcomes[file] |= _counted_outcomes(
+            file, frame, [s for s in specs if s.type in rules.COUNTED_KINDS]
         )
         failed = [p for s in specs if (p := outcomes[file][(s.type, s.column)]) is not None]
         problems += failed
         summaries.append(
-            SuiteSummary(file, frame.height, len(specs), len(specs) - len(failed), len(failed))
+            SuiteSummary(file, row_count(frame), len(specs), len(specs) - len(failed), len(failed))
         )
     return problems, summaries
 
 
-def _polars_outcomes(
-    file: str, frame: pl.DataFrame, specs: list[ExpectationSpec]
+def _counted_outcomes(
+    file: str, frame, specs: list[ExpectationSpec]
 ) -> dict[tuple[str, str], Problem | None]:
-    """Not-null, unique and allowed-set rules, counted in one polars pass over the frame
-    (row numbers only for the rules that failed); None where a rule held."""
+    """Not-null, unique, allowed-set and finite rules, counted in one pass over the frame on
+    its own engine (row numbers only for the rules that failed, where rows have an order);
+    None where a rule held."""
+    present = nw.from_native(frame).columns
     for spec in specs:
-        if spec.column not in frame.columns:
+        if spec.column not in present:
             raise PhmError(
                 f"The validator itself failed on {file}, column {spec.column} ({spec.type}); "
                 "this is a fault of the pipeline, not of the extract. Please report it."
             )
-    failed = [
-        rules.column_rule_failed(s.column, s.type, dict(s.kwargs), frame.schema[s.column])
-        for s in specs
-    ]
-    counts = (
-        frame.select(f.sum().alias(str(i)) for i, f in enumerate(failed)).row(0) if specs else ()
+    found = rules.failures(
+        frame,
+        {
+            str(i): rules.column_rule_failed(s.column, s.type, dict(s.kwargs))
+            for i, s in enumerate(specs)
+        },
     )
-    found: dict[tuple[str, str], Problem | None] = {}
-    for spec, rule, count in zip(specs, failed, counts, strict=True):
-        rows = frame.select(rule.arg_true().head(EXAMPLE_ROWS) + 1).to_series() if count else []
-        found[(spec.type, spec.column)] = (
-            Problem(file, spec.column, spec.rule, int(count), tuple(int(r) for r in rows))
-            if count
-            else None
-        )
-    return found
+    return {
+        (s.type, s.column): Problem(file, s.column, s.rule, *found[str(i)])
+        if str(i) in found
+        else None
+        for i, s in enumerate(specs)
+    }
 
 
 GxOutcomes = dict[str, dict[tuple[str, str], Problem | None]]  # file -> (kind, column) -> ..
@@ -248,7 +249,7 @@ def _run_gx(
             context = gx.get_context(mode="ephemeral")
         context.variables.progress_bars = ProgressBarsConfig(globally=False)
         run = uuid.uuid4().hex[:8]  # unique names: re-runs within one process do not collide
-        source = context.data_sources.add_or_update_pandas(f"phm_extract_{run}")
+        sources = _Sources(context, run)
 
         for file, table, frame, specs in jobs:
             if not specs:
@@ -260,29 +261,64 @@ def _run_gx(
                 kwargs = {k: list(v) if isinstance(v, tuple) else v for k, v in spec.kwargs}
                 suite.add_expectation(cls(column=spec.column, **kwargs))
             suite = context.suites.add_or_update(suite)
-            batch = source.add_dataframe_asset(
-                f"{key}__{run}"
-            ).add_batch_definition_whole_dataframe("whole")
+            batch = (
+                sources.of(frame)
+                .add_dataframe_asset(f"{key}__{run}")
+                .add_batch_definition_whole_dataframe("whole")
+            )
             definition = context.validation_definitions.add_or_update(
                 gx.ValidationDefinition(name=f"validate__{key}__{run}", data=batch, suite=suite)
             )
             # Only the named columns: GX filters the whole frame once per expectation (a
             # missing column is left for GX to report as its own failure, as before).
             named = [c for c in dict.fromkeys(s.column for s in specs) if c in frame.columns]
-            # in the declared types: GX's range checks took twice as long on the narrow
-            # integers a read holds (Column.memory_type)
-            declared = [pl.col(c).cast(table.column(c).polars_type) for c in named]
             with _no_batch_fingerprint():
                 result = definition.run(
-                    batch_parameters={"dataframe": frame.select(declared).to_pandas()},
+                    batch_parameters={"dataframe": _batch(frame, table, named)},
                     result_format=RESULT_FORMAT,
                 )
             outcomes[file] = _read_result(file, specs, result)
         if data_docs_dir is not None:
             context.build_data_docs()
-        # GX keeps its last context for the process, and with it every frame handed in
-        context.data_sources.delete(source.name)
+        sources.delete()
     return outcomes
+
+
+class _Sources:
+    """A GX data source per engine, made when a frame of that engine first comes: pandas for
+    polars frames, Spark's own for Spark frames (GX runs the suite on the cluster then)."""
+
+    def __init__(self, context: Any, run: str):
+        self._context, self._run, self._made = context, run, {}
+
+    def of(self, frame: Any) -> Any:
+        engine = "spark" if is_spark(frame) else "pandas"
+        if engine not in self._made:
+            add = getattr(self._context.data_sources, f"add_or_update_{engine}")
+            self._made[engine] = add(f"phm_extract_{engine}_{self._run}")
+        return self._made[engine]
+
+    def delete(self) -> None:
+        """GX keeps its last context for the process, and with it every frame handed in."""
+        for source in self._made.values():
+            self._context.data_sources.delete(source.name)
+
+
+def _batch(frame: Any, table: Table, named: list[str]) -> Any:
+    """The columns GX checks, as its engine takes them: a Spark frame as it is; a polars one
+    as pandas, in the declared types (GX's range checks took twice as long on the narrow
+    integers a read holds, Column.memory_type)."""
+    if is_spark(frame):
+        # NaN as null, as pandas has it: Spark orders NaN above every number, so a range would
+        # count it too, where the finite rule alone should
+        floats = {c for c in named if table.column(c).dtype == "float"}
+        rows = nw.from_native(frame).select(
+            nw.when(~nw.col(c).is_nan()).then(nw.col(c)).alias(c) if c in floats else nw.col(c)
+            for c in named
+        )
+        return rows.to_native()
+    declared = [pl.col(c).cast(table.column(c).polars_type) for c in named]
+    return frame.select(declared).to_pandas()
 
 
 def _release_freed_memory() -> None:
