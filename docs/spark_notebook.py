@@ -19,12 +19,12 @@ from pathlib import Path
 from phm.disclosure import DisclosurePolicy
 from phm.engines import score
 from phm.engines.spark import collected, spark_session, to_spark, write_partitioned
-from phm.extract import read_extract
 from phm.features import feature_spec
 from phm.outcomes import label_snapshot
 from phm.profiles import pcn_profile, profile_inputs, profile_tables
 from phm.risk import fit_model
 from phm.tiering import patient_risk_table
+from phm.validation import check_tables
 
 EXTRACT = Path(globals().get("EXTRACT", "outputs/synthetic/two_ics/extract"))
 RESTRICTED = Path(globals().get("RESTRICTED", "outputs/restricted/notebook"))
@@ -37,17 +37,27 @@ if "spark" not in globals():
     spark = spark_session("local[2]")
 
 # %% [markdown]
-# ## Read the extract
-# The contract check runs once, in one process (`phm validate EXTRACT`); here the practices
-# (a small table) come through it and the snapshots are read by Spark.
+# ## Read and check the extract
+# The data contract's check runs on Spark: the same structural check, Great Expectations
+# suite (GX's Spark engine) and cross-table rules as `phm validate`, counted on the cluster.
+# A problem names the table, column, rule and count, never a value. Nothing below runs on
+# tables that fail it.
 
 # %%
-checked = read_extract(EXTRACT, snapshots=())  # the folder's names and practices, no snapshot
-dates = sorted(
-    {p.name.removeprefix("patients_").removesuffix(".parquet") for p in EXTRACT.glob("patients_*")}
+files = sorted(EXTRACT.glob("patients_*.parquet"))
+tables = {date.fromisoformat(p.stem.removeprefix("patients_")): p for p in files}
+report, checked = check_tables(
+    practices=spark.read.csv(str(EXTRACT / "practices.csv"), header=True),
+    snapshots={when: spark.read.parquet(str(path)) for when, path in tables.items()},
+    deaths=spark.read.parquet(str(EXTRACT / "deaths.parquet")),
+    ltc_columns="all",  # every ltc_ column the snapshots have
+    name=str(EXTRACT),
 )
-snapshots = {d: spark.read.parquet(str(EXTRACT / f"patients_{d}.parquet")) for d in dates}
-deaths = spark.read.parquet(str(EXTRACT / "deaths.parquet"))
+report.raise_if_failed()  # a DataContractError listing every problem
+print(f"{EXTRACT} meets the data contract: {len(report.summaries)} tables checked")
+
+# the checked tables, in their declared types; the practices (a small table) in this process
+snapshots, deaths = checked.snapshots, checked.deaths
 practices = to_spark(spark, checked.practices)
 spec = feature_spec(checked.ltc_columns)
 
@@ -55,8 +65,8 @@ spec = feature_spec(checked.ltc_columns)
 # ## Outcomes, a model, scores and Kaiser tiers within each ICS
 
 # %%
-older, newer, newest = (date.fromisoformat(d) for d in dates[-3:])
-labelled = label_snapshot(snapshots[dates[-3]], snapshots[dates[-2]], deaths, older, newer)
+older, newer, newest = sorted(snapshots)[-3:]
+labelled = label_snapshot(snapshots[older], snapshots[newer], deaths, older, newer)
 print(f"{labelled.unknown_outcome} patients left out: no known outcome")
 
 # scikit-learn fits in one process: a seeded sample of the labelled rows, collected
@@ -65,10 +75,8 @@ sample = labelled.frame.sample(fraction=min(1.0, TRAINING_ROWS / rows), seed=SEE
 train = collected(sample).sort("patient_id")
 model = fit_model("logistic", spec, train, older, SEED)
 
-scored = score(snapshots[dates[-1]], newest, spec, model)  # mapInArrow, persisted
-patient_risk = patient_risk_table(
-    scored, {newest: snapshots[dates[-1]]}, practices, model="logistic"
-)
+scored = score(snapshots[newest], newest, spec, model)  # mapInArrow, persisted
+patient_risk = patient_risk_table(scored, {newest: snapshots[newest]}, practices, model="logistic")
 
 # %% [markdown]
 # ## What is published: the PCN profile, disclosure-controlled, back in one process
@@ -89,9 +97,7 @@ print(tiers.sort("ics_code", "kaiser_tier"))
 # against expected admissions are filled in too.
 
 # %%
-scored_extract = dataclasses.replace(
-    checked, snapshots={newest: snapshots[dates[-1]]}, deaths=deaths
-)
+scored_extract = dataclasses.replace(checked, snapshots={newest: snapshots[newest]}, deaths=deaths)
 tables = profile_tables(profile_inputs(patient_risk, scored_extract), DisclosurePolicy())
 print(tables["published.profile_summary"].select("area_type", "area_code", "level3_patients"))
 

@@ -14,10 +14,11 @@ a value).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import narwhals as nw
 import polars as pl
@@ -252,6 +253,45 @@ def practice_areas(practices):
     )
 
 
+def read_tables(
+    practices,
+    snapshots: Mapping[date, Any],
+    deaths=None,
+    ltc_columns: Sequence[str] | str = DEFAULT_LTCS,
+    *,
+    name: str = "the extract tables",
+) -> PartialRead:
+    """`read_partial` for an extract that is already a set of typed tables (Spark DataFrames
+    in an SDE, say) rather than a folder of files: each table checked and cast against its
+    declaration on its own engine (`conform`), every structural problem collected. The
+    practices, a small reference table, come back to this process as polars; the snapshots
+    and deaths stay on their engine. Each table is named like the file it stands for
+    (`patients_2024-04-01`, `practices`, `deaths`) in the problems."""
+    from phm.engines import collect_small, lazy
+
+    if isinstance(ltc_columns, str):  # ALL_LTCS: the flags of the first snapshot
+        first = next(iter(snapshots.values()), None)
+        ltc_columns = ltc_columns_in(list(lazy_schema(first)) if first is not None else [])
+    read = PartialRead(folder=Path(name), ltc_columns=tuple(ltc_columns))
+    wanted = [("practices", practices, practices_table(list(lazy_schema(practices))))]
+    for when in sorted(snapshots):
+        logical = f"patients_{when.isoformat()}"
+        wanted.append((logical, snapshots[when], patients_table(read.ltc_columns)))
+        read.snapshot_dates[logical] = when
+    if deaths is not None:
+        wanted.append(("deaths", deaths, DEATHS))
+    for logical, frame, table in wanted:
+        read.files[logical] = logical
+        conformed, problems = conform(frame, table, logical)
+        read.problems += problems
+        if conformed is None:
+            continue
+        if logical == "practices":
+            conformed = collect_small([lazy(conformed)])
+        read.frames[logical] = conformed
+    return read
+
+
 def resolve_ltc_columns(folder: Path | str, ltc_columns: Sequence[str] | str) -> tuple[str, ...]:
     """The configured LTC list, or for "all" the ltc_ columns of the extract's first snapshot
     file (none if the folder holds no readable snapshot: the read then says what is wrong)."""
@@ -364,7 +404,16 @@ def _conform(
     """Cast the present declared columns to their logical types; count values that fail."""
     if not columns:
         return raw.select([]), []
-    cast = raw.select([_cast(raw.schema[c.name], c).alias(c.name) for c in columns])
+    texts = [c for c in columns if raw.schema[c.name] in (pl.String, pl.Null)]
+    typed = [c for c in columns if c not in texts]
+    source = nw.from_native(raw).schema
+    cast = pl.concat(
+        [
+            raw.select([_parse(raw.schema[c.name], c).alias(c.name) for c in texts]),
+            nw.from_native(raw).select(typed_cast(c, source[c.name]) for c in typed).to_native(),
+        ],
+        how="horizontal",
+    ).select(c.name for c in columns)
     failed = {c.name: raw[c.name].is_not_null() & cast[c.name].is_null() for c in columns}
     counts = pl.DataFrame(failed).sum().row(0, named=True)
     problems = []
@@ -380,7 +429,44 @@ def _conform(
     return cast, problems
 
 
-def _type_rule(column: Column, source: pl.DataType) -> str:
+def conform(frame, table: Table, file: str) -> tuple[Any, list[Problem]]:
+    """A frame that is already typed (a Spark table, say), checked and cast against `table` on
+    its own engine: `read_table`'s structural check for data no file reader saw. Returns the
+    declared columns in their declared types, or None and every problem: no data rows, each
+    missing column, each column's values its type cannot hold (a text in an integer column,
+    1.5 where a whole number is declared), counted, with row numbers only where rows have an
+    order. Extra columns are dropped."""
+    from phm.engines import row_count
+    from phm.validation.rules import failures
+
+    rows = row_count(frame)
+    if rows == 0:
+        return None, [Problem(file, None, "no data rows", 0)]
+    source = lazy_schema(frame)
+    problems = [
+        Problem(file, c.name, "required column is missing", rows)
+        for c in table.columns
+        if c.name not in source
+    ]
+    present = [c for c in table.columns if c.name in source]
+    cast = {c.name: typed_cast(c, source[c.name]) for c in present}
+    found = failures(frame, {n: ~nw.col(n).is_null() & e.is_null() for n, e in cast.items()})
+    by_name = {c.name: c for c in present}
+    problems += [
+        Problem(file, n, _type_rule(by_name[n], source[n]), count, example)
+        for n, (count, example) in found.items()
+    ]
+    if problems:
+        return None, problems
+    return nw.from_native(frame).select(*cast.values()).to_native(), []
+
+
+def lazy_schema(frame) -> dict:
+    """Column name -> Narwhals dtype of any frame, without running a lazy one."""
+    return dict(nw.from_native(frame).collect_schema())
+
+
+def _type_rule(column: Column, source) -> str:
     what = {
         "integer": "expected integer (a whole number)",
         "float": "expected float (a number)",
@@ -388,58 +474,73 @@ def _type_rule(column: Column, source: pl.DataType) -> str:
         "date": "expected date (YYYY-MM-DD)",
         "string": "expected string",
     }[column.dtype]
-    found = "" if source == pl.String else f"; the file stores {source}"
+    found = "" if str(source) == "String" else f"; the file stores {source}"
     return f"type: {what}{found}"
 
 
-def _cast(source: pl.DataType, column: Column) -> pl.Expr:
-    """An expression casting a raw column to the declared type; a value that fails is null."""
+_DECLARED = {
+    "string": nw.String(),
+    "integer": nw.Int64(),
+    "float": nw.Float64(),
+    "boolean": nw.Boolean(),
+    "date": nw.Date(),
+}
+
+
+def typed_cast(column: Column, source) -> nw.Expr:
+    """The declared column from an already-typed source column (Parquet, a Spark table), on
+    any engine: a value the declared type cannot hold becomes null (1.5 for an integer, 2 for
+    a boolean), as does every value of an incompatible type. `source` is a Narwhals dtype."""
+    col = nw.col(column.name)
+    kind, declared = column.dtype, _DECLARED[column.dtype]
+    cast = None
+    if kind == "string" and (source.is_numeric() or isinstance(source, nw.Categorical | nw.Enum)):
+        cast = col.cast(nw.String)
+    elif kind == "string" and source == nw.String:
+        cast = col
+    elif kind == "integer" and source.is_integer():
+        cast = col.cast(declared)
+    elif kind == "integer" and (source.is_float() or source.is_decimal()):
+        # pandas stores a nullable integer column as float: accept whole numbers.
+        as_float = col.cast(nw.Float64)
+        whole = as_float.is_finite() & (as_float == as_float.floor())
+        cast = nw.when(whole).then(as_float).cast(declared)
+    elif kind == "float" and source.is_numeric():
+        cast = col.cast(declared)
+    elif kind == "boolean" and source == nw.Boolean:
+        cast = col
+    elif kind == "boolean" and source.is_integer():
+        cast = nw.when(col == 1).then(nw.lit(True)).otherwise(nw.when(col == 0).then(nw.lit(False)))
+    elif kind == "date" and source == nw.Date:
+        cast = col
+    elif kind == "date" and isinstance(source, nw.Datetime):
+        cast = col.cast(nw.Date)
+    # an incompatible physical type: every non-null value fails to cast
+    return (cast if cast is not None else nw.lit(None, dtype=declared)).alias(column.name)
+
+
+def _parse(source: pl.DataType, column: Column) -> pl.Expr:
+    """An expression parsing a text column of a CSV file to the declared type; a value that
+    fails is null."""
     col = pl.col(column.name)
     target = column.polars_type
     kind = column.dtype
     if source == pl.Null:
         return col.cast(target)
-    if source == pl.String:
-        if kind == "string":
-            return pl.when(col.str.len_bytes() > 0).then(col)  # an empty field is null
-        if kind == "boolean":
-            # Exact spellings, not lower-casing: that is 15 times slower on 1M rows.
-            return (
-                pl.when(col.is_in(_TRUE))
-                .then(True)
-                .when(col.is_in(_FALSE))
-                .then(False)
-                .otherwise(None)
-                .cast(pl.Boolean)
-            )
-        text = col.str.strip_chars()
-        text = pl.when(text.str.len_bytes() > 0).then(text)
-        if kind == "date":
-            return text.str.to_date("%Y-%m-%d", strict=False)
-        return text.cast(target, strict=False)
     if kind == "string":
-        if source.is_numeric() or isinstance(source, pl.Categorical | pl.Enum):
-            return col.cast(pl.String, strict=False)
-    elif kind == "integer":
-        if source.is_integer():
-            return col.cast(target, strict=False)
-        if source.is_float() or source.is_decimal():
-            # pandas stores a nullable integer column as float: accept whole numbers.
-            as_float = col.cast(pl.Float64, strict=False)
-            whole = as_float.is_finite() & (as_float == as_float.floor())
-            return pl.when(whole).then(as_float).cast(target, strict=False)
-    elif kind == "float":
-        if source.is_numeric():
-            return col.cast(target, strict=False)
-    elif kind == "boolean":
-        if source == pl.Boolean:
-            return col
-        if source.is_integer():
-            return pl.when(col == 1).then(True).when(col == 0).then(False).otherwise(None)
-    elif kind == "date":
-        if source == pl.Date:
-            return col
-        if isinstance(source, pl.Datetime):
-            return col.dt.date()
-    # An incompatible physical type: every non-null value fails to cast.
-    return pl.lit(None, dtype=target)
+        return pl.when(col.str.len_bytes() > 0).then(col)  # an empty field is null
+    if kind == "boolean":
+        # Exact spellings, not lower-casing: that is 15 times slower on 1M rows.
+        return (
+            pl.when(col.is_in(_TRUE))
+            .then(True)
+            .when(col.is_in(_FALSE))
+            .then(False)
+            .otherwise(None)
+            .cast(pl.Boolean)
+        )
+    text = col.str.strip_chars()
+    text = pl.when(text.str.len_bytes() > 0).then(text)
+    if kind == "date":
+        return text.str.to_date("%Y-%m-%d", strict=False)
+    return text.cast(target, strict=False)

@@ -2,6 +2,7 @@
 
     report = check_extract(folder, ltc_columns)   # read + validate; never raises for bad data
     report.raise_if_failed()                      # DataContractError listing every problem
+    report, extract = check_tables(practices, {date: frame}, deaths)  # tables, any engine
 
 `validate_extract` runs, on an `Extract` that read cleanly, the Great Expectations suite derived
 from each file's table declaration (phm/validation/expectations.py) and the cross-file rules
@@ -12,21 +13,28 @@ files that did read, so one run lists everything wrong with an extract.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from phm.contract import DEATHS, DEFAULT_LTCS, patients_table, practices_table
 from phm.errors import DataContractError, Problem
-from phm.extract import Extract, PartialRead, read_partial
+from phm.extract import Extract, PartialRead, read_partial, read_tables
 from phm.schema import Table
 from phm.validation import rules
 from phm.validation.expectations import SuiteSummary, run_suites
 
-__all__ = ["SuiteSummary", "ValidationReport", "check_extract", "validate_extract"]
+__all__ = [
+    "SuiteSummary",
+    "ValidationReport",
+    "check_extract",
+    "check_tables",
+    "validate_extract",
+]
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,34 @@ def check_extract(
         read.problems,
         data_docs_dir=data_docs_dir,
     )
+
+
+def check_tables(
+    practices,
+    snapshots: Mapping[date, Any],
+    deaths=None,
+    ltc_columns: Sequence[str] | str = DEFAULT_LTCS,
+    *,
+    name: str = "the extract tables",
+    data_docs_dir: Path | None = None,
+) -> tuple[ValidationReport, Extract | None]:
+    """`check_extract` for an extract held as tables (Spark DataFrames in an SDE, or polars
+    frames): the same structural check, the same Great Expectations suite (run by GX on the
+    tables' engine: on Spark, on the cluster) and the same cross-table rules, counted on that
+    engine. Returns the report, and the conformed extract (its snapshots and deaths still on
+    their engine) when nothing failed. Problems name no rows for a Spark table: its rows have
+    no order."""
+    read = read_tables(practices, snapshots, deaths, ltc_columns, name=name)
+    report = _validate(
+        name,
+        read.ltc_columns,
+        read.frames,
+        read.files,
+        read.snapshot_dates,
+        read.problems,
+        data_docs_dir=data_docs_dir,
+    )
+    return report, read.to_extract() if report.ok else None
 
 
 def _validate(
