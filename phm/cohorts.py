@@ -42,16 +42,22 @@ def integrated_locality_cohort(
 ):
     """The cohort's patients at `snapshot_date`, with which criterion each meets, their
     practice and PCN. `predicted` (patient_id, predicted_cost) is the cost model's, one
-    process's; the snapshot may be a polars frame or a Spark DataFrame."""
+    process's; the snapshot may be a polars frame or a Spark DataFrame. A patient the cost
+    model gave no prediction can still qualify by frailty, never by cost."""
     average = predicted["predicted_cost"].mean()
     rows = nw.from_native(snapshot).select(
         "patient_id", "practice_code", "age", "ltc_count", "efi_score"
     )
-    rows = beside(rows.to_native(), predicted, "patient_id", required="predicted_cost")
+    rows = beside(rows.to_native(), predicted, "patient_id")
     rows = beside(rows, practices.select("practice_code", "pcn_code"), "practice_code")
+    high_cost = (
+        (nw.col("predicted_cost") >= ILT_COST_MULTIPLE * average).fill_null(False)
+        if average is not None  # no prediction at all: no one is high-cost
+        else nw.lit(False)
+    )
     flagged = nw.from_native(rows).with_columns(
         frail_multimorbid().alias("frail_multimorbid"),
-        (nw.col("predicted_cost") >= ILT_COST_MULTIPLE * average).alias("high_predicted_cost"),
+        high_cost.alias("high_predicted_cost"),
         nw.lit(snapshot_date, nw.Date).alias("snapshot_date"),
     )
     cohort = flagged.filter(adult() & (nw.col("frail_multimorbid") | nw.col("high_predicted_cost")))

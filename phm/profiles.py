@@ -229,7 +229,7 @@ def profile_inputs(
     if predicted_cost is not None and predicted_cost.height:
         cost = predicted_cost.select("patient_id", "predicted_cost")
         current = beside(current, cost, "patient_id")
-    ilt_cost = ilt_cohort is not None and ilt_cohort.height > 0
+    ilt_cost = ilt_cohort is not None  # the cost model ran: its cohort, even if empty
     if ilt_cost:
         cohort = ilt_cohort.select("patient_id").unique().with_columns(ilt_cohort=pl.lit(True))
         flagged = nw.from_native(beside(current, cohort, "patient_id"))

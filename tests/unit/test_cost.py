@@ -37,6 +37,26 @@ def test_cohort_is_adults_with_5_ltcs_and_frailty_or_three_times_the_average_cos
     assert cohort["high_predicted_cost"].to_list() == [False, True]
 
 
+def test_without_a_prediction_a_patient_qualifies_by_frailty_alone():
+    snapshot = pl.DataFrame(
+        {
+            "patient_id": ["a", "b", "c"],
+            "practice_code": ["A00001"] * 3,
+            "age": [80, 70, 60],
+            "ltc_count": [6, 0, 5],
+            "efi_score": [0.30, 0.0, 0.5],
+        }
+    )
+    practices = pl.DataFrame({"practice_code": ["A00001"], "pcn_code": ["U00001"]})
+    some = pl.DataFrame({"patient_id": ["b"], "predicted_cost": [900.0]})  # b: the average
+    cohort = integrated_locality_cohort(snapshot, D, some, practices)
+    assert cohort["patient_id"].to_list() == ["a", "c"]  # a and c had no prediction
+    none = some.clear()
+    cohort = integrated_locality_cohort(snapshot, D, none, practices)
+    assert cohort["patient_id"].to_list() == ["a", "c"]
+    assert cohort["high_predicted_cost"].to_list() == [False, False]
+
+
 def test_cost_metrics():
     observed = np.array([0.0, 0.0, 100.0, 900.0])
     predicted = np.array([50.0, 50.0, 100.0, 800.0])
