@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -24,89 +23,8 @@ import yaml
 
 from phm.config import PipelineConfig, load_config
 from phm.sources import ensure_synthetic_extract
+from pipelines.memory import RssSampler
 from pipelines.outcome import RunOutcome
-
-_PAGE = os.sysconf("SC_PAGE_SIZE")
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _rss_bytes() -> int:
-    """This process's resident set plus its children's (Spark's JVM and Python workers)."""
-    return sum(_statm_rss(pid) for pid in _tree(os.getpid()))
-
-
-def _cpu_seconds() -> float:
-    """User + system CPU seconds of this process and its live children, every thread."""
-    return sum(_stat_cpu(pid) for pid in _tree(os.getpid()))
-
-
-def _stat_cpu(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rpartition(")")[2].split()
-    except OSError:  # a child that has just ended
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime (fields 14 and 15)
-
-
-def _statm_rss(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/statm") as f:
-            return int(f.read().split()[1]) * _PAGE
-    except OSError:  # a child that has just ended
-        return 0
-
-
-def _tree(pid: int) -> list[int]:
-    found, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        found.append(p)
-        try:
-            tasks = os.listdir(f"/proc/{p}/task")
-        except OSError:
-            continue
-        for task in tasks:
-            try:
-                with open(f"/proc/{p}/task/{task}/children") as f:
-                    todo += [int(c) for c in f.read().split()]
-            except OSError:
-                continue
-    return found
-
-
-class RssSampler:
-    def __init__(self, interval: float = 0.02):
-        self.interval = interval
-        self.samples: list[tuple[float, int, float]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self.samples.append((time.time(), _rss_bytes(), _cpu_seconds()))
-            time.sleep(self.interval)
-
-    def __enter__(self) -> RssSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.samples.append((time.time(), _rss_bytes(), _cpu_seconds()))
-
-    def peak(self, start: float, end: float) -> int:
-        window = [rss for t, rss, _ in self.samples if start <= t <= end]
-        return max(window, default=0)
-
-    def cpu(self, start: float, end: float) -> float:
-        """CPU seconds spent between two times (to the sampling interval)."""
-        return max(0.0, self._cpu_at(end) - self._cpu_at(start))
-
-    def _cpu_at(self, when: float) -> float:
-        before = [cpu for t, _, cpu in self.samples if t <= when]
-        return before[-1] if before else 0.0
 
 
 def benchmark(

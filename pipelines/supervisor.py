@@ -28,6 +28,7 @@ from pathlib import Path
 
 from phm.errors import PhmError
 from phm.failures import OUT_OF_MEMORY, MachineError, MachineFault, classify, from_exit
+from pipelines.memory import RssSampler
 from pipelines.outcome import RunOutcome, StageTiming
 
 PREPARING = "preparing the extract"  # before Dagster's first step: locating or generating it
@@ -130,8 +131,10 @@ def _unexpected(stderr: str, returncode: int, progress: Progress) -> str:
 
 
 def _wait(request: dict, log, preexec_fn) -> tuple[int, int, bool]:
-    """Start the child and wait for it: its exit code, its own peak RSS in MiB (wait4's
-    rusage is this child's alone) and whether the OOM killer struck meanwhile."""
+    """Start the child and wait for it: its exit code, its peak RSS in MiB and whether the
+    OOM killer struck meanwhile. The peak is the larger of the child's own (wait4's rusage:
+    exact, but the child's alone) and its process tree's, sampled (on Spark the JVM and its
+    Python workers hold most of the memory)."""
     kills_before = oom_kills()
     child = subprocess.Popen(
         [sys.executable, "-m", "pipelines.supervisor", json.dumps(request)],
@@ -139,6 +142,14 @@ def _wait(request: dict, log, preexec_fn) -> tuple[int, int, bool]:
         stderr=log,
         preexec_fn=preexec_fn,
     )
+    with RssSampler(interval=0.1, pid=child.pid) as tree:
+        usage = _reap(child)
+    tree_peak = max((rss for _, rss, _ in tree.samples), default=0)
+    return child.returncode, max(usage.ru_maxrss << 10, tree_peak) >> 20, oom_kills() > kills_before
+
+
+def _reap(child: subprocess.Popen):
+    """Wait for the child; its resource usage (wait4)."""
     while True:
         try:
             _, status, usage = os.wait4(child.pid, 0)
@@ -149,7 +160,7 @@ def _wait(request: dict, log, preexec_fn) -> tuple[int, int, bool]:
             child.returncode = os.waitstatus_to_exitcode(status)
             raise
     child.returncode = os.waitstatus_to_exitcode(status)
-    return child.returncode, usage.ru_maxrss >> 10, oom_kills() > kills_before
+    return usage
 
 
 def read_progress(status: Path) -> Progress:
