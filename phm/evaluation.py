@@ -263,6 +263,28 @@ def net_benefit(
     return pl.DataFrame(rows)
 
 
+def roc_points(y: np.ndarray, p: np.ndarray, points: int = 400) -> pl.DataFrame:
+    """The ROC curve (fpr, tpr) at no more than `points` of its thresholds, evenly spaced
+    along it: what the model card draws, a few hundred rows whatever the population."""
+    from sklearn.metrics import roc_curve
+
+    fpr, tpr, _ = roc_curve(y, p)
+    keep = np.unique(np.linspace(0, len(fpr) - 1, min(len(fpr), points)).astype(int))
+    return pl.DataFrame({"fpr": fpr[keep], "tpr": tpr[keep]})
+
+
+def calibration_bins(y: np.ndarray, p: np.ndarray, bins: int = 20) -> pl.DataFrame:
+    """Mean predicted risk and observed event rate in each of `bins` equal-sized groups of
+    patients ordered by risk (ties in the order given): the model card's calibration plot."""
+    rows = pl.DataFrame({"risk": p, "outcome": y.astype(np.float64)})
+    group = (pl.col("risk").rank("ordinal") * bins / pl.len()).ceil().cast(pl.Int64)
+    return (
+        rows.group_by(group.alias("bin"))
+        .agg(pl.col("risk").mean(), pl.col("outcome").mean())
+        .sort("bin")
+    )
+
+
 def log_odds_shift(p: np.ndarray, rate: float) -> float:
     """The constant that, added to every score's log-odds, makes their mean equal `rate`.
 

@@ -35,16 +35,12 @@ def _plots(evaluation: RiskEvaluation, folder: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from sklearn.metrics import roc_curve
 
-    preds = evaluation.predictions
     models = evaluation.metrics["model"].to_list()
     fig, ax = plt.subplots(figsize=(5, 5))
     for name in models:
-        p = preds.filter(pl.col("model") == name)
-        fpr, tpr, _ = roc_curve(p["outcome"].to_numpy(), p["risk"].to_numpy())
-        keep = np.unique(np.linspace(0, len(fpr) - 1, min(len(fpr), 400)).astype(int))
-        ax.plot(fpr[keep], tpr[keep], label=name)
+        roc = evaluation.roc.filter(pl.col("model") == name)
+        ax.plot(roc["fpr"], roc["tpr"], label=name)
     ax.plot([0, 1], [0, 1], "k:", lw=0.8)
     ax.set(xlabel="1 - specificity", ylabel="sensitivity", title="ROC (evaluation snapshot)")
     ax.legend(loc="lower right", fontsize=8)
@@ -55,13 +51,7 @@ def _plots(evaluation: RiskEvaluation, folder: Path) -> None:
     fig, ax = plt.subplots(figsize=(5, 5))
     top = 0.0
     for name in models:
-        p = preds.filter(pl.col("model") == name)
-        bins = (
-            p.with_columns((pl.col("risk").rank("ordinal") * 20 / pl.len()).ceil().alias("bin"))
-            .group_by("bin")
-            .agg(pl.col("risk").mean(), pl.col("outcome").mean())
-            .sort("bin")
-        )
+        bins = evaluation.calibration.filter(pl.col("model") == name)
         ax.plot(bins["risk"], bins["outcome"], "o-", ms=3, label=name)
         top = max(top, bins["risk"].max(), bins["outcome"].max())
     ax.plot([0, top], [0, top], "k:", lw=0.8)

@@ -37,9 +37,11 @@ from phm.disclosure import DisclosurePolicy
 from phm.errors import DataContractError, Problem
 from phm.evaluation import (
     auroc_difference,
+    calibration_bins,
     evaluate_scores,
     log_odds_shift,
     net_benefit,
+    roc_points,
     shift_log_odds,
     subgroup_metrics,
 )
@@ -122,10 +124,12 @@ class FittedModel:
 class RiskEvaluation:
     plan: ValidationPlan
     metrics: pl.DataFrame  # one row per candidate model
-    # evaluation patients, in the same order for every model: model (an Enum), risk, outcome;
-    # no patient_id, which nothing downstream reads (polars' estimate: 38 -> 8 bytes an
-    # evaluation patient, for each model)
-    predictions: pl.DataFrame
+    # what the model card draws, per model: a few hundred rows, not a row per evaluation
+    # patient (those are let go when the evaluation step ends; at ten times LLR they were
+    # about 60 MB a model, held to the end of the run)
+    roc: pl.DataFrame  # model, fpr, tpr
+    calibration: pl.DataFrame  # model, bin (twentieths of risk), risk, outcome
+    patients: int  # evaluation patients with a known outcome
     subgroups: pl.DataFrame = field(default_factory=pl.DataFrame)  # model, dimension, subgroup..
     decision_curve: pl.DataFrame = field(default_factory=pl.DataFrame)  # model, threshold, ..
     fitted: dict[str, FittedModel] = field(default_factory=dict)  # as evaluated
@@ -300,7 +304,7 @@ def evaluate_models(
         train, plan.train_snapshot, spec, candidates, seed, recalibrate, period_shift
     )
     unshifted = _predict_unshifted(fitted, spec, test, known)
-    rows, predictions, subgroups, curves = [], [], [], []
+    rows, predictions, subgroups, curves, roc, calibration = [], [], [], [], [], []
     for name, model in fitted.items():
         raw = unshifted[name]
         risk = shift_log_odds(raw, model.period_shift or 0.0)
@@ -318,6 +322,10 @@ def evaluate_models(
             subgroup_metrics(y_test, risk, groups).insert_column(0, pl.lit(name).alias("model"))
         )
         curves.append(net_benefit(y_test, risk).insert_column(0, pl.lit(name).alias("model")))
+        roc.append(roc_points(y_test, risk).insert_column(0, pl.lit(name).alias("model")))
+        calibration.append(
+            calibration_bins(y_test, risk).insert_column(0, pl.lit(name).alias("model"))
+        )
         predictions.append(
             pl.DataFrame({"risk": risk, "outcome": y_test.astype(bool)}).select(
                 pl.lit(name, dtype=pl.Enum(list(fitted))).alias("model"), "risk", "outcome"
@@ -336,7 +344,9 @@ def evaluate_models(
     return RiskEvaluation(
         plan,
         metrics,
-        pl.concat(predictions),
+        roc=pl.concat(roc),
+        calibration=pl.concat(calibration),
+        patients=len(y_test),
         subgroups=pl.concat(subgroups),
         decision_curve=pl.concat(curves),
         # a held-out-patients model saw 70% of the rows: it is not reused for scoring
@@ -515,10 +525,7 @@ def subgroup_table(evaluation: RiskEvaluation, policy: DisclosurePolicy) -> pl.D
 
 def decision_curve_table(evaluation: RiskEvaluation, policy: DisclosurePolicy) -> pl.DataFrame:
     """published.decision_curve: net benefit by threshold, per model."""
-    patients = evaluation.predictions.filter(
-        pl.col("model") == evaluation.predictions["model"][0]
-    ).height
     return evaluation.decision_curve.with_columns(
         pl.lit(evaluation.plan.evaluation_snapshot).alias("evaluation_snapshot"),
-        policy.count(pl.lit(patients)).alias("patients"),
+        policy.count(pl.lit(evaluation.patients)).alias("patients"),
     )

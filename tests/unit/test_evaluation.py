@@ -5,10 +5,12 @@ from sklearn.metrics import roc_auc_score
 
 from phm.evaluation import (
     auroc_interval,
+    calibration_bins,
     calibration_slope_intercept,
     evaluate_scores,
     log_odds_shift,
     net_benefit,
+    roc_points,
     shift_log_odds,
     subgroup_metrics,
     top_share_ppv_sensitivity,
@@ -149,3 +151,21 @@ def test_auroc_difference_matches_sklearn_and_its_interval_covers_the_truth():
         _, lo, hi = auroc_difference(*two_scores(3000))
         covered += lo <= truth <= hi
     assert 0.90 <= covered / 200 <= 0.99
+
+
+def test_the_model_cards_curves_are_a_few_hundred_rows_and_keep_their_ends():
+    rng = np.random.default_rng(4)
+    p = rng.beta(1, 9, 100_000)
+    y = (rng.random(p.size) < p).astype(int)
+    roc = roc_points(y, p)
+    assert roc.height <= 400
+    assert roc.row(0) == (0.0, 0.0) and roc.row(-1) == (1.0, 1.0)
+    assert roc["fpr"].is_sorted() and roc["tpr"].is_sorted()
+    # the area under the kept points is the AUROC, to the resolution of 400 points
+    area = np.trapezoid(roc["tpr"].to_numpy(), roc["fpr"].to_numpy())
+    assert area == pytest.approx(roc_auc_score(y, p), abs=0.002)
+    bins = calibration_bins(y, p)
+    assert bins["bin"].to_list() == list(range(1, 21))
+    assert bins["risk"].is_sorted()  # twentieths of risk, lowest first
+    assert bins["risk"].mean() == pytest.approx(p.mean(), abs=1e-4)  # equal-sized, to a patient
+    assert bins["outcome"].mean() == pytest.approx(y.mean(), abs=1e-3)
