@@ -160,7 +160,7 @@ class ProfileInputs:
     areas: pl.DataFrame  # practice_code with its PCN, place and ICS (small)
     # every scored snapshot's patients and indicator counts per PCN, age band and sex
     # (phm.standardised.age_sex_cells): aggregate, for the standardised ratios and trends
-    cells: pl.DataFrame | None = None
+    cells: pl.DataFrame
 
 
 AREA_COLUMNS = ("ics_code", "ics_name", "pcn_code", "pcn_name", "place_code", "place_name")
@@ -340,24 +340,60 @@ def _finished(frame: pl.DataFrame, measures) -> pl.DataFrame:
     return frame.with_columns(done).drop(means) if done else frame
 
 
-def by_area(frame, areas: pl.DataFrame, measures: list, **dims) -> pl.DataFrame:
-    """The same aggregation for each ICS, each place and each PCN, stacked; every row carries
-    the ics_code of the ICS its area belongs to.
+@dataclass(frozen=True)
+class PracticeSums:
+    """Each measure summed per practice, snapshot and dims: a few thousand rows at a region,
+    whole numbers (a Total or Mean in its units), so they add up exactly in any order."""
 
-    One pass over the patient rows, on their engine: each measure (a count, or a Total or
-    Mean) summed per practice and snapshot, and brought back small (a few thousand rows at
-    a region). The practices' sums are then added up to their PCN, place and ICS here: whole
-    numbers, exact in any order. `dims` name further grouping columns (an expression each, or
-    `nw.col` of an existing column)."""
+    rows: pl.DataFrame  # snapshot_date, practice_code, *dims, a sum per measure
+    dims: tuple[str, ...]
+    measures: tuple
+
+    def regrouped(self, **dims: pl.Expr) -> PracticeSums:
+        """The same sums over other dims, each an expression of the present ones (a literal
+        sums over them all: an "all" row), without another pass over the patient rows."""
+        keys = ("snapshot_date", "practice_code", *self.dims)
+        sums = [c for c in self.rows.columns if c not in keys]
+        rows = self.rows.group_by(
+            "snapshot_date", "practice_code", *(e.alias(k) for k, e in dims.items())
+        ).agg(pl.col(sums).sum())
+        return PracticeSums(rows, tuple(dims), self.measures)
+
+    def stacked(self, other: PracticeSums) -> PracticeSums:
+        return PracticeSums(
+            pl.concat([self.rows, other.rows.select(self.rows.columns)], how="vertical_relaxed"),
+            self.dims,
+            self.measures,
+        )
+
+    def by_area(self, areas: pl.DataFrame) -> pl.DataFrame:
+        """The practices' sums added up to each ICS, place and PCN, stacked; every row carries
+        the ics_code of the ICS its area belongs to. Means and Totals back from units."""
+        keys = ("snapshot_date", "practice_code", *self.dims)
+        sums = [c for c in self.rows.columns if c not in keys]
+        cells = lazy(self.rows.join(areas, on="practice_code", how="left"))
+        aggs = [nw.col(*sums).sum()]
+        levels = [_grouped(cells, level, list(self.dims), aggs) for level in LEVELS]
+        return _finished(collect_small(levels), self.measures)
+
+
+def practice_sums(frame, measures: list, **dims) -> PracticeSums:
+    """One pass over the patient rows, on their engine: each measure (a count, or a Total or
+    Mean) summed per practice, snapshot and dims (an expression each, or `nw.col` of an
+    existing column), brought back small."""
     rows = lazy(frame)
     if dims:
         rows = rows.with_columns(**dims)
     keys = ["snapshot_date", "practice_code", *dims]
-    practices = collect_small([rows.group_by(*keys).agg(*_per_practice(measures))])
-    sums = [c for c in practices.columns if c not in keys]
-    cells = lazy(practices.join(areas, on="practice_code", how="left"))
-    levels = [_grouped(cells, level, list(dims), [nw.col(*sums).sum()]) for level in LEVELS]
-    return _finished(collect_small(levels), measures)
+    found = collect_small([rows.group_by(*keys).agg(*_per_practice(measures))])
+    return PracticeSums(found, tuple(dims), tuple(measures))
+
+
+def by_area(frame, areas: pl.DataFrame, measures: list, **dims) -> pl.DataFrame:
+    """The same aggregation for each ICS, each place and each PCN, stacked: one pass over the
+    patient rows, summed per practice on their engine (practice_sums), then added up to each
+    area here."""
+    return practice_sums(frame, measures, **dims).by_area(areas)
 
 
 def _totals() -> pl.Expr:
@@ -378,12 +414,12 @@ def _sort(frame: pl.DataFrame, order: dict[str, tuple]) -> pl.DataFrame:
 
 
 def age_sex_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
-    raw = by_area(
-        inp.current,
-        inp.areas,
-        [nw.len().alias("patients")],
-        age_band=five_year_band(nw.col("age")),
-        sex=nw.col("sex"),
+    """The population pyramid at the latest snapshot, added up from the age-sex cells the
+    standardised ratios use (the same patients: those scored), not another pass over them."""
+    latest = lazy(inp.cells.filter(pl.col("snapshot_date") == inp.snapshot_date))
+    patients = [nw.col("_n").sum().alias("patients")]
+    raw = collect_small(
+        [_grouped(latest, level, ["age_band", "sex"], patients) for level in LEVELS]
     )
     out = raw.with_columns(
         _label(pl.col("age_band"), PYRAMID_BANDS),
@@ -469,19 +505,19 @@ def ltc_count_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFram
             for name, src in _LTC_MEANS.items()
         ),
     ]
-    banded = by_area(inp.current, inp.areas, aggs, ltc_band=ltc_band_code(nw.col("ltc_count")))
-    everyone = by_area(inp.current, inp.areas, aggs).with_columns(ltc_band=pl.lit("all"))
-    raw = pl.concat(
-        [
-            banded.with_columns(_label(pl.col("ltc_band"), LTC_BANDS)),
-            everyone.select(banded.columns),
-        ],
-        how="vertical_relaxed",
-    ).with_columns(
-        (pl.col("patients") * (pl.col("ltc_band") != "all"))
-        .sum()
-        .over(list(AREA_KEYS))
-        .alias("_total")
+    banded = practice_sums(inp.current, aggs, ltc_band=ltc_band_code(nw.col("ltc_count")))
+    everyone = banded.regrouped(ltc_band=pl.lit(len(LTC_BANDS)))  # the "all" row, summed
+    labels = (*LTC_BANDS, "all")
+    raw = (
+        banded.stacked(everyone)
+        .by_area(inp.areas)
+        .with_columns(_label(pl.col("ltc_band"), labels))
+        .with_columns(
+            (pl.col("patients") * (pl.col("ltc_band") != "all"))
+            .sum()
+            .over(list(AREA_KEYS))
+            .alias("_total")
+        )
     )
     n = pl.col("patients")
     out = raw.with_columns(
@@ -494,7 +530,7 @@ def ltc_count_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFram
         (policy.mean(pl.col("_risk"), n) * 100).round(1).alias("mean_predicted_risk_pct"),
         policy.count(n).alias("patients"),
     ).drop("_total", "_admitted", "_risk", *(f"_{m}" for m in _LTC_MEANS))
-    return _sort(out, {"ltc_band": (*LTC_BANDS, "all")})
+    return _sort(out, {"ltc_band": labels})
 
 
 def wilson(x: pl.Expr, n: pl.Expr, z: float = Z95) -> tuple[pl.Expr, pl.Expr]:
@@ -573,22 +609,18 @@ def prevalence_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFra
 def multimorbidity_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
     """People living with 2+ conditions by age band, and under / over 65."""
     aggs = [nw.len().alias("patients"), _count(nw.col("ltc_count") >= 2).alias("_mm")]
-    age = nw.col("age")
-    banded = by_area(inp.current, inp.areas, aggs, age_band=multimorbidity_band(age))
-    over = by_area(inp.current, inp.areas, aggs, age_band=(age >= 65).cast(nw.Int64))
-    raw = pl.concat(
-        [
-            banded.with_columns(_label(pl.col("age_band"), MULTIMORBIDITY_BANDS)),
-            over.with_columns(_label(pl.col("age_band"), (UNDER_65, OVER_65))),
-        ],
-        how="vertical_relaxed",
-    )
+    banded = practice_sums(inp.current, aggs, age_band=multimorbidity_band(nw.col("age")))
+    # 65 is a band's lower edge: under / over 65 are sums of the bands
+    over = pl.col("age_band") >= MULTIMORBIDITY_BANDS.index("65-74")
+    split = banded.regrouped(age_band=over.cast(pl.Int64) + len(MULTIMORBIDITY_BANDS))
+    labels = (*MULTIMORBIDITY_BANDS, UNDER_65, OVER_65)
+    raw = banded.stacked(split).by_area(inp.areas).with_columns(_label(pl.col("age_band"), labels))
     out = raw.with_columns(
         _pct(policy, "_mm", "patients").alias("multimorbid_pct"),
         policy.count(pl.col("_mm")).alias("multimorbid_patients"),
         policy.count(pl.col("patients")).alias("patients"),
     ).drop("_mm")
-    return _sort(out, {"age_band": (*MULTIMORBIDITY_BANDS, UNDER_65, OVER_65)})
+    return _sort(out, {"age_band": labels})
 
 
 def emergency_admissions_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataFrame:
@@ -702,8 +734,11 @@ def inequalities_table(inp: ProfileInputs, policy: DisclosurePolicy) -> pl.DataF
         _count(nw.col("emergency_admissions_12m") >= 1).alias("_admitted"),
         Mean("_risk", nw.col("risk"), RISK_DECIMALS),
     ]
-    quintiles = by_area(inp.current, inp.areas, aggs, group_name=imd_quintile(nw.col("imd_decile")))
-    ethnic = by_area(inp.current, inp.areas, aggs, group_name=nw.col("ethnicity"))
+    both = practice_sums(
+        inp.current, aggs, quintile=imd_quintile(nw.col("imd_decile")), ethnic=nw.col("ethnicity")
+    )  # one pass; each dimension is then the sum over the other
+    quintiles = both.regrouped(group_name=pl.col("quintile")).by_area(inp.areas)
+    ethnic = both.regrouped(group_name=pl.col("ethnic")).by_area(inp.areas)
     raw = pl.concat(
         [
             quintiles.with_columns(_label(pl.col("group_name"), IMD_QUINTILES)).with_columns(
