@@ -260,13 +260,15 @@ def read_tables(
     ltc_columns: Sequence[str] | str = DEFAULT_LTCS,
     *,
     name: str = "the extract tables",
+    files: Mapping[str, str] | None = None,
 ) -> PartialRead:
     """`read_partial` for an extract that is already a set of typed tables (Spark DataFrames
     in an SDE, say) rather than a folder of files: each table checked and cast against its
     declaration on its own engine (`conform`), every structural problem collected. The
     practices, a small reference table, come back to this process as polars; the snapshots
     and deaths stay on their engine. Each table is named like the file it stands for
-    (`patients_2024-04-01`, `practices`, `deaths`) in the problems."""
+    (`patients_2024-04-01`, `practices`, `deaths`) in the problems, or as `files` names it
+    (logical name -> file name: the files a Spark session read)."""
     from phm.engines import collect_small, lazy
 
     if isinstance(ltc_columns, str):  # ALL_LTCS: the flags of the first snapshot
@@ -281,8 +283,8 @@ def read_tables(
     if deaths is not None:
         wanted.append(("deaths", deaths, DEATHS))
     for logical, frame, table in wanted:
-        read.files[logical] = logical
-        conformed, problems = conform(frame, table, logical)
+        read.files[logical] = (files or {}).get(logical, logical)
+        conformed, problems = conform(frame, table, read.files[logical])
         read.problems += problems
         if conformed is None:
             continue

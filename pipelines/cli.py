@@ -1,7 +1,7 @@
 """`phm`: the command line for people who are not Dagster experts.
 
     phm run [--extract DIR] [--outputs DIR] [--warehouse FILE] [--config FILE]  the pipeline
-    phm validate DIR [--config FILE]                  check an extract, list every problem
+    phm validate DIR [--config FILE] [--engine E]     check an extract, list every problem
     phm synth --out DIR [--scale X] [--seed N] [--format parquet|csv] [--config YAML]
     phm bench [--scale X] [--config YAML] [--extract DIR] [--no-html]
                                                       per-stage time, CPU and peak memory
@@ -113,6 +113,12 @@ def _parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check an extract against the data contract")
     validate.add_argument("extract", type=Path)
     validate.add_argument("--config", type=Path)
+    validate.add_argument(
+        "--engine",
+        choices=("polars", "spark"),
+        help="spark: the snapshots (Parquet) read and checked by Spark, GX included "
+        "(default: polars, in this process)",
+    )
     validate.set_defaults(handler=_validate)
 
     synth = sub.add_parser("synth", help="write a synthetic LLR extract")
@@ -250,7 +256,15 @@ def _validate(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     _say_conditions(config, args.extract)
-    report = check_extract(args.extract, config.ltc_columns)
+    spark = None
+    if args.engine == "spark":
+        from phm.engines import require_spark
+
+        require_spark()
+        from phm.engines.spark import spark_session
+
+        spark = spark_session(config.spark.master, config.spark.conf)
+    report = check_extract(args.extract, config.ltc_columns, spark=spark)
     if report.ok:
         print(f"phm validate: {args.extract} meets the data contract.")
         return EXIT_OK

@@ -23,7 +23,7 @@ import polars as pl
 
 from phm.contract import DEATHS, DEFAULT_LTCS, patients_table, practices_table
 from phm.errors import DataContractError, Problem
-from phm.extract import Extract, PartialRead, read_partial, read_tables
+from phm.extract import Extract, PartialRead, read_partial, read_tables, snapshot_dates_in
 from phm.schema import Table
 from phm.validation import rules
 from phm.validation.expectations import SuiteSummary, run_suites
@@ -83,8 +83,15 @@ def check_extract(
     ltc_columns: Sequence[str] = DEFAULT_LTCS,
     *,
     data_docs_dir: Path | None = None,
+    spark=None,
 ) -> ValidationReport:
-    """Read and validate an extract folder; every problem is in the report, none is raised."""
+    """Read and validate an extract folder; every problem is in the report, none is raised.
+
+    With a Spark session the snapshots (Parquet) are read and checked by Spark, GX included,
+    so that an extract larger than this machine's memory can be checked on a cluster; the
+    practices and deaths, a small fraction of the rows, are read in this process."""
+    if spark is not None:
+        return _check_on_spark(spark, Path(folder), ltc_columns, data_docs_dir)
     read: PartialRead = read_partial(folder, ltc_columns)
     return _validate(
         str(read.folder),
@@ -97,6 +104,38 @@ def check_extract(
     )
 
 
+def _check_on_spark(
+    spark, folder: Path, ltc_columns: Sequence[str] | str, data_docs_dir: Path | None
+) -> ValidationReport:
+    small = read_partial(folder, ltc_columns, snapshots=())  # names, practices and deaths
+    if small.problems:
+        return ValidationReport(str(folder), tuple(small.problems))
+    snapshots, files, problems = {}, dict(small.files), []
+    for when in snapshot_dates_in(folder):
+        name = f"patients_{when.isoformat()}"
+        if not (folder / f"{name}.parquet").is_file():
+            rule = "a CSV snapshot is checked in one process: write it as Parquet for Spark"
+            problems.append(Problem(f"{name}.csv", None, rule, 0))
+            continue
+        files[name] = f"{name}.parquet"
+        try:
+            snapshots[when] = spark.read.parquet(str(folder / files[name]))
+        except Exception:  # the library's text may quote the file's bytes: say what it means
+            problems.append(Problem(files[name], None, "unreadable Parquet file", 0))
+    report, _ = check_tables(
+        small.frames["practices"],
+        snapshots,
+        small.frames.get("deaths"),
+        small.ltc_columns,
+        name=str(folder),
+        files=files,
+        data_docs_dir=data_docs_dir,
+    )
+    return ValidationReport(
+        report.extract, (*problems, *report.problems), report.summaries, report.warnings
+    )
+
+
 def check_tables(
     practices,
     snapshots: Mapping[date, Any],
@@ -104,6 +143,7 @@ def check_tables(
     ltc_columns: Sequence[str] | str = DEFAULT_LTCS,
     *,
     name: str = "the extract tables",
+    files: Mapping[str, str] | None = None,
     data_docs_dir: Path | None = None,
 ) -> tuple[ValidationReport, Extract | None]:
     """`check_extract` for an extract held as tables (Spark DataFrames in an SDE, or polars
@@ -112,7 +152,7 @@ def check_tables(
     engine. Returns the report, and the conformed extract (its snapshots and deaths still on
     their engine) when nothing failed. Problems name no rows for a Spark table: its rows have
     no order."""
-    read = read_tables(practices, snapshots, deaths, ltc_columns, name=name)
+    read = read_tables(practices, snapshots, deaths, ltc_columns, name=name, files=files)
     report = _validate(
         name,
         read.ltc_columns,

@@ -18,6 +18,7 @@ import pytest
 from phm.engines.spark import read_snapshot, to_spark
 from phm.extract import read_extract
 from phm.validation import check_extract, check_tables
+from pipelines.cli import main
 
 pytestmark = pytest.mark.slow  # GX on Spark: about a minute for the suite's two checks
 
@@ -61,7 +62,9 @@ def test_a_valid_extract_passes_on_spark_as_on_polars(spark, two_ics) -> None:
     assert extract.practices.equals(two_ics.extract.practices)
 
 
-def test_every_kind_of_bad_value_is_counted_alike_on_spark(spark, two_ics, tmp_path) -> None:
+def test_every_kind_of_bad_value_is_counted_alike_on_spark(
+    spark, two_ics, tmp_path, monkeypatch, capsys
+) -> None:
     newest = f"patients_{two_ics.newest.isoformat()}.parquet"
     row = pl.int_range(pl.len())
 
@@ -98,10 +101,10 @@ def test_every_kind_of_bad_value_is_counted_alike_on_spark(spark, two_ics, tmp_p
 
     folder = _copy_with(two_ics.folder, tmp_path / "bad", newest, spoil)
     on_polars = check_extract(folder, two_ics.extract.ltc_columns)
-    report, extract = check_tables(*_on_spark(spark, folder), name="sde.bad")
-    assert extract is None
+    report = check_extract(folder, two_ics.extract.ltc_columns, spark=spark)  # phm validate's
     found = _said(report.problems)
     assert found == _said(on_polars.problems)
+    assert {p.file for p in report.problems} == {newest}  # the file, as on polars
     rules = {(column, rule.split(" ")[0]) for _, column, rule, _ in found}
     assert {c for c, _ in rules} >= {
         "patient_id",  # unique
@@ -113,6 +116,13 @@ def test_every_kind_of_bad_value_is_counted_alike_on_spark(spark, two_ics, tmp_p
         "secondary_care_cost_12m",  # range (GX)
     }
     assert all(p.example_rows == () for p in report.problems)
+    # phm validate --engine spark says the same, on the session the configuration starts
+    monkeypatch.setattr("phm.engines.spark.spark_session", lambda *a, **k: spark)
+    capsys.readouterr()
+    said = _cli_says(["validate", str(folder), "--engine", "spark"], capsys)
+    assert f"({len(found)} problems)" in said[-len(found) - 1]
+    assert all(line.startswith(f"  - {newest}, column ") for line in said[-len(found) :])
+    assert not any("data rows" in line for line in said)  # Spark's problems name no rows
 
 
 def test_a_table_of_the_wrong_shape_is_said_alike_on_spark(spark, two_ics, tmp_path) -> None:
@@ -130,3 +140,8 @@ def test_a_table_of_the_wrong_shape_is_said_alike_on_spark(spark, two_ics, tmp_p
     report, _ = check_tables(*_on_spark(spark, folder), name="sde.shape")
     assert _said(report.problems) == _said(on_polars.problems)
     assert {p.column for p in report.problems} == {"care_home", "imd_decile", "efi_score"}
+
+
+def _cli_says(args, capsys) -> list[str]:
+    assert main(args) == 1
+    return capsys.readouterr().out.splitlines()
