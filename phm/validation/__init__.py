@@ -19,8 +19,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
 from phm.contract import DEATHS, DEFAULT_LTCS, patients_table, practices_table
 from phm.errors import DataContractError, Problem
 from phm.extract import Extract, PartialRead, read_partial, read_tables, snapshot_dates_in
@@ -60,22 +58,14 @@ class ValidationReport:
 
 def validate_extract(extract: Extract, *, data_docs_dir: Path | None = None) -> ValidationReport:
     """Run the declared expectations and the cross-file rules on an extract that read cleanly."""
-    frames: dict[str, pl.DataFrame] = {"practices": extract.practices}
-    dates: dict[str, date] = {}
+    read = PartialRead(extract.folder, tuple(extract.ltc_columns), files=dict(extract.files))
+    read.frames["practices"] = extract.practices
     for when, frame in extract.snapshots.items():
-        frames[f"patients_{when.isoformat()}"] = frame
-        dates[f"patients_{when.isoformat()}"] = when
+        read.frames[f"patients_{when.isoformat()}"] = frame
+        read.snapshot_dates[f"patients_{when.isoformat()}"] = when
     if extract.deaths is not None:
-        frames["deaths"] = extract.deaths
-    return _validate(
-        str(extract.folder),
-        extract.ltc_columns,
-        frames,
-        extract.files,
-        dates,
-        [],
-        data_docs_dir=data_docs_dir,
-    )
+        read.frames["deaths"] = extract.deaths
+    return _validate(str(extract.folder), read, data_docs_dir=data_docs_dir)
 
 
 def check_extract(
@@ -92,16 +82,8 @@ def check_extract(
     practices and deaths, a small fraction of the rows, are read in this process."""
     if spark is not None:
         return _check_on_spark(spark, Path(folder), ltc_columns, data_docs_dir)
-    read: PartialRead = read_partial(folder, ltc_columns)
-    return _validate(
-        str(read.folder),
-        read.ltc_columns,
-        read.frames,
-        read.files,
-        read.snapshot_dates,
-        read.problems,
-        data_docs_dir=data_docs_dir,
-    )
+    read = read_partial(folder, ltc_columns)
+    return _validate(str(read.folder), read, data_docs_dir=data_docs_dir)
 
 
 def _check_on_spark(
@@ -153,28 +135,17 @@ def check_tables(
     their engine) when nothing failed. Problems name no rows for a Spark table: its rows have
     no order."""
     read = read_tables(practices, snapshots, deaths, ltc_columns, name=name, files=files)
-    report = _validate(
-        name,
-        read.ltc_columns,
-        read.frames,
-        read.files,
-        read.snapshot_dates,
-        read.problems,
-        data_docs_dir=data_docs_dir,
-    )
+    report = _validate(name, read, data_docs_dir=data_docs_dir)
     return report, read.to_extract() if report.ok else None
 
 
 def _validate(
-    extract: str,
-    ltc_columns: Sequence[str],
-    frames: dict[str, pl.DataFrame],  # logical name -> conformed frame (files that read)
-    files: dict[str, str],  # logical name -> file name
-    dates: dict[str, date],  # logical name of each snapshot -> its date
-    structural: list[Problem],
-    *,
-    data_docs_dir: Path | None = None,
+    extract: str, read: PartialRead, *, data_docs_dir: Path | None = None
 ) -> ValidationReport:
+    """The suites and the cross-file rules on the frames that read (conformed), after the
+    structural problems the read found."""
+    ltc_columns, frames, files = read.ltc_columns, read.frames, read.files
+    dates, structural = read.snapshot_dates, read.problems
     patients = patients_table(ltc_columns)
 
     def table(logical: str) -> Table:
