@@ -209,7 +209,7 @@ def read_partial(
         if snapshots is not None and when not in snapshots:
             continue
         if len(found) > 1:
-            read.problems.append(_ambiguous(found))
+            read.problems.append(ambiguous(found))
             continue
         logical = f"patients_{when.isoformat()}"
         read.snapshot_dates[logical] = when
@@ -271,11 +271,13 @@ def read_tables(
     (logical name -> file name: the files a Spark session read)."""
     from phm.engines import collect_small, lazy
 
-    if isinstance(ltc_columns, str):  # ALL_LTCS: the flags of the first snapshot
-        first = next(iter(snapshots.values()), None)
+    if isinstance(ltc_columns, str):  # ALL_LTCS: the flags of the earliest snapshot
+        first = snapshots[min(snapshots)] if snapshots else None
         ltc_columns = ltc_columns_in(list(lazy_schema(first)) if first is not None else [])
     read = PartialRead(folder=Path(name), ltc_columns=tuple(ltc_columns))
-    wanted = [("practices", practices, practices_table(list(lazy_schema(practices))))]
+    wanted = []
+    if practices is not None:  # None: unreadable, its problems reported by the caller
+        wanted.append(("practices", practices, practices_table(list(lazy_schema(practices)))))
     for when in sorted(snapshots):
         logical = f"patients_{when.isoformat()}"
         wanted.append((logical, snapshots[when], patients_table(read.ltc_columns)))
@@ -347,12 +349,12 @@ def read_table(path: Path, table: Table) -> tuple[pl.DataFrame | None, list[Prob
 def _pick(names: list[str], stem: str, problems: list[Problem]) -> str | None:
     found = [f"{stem}.{ext}" for ext in FORMATS if f"{stem}.{ext}" in names]
     if len(found) > 1:
-        problems.append(_ambiguous(found))
+        problems.append(ambiguous(found))
         return None
     return found[0] if found else None
 
 
-def _ambiguous(found: list[str]) -> Problem:
+def ambiguous(found: list[str]) -> Problem:
     return Problem(
         " and ".join(found),
         None,
@@ -480,6 +482,7 @@ def _type_rule(column: Column, source) -> str:
     return f"type: {what}{found}"
 
 
+_INT64_MAX = 2**63 - 1
 _DECLARED = {
     "string": nw.String(),
     "integer": nw.Int64(),
@@ -501,12 +504,15 @@ def typed_cast(column: Column, source) -> nw.Expr:
     elif kind == "string" and source == nw.String:
         cast = col
     elif kind == "integer" and source.is_integer():
-        cast = col.cast(declared)
+        # a value past Int64 (a UInt64 above 2**63 - 1) fails, as a count, not an error
+        fits = col <= _INT64_MAX if source == nw.UInt64 else nw.lit(True)
+        cast = nw.when(fits).then(col).cast(declared)
     elif kind == "integer" and (source.is_float() or source.is_decimal()):
-        # pandas stores a nullable integer column as float: accept whole numbers.
+        # pandas stores a nullable integer column as float: accept whole numbers (that fit).
         as_float = col.cast(nw.Float64)
         whole = as_float.is_finite() & (as_float == as_float.floor())
-        cast = nw.when(whole).then(as_float).cast(declared)
+        fits = whole & (as_float.abs() < float(2**63))
+        cast = nw.when(fits).then(as_float).cast(declared)
     elif kind == "float" and source.is_numeric():
         cast = col.cast(declared)
     elif kind == "boolean" and source == nw.Boolean:
@@ -516,7 +522,7 @@ def typed_cast(column: Column, source) -> nw.Expr:
     elif kind == "date" and source == nw.Date:
         cast = col
     elif kind == "date" and isinstance(source, nw.Datetime):
-        cast = col.cast(nw.Date)
+        cast = col.dt.date()  # the date where the time zone is, not in UTC
     # an incompatible physical type: every non-null value fails to cast
     return (cast if cast is not None else nw.lit(None, dtype=declared)).alias(column.name)
 

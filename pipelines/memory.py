@@ -1,6 +1,7 @@
 """Resident memory and CPU time of a process and its children (on Spark: the JVM and its
 Python workers), read from /proc. `phm bench` attributes them to stages; `phm run` reports the
-peak of the whole tree, since the JVM is not this process's to count."""
+peak of the whole tree, since the JVM is not this process's to count. Resident sets are added
+up, so pages that forked workers share are counted once per process: an upper bound."""
 
 from __future__ import annotations
 

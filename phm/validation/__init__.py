@@ -21,7 +21,15 @@ from typing import Any
 
 from phm.contract import DEATHS, DEFAULT_LTCS, patients_table, practices_table
 from phm.errors import DataContractError, Problem
-from phm.extract import Extract, PartialRead, read_partial, read_tables, snapshot_dates_in
+from phm.extract import (
+    FORMATS,
+    Extract,
+    PartialRead,
+    ambiguous,
+    read_partial,
+    read_tables,
+    snapshot_dates_in,
+)
 from phm.schema import Table
 from phm.validation import rules
 from phm.validation.expectations import SuiteSummary, run_suites
@@ -90,29 +98,35 @@ def _check_on_spark(
     spark, folder: Path, ltc_columns: Sequence[str] | str, data_docs_dir: Path | None
 ) -> ValidationReport:
     small = read_partial(folder, ltc_columns, snapshots=())  # names, practices and deaths
-    if small.problems:
+    if not folder.is_dir():
         return ValidationReport(str(folder), tuple(small.problems))
-    snapshots, files, problems = {}, dict(small.files), []
+    snapshots, files, problems = {}, dict(small.files), list(small.problems)
     for when in snapshot_dates_in(folder):
         name = f"patients_{when.isoformat()}"
-        if not (folder / f"{name}.parquet").is_file():
+        given = [f"{name}.{ext}" for ext in FORMATS if (folder / f"{name}.{ext}").is_file()]
+        if len(given) > 1:
+            problems.append(ambiguous(given))
+        elif given != [f"{name}.parquet"]:
             rule = "a CSV snapshot is checked in one process: write it as Parquet for Spark"
             problems.append(Problem(f"{name}.csv", None, rule, 0))
-            continue
-        files[name] = f"{name}.parquet"
-        try:
-            snapshots[when] = spark.read.parquet(str(folder / files[name]))
-        except Exception:  # the library's text may quote the file's bytes: say what it means
-            problems.append(Problem(files[name], None, "unreadable Parquet file", 0))
-    report, _ = check_tables(
-        small.frames["practices"],
-        snapshots,
-        small.frames.get("deaths"),
-        small.ltc_columns,
-        name=str(folder),
-        files=files,
-        data_docs_dir=data_docs_dir,
-    )
+        else:
+            files[name] = given[0]
+            snapshots[when] = spark.read.parquet(str(folder / given[0]))
+    try:
+        report, _ = check_tables(
+            small.frames.get("practices"),
+            snapshots,
+            small.frames.get("deaths"),
+            small.ltc_columns,
+            name=str(folder),
+            files=files,
+            data_docs_dir=data_docs_dir,
+        )
+    except Exception as error:  # Spark's text may quote the files' bytes: say what it means
+        if not type(error).__module__.startswith(("pyspark", "py4j")):
+            raise
+        rule = "Spark could not read every snapshot (a truncated or corrupt Parquet file?)"
+        return ValidationReport(str(folder), (*problems, Problem(str(folder), None, rule, 0)))
     return ValidationReport(
         report.extract, (*problems, *report.problems), report.summaries, report.warnings
     )
@@ -128,15 +142,17 @@ def check_tables(
     files: Mapping[str, str] | None = None,
     data_docs_dir: Path | None = None,
 ) -> tuple[ValidationReport, Extract | None]:
-    """`check_extract` for an extract held as tables (Spark DataFrames in an SDE, or polars
-    frames): the same structural check, the same Great Expectations suite (run by GX on the
-    tables' engine: on Spark, on the cluster) and the same cross-table rules, counted on that
-    engine. Returns the report, and the conformed extract (its snapshots and deaths still on
-    their engine) when nothing failed. Problems name no rows for a Spark table: its rows have
-    no order."""
+    """`check_extract` for an extract held as tables (Spark DataFrames in an SDE, or eager
+    polars frames): the same structural check, the same Great Expectations suite (run by GX
+    on the tables' engine: on Spark, on the cluster) and the same cross-table rules, counted
+    on that engine. Returns the report, and the conformed extract (its snapshots and deaths
+    still on their engine) when nothing failed. Problems name no rows for a Spark table: its
+    rows have no order. `practices` may be None where it could not be read (its problems are
+    the caller's to say); the rules that need it are then left out."""
     read = read_tables(practices, snapshots, deaths, ltc_columns, name=name, files=files)
     report = _validate(name, read, data_docs_dir=data_docs_dir)
-    return report, read.to_extract() if report.ok else None
+    checked = report.ok and "practices" in read.frames
+    return report, read.to_extract() if checked else None
 
 
 def _validate(

@@ -297,8 +297,10 @@ INTEGRATED_LOCALITY_COHORT = Table(
         Column(
             "predicted_cost",
             "float",
-            "Predicted secondary-care cost in the next 12 months, pounds.",
+            "Predicted secondary-care cost in the next 12 months, pounds; NULL where the cost "
+            "model gave the patient none (then in the cohort by frailty alone).",
             min=0,
+            nullable=True,
         ),
         Column("frail_multimorbid", "boolean", "Five or more LTCs and eFI > 0.24."),
         Column("high_predicted_cost", "boolean", "Predicted cost at least 3x the average."),

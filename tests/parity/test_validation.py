@@ -19,6 +19,7 @@ from phm.engines.spark import read_snapshot, to_spark
 from phm.extract import read_extract
 from phm.validation import check_extract, check_tables
 from pipelines.cli import main
+from tests.validation.builders import SNAPSHOT_DATES, snapshot_frame, write_extract
 
 pytestmark = pytest.mark.slow  # GX on Spark: about a minute for the suite's two checks
 
@@ -145,3 +146,23 @@ def test_a_table_of_the_wrong_shape_is_said_alike_on_spark(spark, two_ics, tmp_p
 def _cli_says(args, capsys) -> list[str]:
     assert main(args) == 1
     return capsys.readouterr().out.splitlines()
+
+
+def test_on_spark_every_snapshot_that_can_be_read_is_checked(spark, tmp_path) -> None:
+    """An ambiguous snapshot and a CSV one are said, and the Parquet one is still checked."""
+    folder = write_extract(tmp_path / "x", "parquet")
+    ambiguous, csv = (f"patients_{d.isoformat()}" for d in SNAPSHOT_DATES)
+    checked = "patients_2025-04-01"
+    snapshot_frame(date(2025, 4, 1)).write_parquet(folder / f"{checked}.parquet")
+    shutil.copy(folder / "deaths.parquet", folder / "deaths.csv")  # ambiguous too
+    pl.read_parquet(folder / f"{ambiguous}.parquet").write_csv(folder / f"{ambiguous}.csv")
+    pl.read_parquet(folder / f"{csv}.parquet").write_csv(folder / f"{csv}.csv")
+    (folder / f"{csv}.parquet").unlink()
+    report = check_extract(folder, spark=spark)
+    said = {(p.file, p.rule.split(":")[0]) for p in report.problems}
+    assert (f"{ambiguous}.parquet and {ambiguous}.csv", "ambiguous") in said
+    assert ("deaths.parquet and deaths.csv", "ambiguous") in said
+    assert any(p.file == f"{csv}.csv" and "Parquet for Spark" in p.rule for p in report.problems)
+    assert [s.file for s in report.summaries if s.file.startswith("patients_")] == [
+        f"{checked}.parquet"
+    ]

@@ -229,6 +229,35 @@ def test_wrong_type_in_parquet(parquet_dir: Path) -> None:
     assert_no_patient_values(str(err), "seven")
 
 
+def test_a_number_too_large_for_an_integer_is_a_problem_not_an_error(parquet_dir: Path) -> None:
+    frame = valid_frames()[FIRST]
+    row = pl.int_range(pl.len())
+    bad = frame.with_columns(
+        pl.when(row == 2).then(2**63 + 5).otherwise("age").cast(pl.UInt64).alias("age"),
+        pl.when(row == 3).then(1e20).otherwise("imd_decile").cast(pl.Float64).alias("imd_decile"),
+    )
+    bad.write_parquet(parquet_dir / f"{FIRST}.parquet")
+    err = contract_error(
+        parquet_dir, problem_re(f"{FIRST}.parquet", "age", "type: expected integer", 1)
+    )
+    assert {(p.column, p.count, p.example_rows) for p in err.problems} == {
+        ("age", 1, (3,)),
+        ("imd_decile", 1, (4,)),
+    }
+
+
+def test_a_date_and_time_with_a_time_zone_is_read_as_its_local_date(tmp_path: Path) -> None:
+    frames = valid_frames()
+    deaths = frames["deaths"]
+    # 00:30 in London on the day of death is still the day before in UTC (summer time)
+    at = pl.col("date_of_death").cast(pl.Datetime("us")) + pl.duration(minutes=30)
+    frames["deaths"] = deaths.with_columns(
+        at.dt.replace_time_zone("Europe/London").alias("date_of_death")
+    )
+    write_extract(tmp_path, "parquet", frames)
+    assert_frame_equal(read_extract(tmp_path).deaths, deaths)
+
+
 def test_header_only_file(extract_dir: Path, fmt: str) -> None:
     write_frame(valid_frames()[FIRST].head(0), extract_dir / f"{FIRST}.{fmt}")
     err = contract_error(extract_dir, problem_re(f"{FIRST}.{fmt}", None, "no data rows", 0))

@@ -10,7 +10,13 @@ import polars as pl
 from phm.errors import Problem
 from phm.validation import rules
 
-from .builders import SNAPSHOT_DATES, deaths_frame, practices_frame, snapshot_frame
+from .builders import (
+    PRACTICE_CODES,
+    SNAPSHOT_DATES,
+    deaths_frame,
+    practices_frame,
+    snapshot_frame,
+)
 
 FILE = "patients_2023-04-01.parquet"
 
@@ -27,6 +33,20 @@ def test_practice_codes_exist() -> None:
     assert rules.practice_codes_exist(bad, practices_frame(), FILE) == [
         Problem(FILE, "practice_code", "practice_code must exist in practices.csv", 3, (4, 5, 12))
     ]
+
+
+def test_a_blank_practice_code_in_practices_is_no_practice() -> None:
+    """The not-null rule reports the blank; here it must not stop the check."""
+    patients = snapshot_frame(SNAPSHOT_DATES[0])
+    practices = practices_frame()
+    blank = practices.with_columns(
+        pl.when(pl.col("practice_code") == PRACTICE_CODES[0])
+        .then(None)
+        .otherwise("practice_code")
+        .alias("practice_code")
+    )
+    [p] = rules.practice_codes_exist(patients, blank, FILE)
+    assert (p.column, p.count) == ("practice_code", 7)  # the patients of the blanked practice
 
 
 def test_ltc_count_matches_flags() -> None:
