@@ -21,8 +21,8 @@ import narwhals as nw
 
 from phm.engines import alike, collect, distinct, lazy
 from phm.errors import Problem
+from phm.extract import EXAMPLE_ROWS  # row numbers quoted per problem, as the reader does
 
-EXAMPLE_ROWS = 5
 ROW = "__phm_row"  # the data row number of an ordered frame (a name no contract column has)
 
 # Data contract, "Numbers": every float column holds finite values; a null is the one way to
