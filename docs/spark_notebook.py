@@ -16,20 +16,20 @@ import dataclasses
 from datetime import date
 from pathlib import Path
 
+from phm.config import load_config
 from phm.disclosure import DisclosurePolicy
 from phm.engines import score
 from phm.engines.spark import collected, spark_session, to_spark, write_partitioned
 from phm.features import feature_spec
-from phm.outcomes import label_snapshot
+from phm.outcomes import label_extract
 from phm.profiles import pcn_profile, profile_inputs, profile_tables
-from phm.risk import fit_model
+from phm.risk import EVALUATION_ROWS, evaluate_models, evaluation_table, tiering_models
 from phm.tiering import patient_risk_table
 from phm.validation import check_tables
 
 EXTRACT = Path(globals().get("EXTRACT", "outputs/synthetic/two_ics/extract"))
 RESTRICTED = Path(globals().get("RESTRICTED", "outputs/restricted/notebook"))
-SEED = 42
-TRAINING_ROWS = 300_000  # the model is fitted in one process on a seeded sample of this size
+MODEL = load_config().model  # the pipeline's model settings (configs/default.yaml)
 
 # %%
 # Databricks and most SDE notebooks already hold a session called `spark`.
@@ -62,26 +62,52 @@ practices = to_spark(spark, checked.practices)
 spec = feature_spec(checked.ltc_columns)
 
 # %% [markdown]
-# ## Outcomes, a model, scores and Kaiser tiers within each ICS
+# ## Outcomes, an honest evaluation, a model, scores and Kaiser tiers within each ICS
+# The outcomes are labelled on Spark. scikit-learn fits and evaluates in one process, on a
+# seeded sample of at most EVALUATION_ROWS patients of each labelled snapshot, collected
+# (every patient, below that). As in the pipeline, each candidate model is fitted on the
+# older labelled snapshot and evaluated on the newer one, whose patients and outcomes it never
+# saw; the newest snapshot is scored by the tiering model fitted on the latest labelled one.
 
 # %%
-older, newer, newest = sorted(snapshots)[-3:]
-labelled = label_snapshot(snapshots[older], snapshots[newer], deaths, older, newer)
-print(f"{labelled.unknown_outcome} patients left out: no known outcome")
+features = label_extract(checked, spec)
+for labelled in features.labelled:
+    print(f"{labelled.snapshot_date}: {labelled.unknown_outcome} patients without a known outcome")
+in_process = features.in_one_process(EVALUATION_ROWS, MODEL.seed)
+evaluation = evaluate_models(
+    in_process.labelled,
+    spec,
+    list(MODEL.candidates),
+    MODEL.seed,
+    practices=checked.practices,
+    recalibrate=MODEL.recalibrate,
+    period_shift=MODEL.period_shift,
+)
+print(evaluation.plan.describe())
+print(evaluation.metrics.select("model", "auroc", "calibration_slope", "observed_expected"))
 
-# scikit-learn fits in one process: a seeded sample of the labelled rows, collected
-rows = labelled.frame.count()
-sample = labelled.frame.sample(fraction=min(1.0, TRAINING_ROWS / rows), seed=SEED)
-train = collected(sample).sort("patient_id")
-model = fit_model("logistic", spec, train, older, SEED)
-
+newest = max(snapshots)
+model = tiering_models(
+    [newest],
+    in_process.labelled,
+    spec,
+    MODEL.tiering_model,
+    MODEL.seed,
+    evaluated=evaluation.fitted,
+    recalibrate=MODEL.tiering_model in MODEL.recalibrate,
+    period_shift=MODEL.period_shift,
+)[newest]
 scored = score(snapshots[newest], newest, spec, model)  # mapInArrow, persisted
-patient_risk = patient_risk_table(scored, {newest: snapshots[newest]}, practices, model="logistic")
+patient_risk = patient_risk_table(
+    scored, {newest: snapshots[newest]}, practices, model=MODEL.tiering_model
+)
 
 # %% [markdown]
 # ## What is published: the PCN profile, disclosure-controlled, back in one process
 
 # %%
+# the evaluation of every candidate (published.model_evaluation), counts disclosure-controlled
+model_evaluation = evaluation_table(evaluation, MODEL.tiering_model, DisclosurePolicy())
 profile = collected(pcn_profile(patient_risk, practices, DisclosurePolicy()))
 print(profile.select("ics_code", "pcn_code", "registered_population", "level3_patients").head())
 
@@ -105,6 +131,7 @@ print(tables["published.profile_summary"].select("area_type", "area_code", "leve
 # Patient-level rows stay restricted: Parquet partitioned by ICS and snapshot.
 write_partitioned(patient_risk, RESTRICTED / "patient_risk")
 notebook_result = {
+    "evaluation": model_evaluation,
     "profile": profile,
     "tables": tables,
     "patient_risk": patient_risk,

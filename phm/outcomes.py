@@ -14,7 +14,7 @@ from typing import Any
 
 import narwhals as nw
 
-from phm.engines import row_count
+from phm.engines import in_one_process, is_spark, row_count
 from phm.features import FeatureSpec
 
 OUTCOME = "emergency_admission_next_12m"
@@ -45,6 +45,15 @@ class LabelledSnapshot:
     def frame(self):
         """The rows with a known outcome (a copy of them, on an eager engine)."""
         return nw.from_native(self.rows).filter(~nw.col(OUTCOME).is_null()).to_native()
+
+    def in_one_process(self, max_rows: int, seed: int) -> LabelledSnapshot:
+        """This snapshot with its rows in one process (a sample of them, on Spark, where
+        there are more than `max_rows`), the unknown outcomes counted among those rows."""
+        if not is_spark(self.rows):
+            return self
+        rows = in_one_process(self.rows, max_rows, seed)
+        unknown = rows.get_column(OUTCOME).null_count()
+        return LabelledSnapshot(self.snapshot_date, self.outcome_date, rows, unknown)
 
     @property
     def known_outcome(self) -> int:
@@ -128,6 +137,14 @@ class PatientFeatures:
 
     spec: FeatureSpec
     labelled: list[LabelledSnapshot]
+
+    def in_one_process(self, max_rows: int, seed: int) -> PatientFeatures:
+        """The labelled snapshots as the model fits and the evaluation take them, in one
+        process: polars rows as they are; Spark rows collected, a seeded sample of about
+        `max_rows` a snapshot where there are more (phm.engines.in_one_process)."""
+        return PatientFeatures(
+            self.spec, [ls.in_one_process(max_rows, seed) for ls in self.labelled]
+        )
 
 
 def label_extract(extract, spec: FeatureSpec) -> PatientFeatures:

@@ -87,6 +87,18 @@ def collect_small(frames) -> pl.DataFrame:
     )
 
 
+def in_one_process(frame, max_rows: int, seed: int) -> pl.DataFrame:
+    """The rows a step that runs in one process (fitting, evaluating) is given: a polars frame
+    as it is (the embedded engine holds it already); a Spark frame's rows collected through
+    Arrow, a seeded sample of about `max_rows` of them if it has more, in patient_id order
+    (Spark's rows have no order of their own)."""
+    if not is_spark(frame):
+        return frame
+    from phm.engines.spark import collected_sample
+
+    return collected_sample(frame, max_rows, seed)
+
+
 def held(frame):
     """A frame that several aggregations will read: on Spark persisted and computed once (a
     plan is otherwise re-run, joins and all, by every action), elsewhere as it is."""

@@ -153,3 +153,13 @@ def collected(frame: DataFrame) -> pl.DataFrame:
     """A Spark DataFrame back in one process, through Arrow: for the small published
     aggregates, and for patient rows only where a one-process step (the warehouse) needs them."""
     return pl.from_arrow(frame.toArrow())
+
+
+def collected_sample(frame: DataFrame, max_rows: int, seed: int) -> pl.DataFrame:
+    """A seeded Bernoulli sample of about `max_rows` rows (every row if there are no more),
+    collected and sorted by patient_id. The sample is the same for the same seed and the same
+    input files (Spark samples each partition with the seed)."""
+    rows = frame.count()
+    if rows > max_rows:
+        frame = frame.sample(withReplacement=False, fraction=max_rows / rows, seed=seed)
+    return collected(frame).sort("patient_id")

@@ -85,9 +85,13 @@ def collected(frame) -> pl.DataFrame:
     return pl.from_arrow(frame.toArrow())
 
 
-def same_rows(left: pl.DataFrame, right: pl.DataFrame, keys: list[str]) -> None:
-    """Equal tables whatever the row order (and the integer widths an engine picks)."""
+def same_rows(
+    left: pl.DataFrame, right: pl.DataFrame, keys: list[str], atol: float | None = None
+) -> None:
+    """Equal tables whatever the row order (and the integer widths an engine picks); with
+    `atol`, floats equal to within it, not exactly."""
     from polars.testing import assert_frame_equal
 
     right = right.select(left.columns)
-    assert_frame_equal(left.sort(keys), right.sort(keys), check_dtypes=False)
+    close = {"check_exact": False, "rtol": 0, "atol": atol} if atol is not None else {}
+    assert_frame_equal(left.sort(keys), right.sort(keys), check_dtypes=False, **close)
