@@ -501,6 +501,15 @@ def outcome_source(
     return known[-1] if known else None
 
 
+SCORES = {  # score_snapshot's columns
+    "patient_id": pl.String,
+    "practice_code": pl.String,
+    "snapshot_date": pl.Date,
+    "risk": pl.Float64,
+    "model_trained_on": pl.Date,
+}
+
+
 def score_snapshot(
     frame: pl.DataFrame, snapshot_date: date, spec: FeatureSpec, model: FittedModel
 ) -> pl.DataFrame:

@@ -126,12 +126,28 @@ def alike(frame, small):
     return small
 
 
+def per_batch(frame, rows_of, schema: dict[str, pl.DataType]):
+    """`rows_of` (polars rows in, a polars frame of `schema`'s columns out: a fitted model's
+    prediction, say) over any engine's rows: a polars frame's at once (`rows_of` batches its
+    own matrices), a Spark frame's one Arrow batch at a time (mapInArrow), persisted. A Python
+    function over rows is the one seam every engine supplies its own way."""
+    if is_spark(frame):
+        from phm.engines.spark import in_arrow_batches
+
+        return in_arrow_batches(frame, rows_of, schema)
+    return rows_of(frame)
+
+
+def value(frame, expr: nw.Expr):
+    """The one value of an aggregate expression (a mean, a sum) over any engine's frame."""
+    found = nw.from_native(frame).select(expr)
+    if isinstance(found, nw.LazyFrame):
+        found = found.collect()
+    return found.item()
+
+
 def score(frame, snapshot_date: date, spec, model):
     """phm.risk.score_snapshot on any engine: polars in one process, Spark in Arrow batches."""
-    if is_spark(frame):
-        from phm.engines.spark import score_in_arrow_batches
+    from phm.risk import SCORES, score_snapshot
 
-        return score_in_arrow_batches(frame, snapshot_date, spec, model)
-    from phm.risk import score_snapshot
-
-    return score_snapshot(frame, snapshot_date, spec, model)
+    return per_batch(frame, lambda rows: score_snapshot(rows, snapshot_date, spec, model), SCORES)

@@ -1,10 +1,11 @@
-"""The Spark engine: a session from validated settings, and scoring through Arrow batches.
+"""The Spark engine: a session from validated settings, and fitted models over Arrow batches.
 
 Model fitting stays scikit-learn on a seeded sample collected to one process; the fitted model
 is captured in the closure of a `mapInArrow` function (Spark Connect, as on Databricks
-serverless, has no SparkContext to broadcast with), and every batch is scored by the same
-`phm.risk.score_snapshot` the polars engine runs. Scores are persisted before ranking: a
-Python function re-runs on every action otherwise (stack-notes).
+serverless, has no SparkContext to broadcast with), and every batch goes through the same
+function the polars engine runs (a risk score, a predicted cost, the reasons for a score).
+The results are persisted before they are ranked or joined: a Python function re-runs on
+every action otherwise (stack-notes).
 """
 
 from __future__ import annotations
@@ -13,27 +14,13 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator, Mapping
-from datetime import date
 from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.storagelevel import StorageLevel
-
-SCORE_SCHEMA = (
-    "patient_id string, practice_code string, snapshot_date date, risk double, "
-    "model_trained_on date"
-)
-_SCORE_ARROW = pa.schema(
-    [
-        ("patient_id", pa.string()),
-        ("practice_code", pa.string()),
-        ("snapshot_date", pa.date32()),
-        ("risk", pa.float64()),
-        ("model_trained_on", pa.date32()),
-    ]
-)
 
 
 def spark_session(master: str = "local[2]", conf: Mapping[str, str] | None = None) -> SparkSession:
@@ -70,21 +57,29 @@ def spark_session(master: str = "local[2]", conf: Mapping[str, str] | None = Non
     return session
 
 
-def score_in_arrow_batches(frame: DataFrame, snapshot_date: date, spec, model) -> DataFrame:
-    """One snapshot's risks on Spark, persisted; the same columns as score_snapshot."""
-    from phm.risk import score_snapshot
+def in_arrow_batches(frame: DataFrame, rows_of, schema: Mapping[str, pl.DataType]) -> DataFrame:
+    """`rows_of` (polars rows in, a polars frame of `schema`'s columns out) over every Arrow
+    batch of `frame`, persisted: a Python function is re-run by every action otherwise."""
+    arrow = _arrow_schema(schema)
 
-    def score_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        os.environ["OMP_NUM_THREADS"] = "1"
+    def each_batch(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        os.environ["OMP_NUM_THREADS"] = "1"  # one thread a task: Spark runs tasks side by side
         for batch in batches:
             if batch.num_rows == 0:
                 continue
-            scored = score_snapshot(pl.from_arrow(batch), snapshot_date, spec, model)
-            # polars hands out large strings; the declared schema says string
-            yield from scored.to_arrow().cast(_SCORE_ARROW).to_batches()
+            yield from rows_of(pl.from_arrow(batch)).to_arrow().cast(arrow).to_batches()
 
-    # materialised once: ranking and aggregates read the stored scores
-    return persisted(frame.mapInArrow(score_batches, SCORE_SCHEMA))
+    return persisted(frame.mapInArrow(each_batch, from_arrow_schema(arrow)))
+
+
+def _arrow_schema(schema: Mapping[str, pl.DataType]) -> pa.Schema:
+    """`schema` in Arrow as Spark declares it: polars hands out large strings, Spark's are
+    plain ones."""
+    fields = pl.DataFrame(schema=dict(schema)).to_arrow().schema
+    return pa.schema(
+        pa.field(f.name, pa.string() if pa.types.is_large_string(f.type) else f.type)
+        for f in fields
+    )
 
 
 def persisted(frame: DataFrame) -> DataFrame:
