@@ -16,6 +16,7 @@ import narwhals as nw
 import polars as pl
 
 from phm.columns import beside
+from phm.engines import value
 from phm.features import EFI_MODERATE
 
 ILT_MIN_AGE = 18
@@ -37,14 +38,15 @@ def frail_multimorbid() -> nw.Expr:
 def integrated_locality_cohort(
     snapshot,
     snapshot_date: date,
-    predicted: pl.DataFrame,
+    predicted,
     practices: pl.DataFrame,
 ):
     """The cohort's patients at `snapshot_date`, with which criterion each meets, their
-    practice and PCN. `predicted` (patient_id, predicted_cost) is the cost model's, one
-    process's; the snapshot may be a polars frame or a Spark DataFrame. A patient the cost
-    model gave no prediction can still qualify by frailty, never by cost."""
-    average = predicted["predicted_cost"].mean()
+    practice and PCN. The snapshot and `predicted` (patient_id, predicted_cost: the cost
+    model's) are polars frames or Spark DataFrames, of one engine or `predicted` a polars
+    frame. A patient the cost model gave no prediction can still qualify by frailty, never
+    by cost."""
+    average = value(predicted, nw.col("predicted_cost").mean())
     rows = nw.from_native(snapshot).select(
         "patient_id", "practice_code", "age", "ltc_count", "efi_score"
     )

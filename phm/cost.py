@@ -22,21 +22,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
+import narwhals as nw
 import numpy as np
 import polars as pl
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.pipeline import Pipeline
 
-from phm.columns import aligned
+from phm.columns import beside
 from phm.disclosure import DisclosurePolicy
+from phm.engines import in_one_process, per_batch
 from phm.features import FeatureSpec
 from phm.models.condition_score import condition_score
 from phm.outcomes import one_year_after
-from phm.risk import held_out
+from phm.risk import EVALUATION_ROWS, held_out, in_patient_order
 
 COST_MODEL = "gradient_boosting_poisson"
 NEXT_COST = "secondary_care_cost_next_12m"
+PREDICTED_COST = {"patient_id": pl.String, "predicted_cost": pl.Float64}
 
 
 TRAINING_SAMPLE = 0.2  # share of patients (by pseudonym hash) the cost model is fitted on
@@ -57,6 +61,13 @@ def _predict(
     """The model's prediction for every row (`where`: those rows only), one batch of feature
     rows at a time."""
     return np.concatenate([model.predict(X) for X in spec.batches(frame, where=where)])
+
+
+def predicted_cost(model: Pipeline, spec: FeatureSpec, rows: pl.DataFrame) -> pl.DataFrame:
+    """patient_id and predicted_cost (never below zero) for each of `rows`."""
+    return rows.select("patient_id").with_columns(
+        pl.Series("predicted_cost", np.maximum(_predict(model, spec, rows), 0.0))
+    )
 
 
 def cost_model(seed: int, spec: FeatureSpec | None = None) -> Pipeline:
@@ -90,24 +101,23 @@ class CostPrediction:
     evaluation_snapshot: date
     metrics: dict[str, float]  # on the evaluation patients
     scored_snapshot: date | None
-    predicted: pl.DataFrame  # newest snapshot: patient_id, predicted_cost
+    # the newest snapshot's patient_id and predicted_cost, on the snapshots' engine
+    predicted: Any
 
 
-def cost_pairs(
-    snapshots: dict[date, pl.DataFrame], spec: FeatureSpec
-) -> list[tuple[date, pl.DataFrame]]:
+def cost_pairs(snapshots: dict[date, Any], spec: FeatureSpec) -> list[tuple[date, Any]]:
     """Each snapshot with a snapshot a year later, with that later snapshot's last-year cost
     beside its own columns as NEXT_COST (null where the patient is absent later: unknown).
-    The snapshot's columns are shared, not copied (phm/columns.py)."""
+    Any engine's snapshots; on polars the snapshot's columns are shared, not copied
+    (phm/columns.py)."""
     out = []
     for d in sorted(snapshots):
         later = one_year_after(d)
         if later in snapshots:
-            cost = snapshots[later].select(
-                "patient_id", pl.col("secondary_care_cost_12m").alias(NEXT_COST)
+            cost = nw.from_native(snapshots[later]).select(
+                "patient_id", nw.col("secondary_care_cost_12m").alias(NEXT_COST)
             )
-            frame = snapshots[d]
-            out.append((d, frame.with_columns(aligned(frame, cost, "patient_id"))))
+            out.append((d, beside(snapshots[d], cost.to_native(), "patient_id")))
     return out
 
 
@@ -128,11 +138,14 @@ def cost_metrics(observed: np.ndarray, predicted: np.ndarray) -> dict[str, float
     }
 
 
-def predict_cost(
-    snapshots: dict[date, pl.DataFrame], spec: FeatureSpec, seed: int
-) -> CostPrediction | None:
-    """Evaluate the cost model honestly and predict the newest snapshot's next-year cost."""
-    pairs = cost_pairs(snapshots, spec)
+def predict_cost(snapshots: dict[date, Any], spec: FeatureSpec, seed: int) -> CostPrediction | None:
+    """Evaluate the cost model honestly and predict the newest snapshot's next-year cost.
+
+    Any engine's snapshots. The fits and the evaluation run in one process: on polars on the
+    rows as they are, on Spark on each snapshot pair collected (a seeded sample of
+    EVALUATION_ROWS where there are more); the newest snapshot is predicted on its engine.
+    Rows are taken in patient_id order, so the extract's row order changes nothing."""
+    pairs = [(d, in_one_process(f, EVALUATION_ROWS, seed)) for d, f in cost_pairs(snapshots, spec)]
     if not pairs:
         return None
     newest = max(snapshots)
@@ -141,8 +154,8 @@ def predict_cost(
         # a stable sample of the patients whose cost is known (of `rows`, if given) keeps two
         # fits on a million rows within the time budget; only the sample's rows are copied
         known = frame[NEXT_COST].is_not_null() & (rows if rows is not None else True)
-        picked = np.flatnonzero(known.to_numpy())
-        sample = frame[picked[_in_sample(frame["patient_id"].filter(known), seed)]]
+        order = in_patient_order(frame, known)
+        sample = frame[order[_in_sample(frame["patient_id"].gather(order), seed)]]
         return cost_model(seed, spec).fit(spec.matrix(sample), sample[NEXT_COST].to_numpy())
 
     if len(pairs) >= 2:
@@ -156,12 +169,13 @@ def predict_cost(
         train_rows = ~test_rows
     evaluated = fit(train, train_rows)
     known = test[NEXT_COST].is_not_null() & (test_rows if test_rows is not None else True)
-    predicted_eval = _predict(evaluated, spec, test, where=known)
-    metrics = cost_metrics(test[NEXT_COST].filter(known).to_numpy(), predicted_eval)
+    # in patient_id order: a tree's predictions tie, and the top 5% must not follow row order
+    order = test["patient_id"].filter(known).arg_sort().to_numpy()
+    observed = test[NEXT_COST].filter(known).to_numpy()[order]
+    metrics = cost_metrics(observed, _predict(evaluated, spec, test, where=known)[order])
     latest = fit(pairs[-1][1], None)  # the latest pair, all patients
-    scored = snapshots[newest]
-    predicted = scored.select("patient_id").with_columns(
-        pl.Series("predicted_cost", np.maximum(_predict(latest, spec, scored), 0.0))
+    predicted = per_batch(
+        snapshots[newest], lambda rows: predicted_cost(latest, spec, rows), PREDICTED_COST
     )
     return CostPrediction(design, train_date, eval_date, metrics, newest, predicted)
 

@@ -12,7 +12,7 @@ from phm.cohorts import adult, frail_multimorbid
 from phm.columns import beside
 from phm.contract import ETHNIC_GROUPS, ltc_label
 from phm.disclosure import DisclosurePolicy
-from phm.engines import collect_small, distinct, held, lazy
+from phm.engines import collect_small, distinct, held, lazy, row_count
 from phm.exact import MONEY_DECIMALS, RISK_DECIMALS, exact_sum, from_units, in_units
 from phm.extract import practice_areas
 from phm.outcomes import OUTCOME, label_snapshot
@@ -191,16 +191,17 @@ def profile_inputs(
     patient_risk,
     extract,
     *,
-    predicted_cost: pl.DataFrame | None = None,
-    ilt_cohort: pl.DataFrame | None = None,
+    predicted_cost=None,
+    ilt_cohort=None,
 ) -> ProfileInputs:
     """Join the latest scored snapshot to the extract; pair it with the previous one.
 
     Written once with Narwhals: `patient_risk` (restricted.patient_risk) and the extract's
     snapshots and deaths are polars frames or PySpark DataFrames, all of one engine; the
-    practices, `predicted_cost` (patient_id, predicted_cost) and `ilt_cohort` (patient_id, the
-    Integrated Locality Teams cohort with its cost criterion: restricted.integrated_locality_
-    cohort) are small polars frames. The last two come from the cost model when it ran.
+    practices are a small polars frame. `predicted_cost` (patient_id, predicted_cost) and
+    `ilt_cohort` (patient_id, the Integrated Locality Teams cohort with its cost criterion:
+    restricted.integrated_locality_cohort) come from the cost model when it ran: frames of the
+    same engine, or polars frames.
     Without a cohort, the first criterion is computed here (adults, 5+ LTCs, eFI > 0.24) and
     the profile says the cost criterion is missing.
 
@@ -226,13 +227,18 @@ def profile_inputs(
         extract.snapshots[latest], scored.to_native(), "patient_id", required="kaiser_tier"
     )
     current = _with_date(current, latest).to_native()
-    if predicted_cost is not None and predicted_cost.height:
-        cost = predicted_cost.select("patient_id", "predicted_cost")
-        current = beside(current, cost, "patient_id")
+    if predicted_cost is not None and row_count(predicted_cost):
+        cost = nw.from_native(predicted_cost).select("patient_id", "predicted_cost")
+        current = beside(current, cost.to_native(), "patient_id")
     ilt_cost = ilt_cohort is not None  # the cost model ran: its cohort, even if empty
     if ilt_cost:
-        cohort = ilt_cohort.select("patient_id").unique().with_columns(ilt_cohort=pl.lit(True))
-        flagged = nw.from_native(beside(current, cohort, "patient_id"))
+        cohort = (
+            nw.from_native(ilt_cohort)
+            .select("patient_id")
+            .unique()
+            .with_columns(nw.lit(True).alias("ilt_cohort"))
+        )
+        flagged = nw.from_native(beside(current, cohort.to_native(), "patient_id"))
         current = flagged.with_columns(nw.col("ilt_cohort").fill_null(False)).to_native()
     else:
         current = (
