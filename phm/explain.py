@@ -19,6 +19,8 @@ import polars as pl
 
 from phm.features import EFI_MODERATE, EFI_SEVERE, FeatureSpec, feature_label
 
+N_REASONS = 3
+REASONS = {"patient_id": pl.String} | {f"reason_{k + 1}": pl.String for k in range(N_REASONS)}
 REFERENCE_AGE = 50.0
 REFERENCE_EFI = 0.12
 _COUNTS = {
@@ -132,7 +134,7 @@ def contributions(
 
 
 def risk_reasons(
-    estimator, spec: FeatureSpec, frame: pl.DataFrame, n_reasons: int = 3
+    estimator, spec: FeatureSpec, frame: pl.DataFrame, n_reasons: int = N_REASONS
 ) -> pl.DataFrame:
     """patient_id and reason_1..reason_n: the factors adding most to each patient's risk
     (only factors that add to it; NULL where fewer do)."""

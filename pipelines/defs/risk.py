@@ -10,11 +10,11 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from phm.case_finding import case_finding_list
 from phm.cohorts import integrated_locality_cohort as cohort_of
 from phm.cost import CostPrediction, predict_cost
 from phm.disclosure import DisclosurePolicy
 from phm.engines import held, let_go, score
-from phm.explain import risk_reasons
 from phm.features import feature_spec
 from phm.model_card import write_model_card
 from phm.outcomes import PatientFeatures, label_extract
@@ -334,33 +334,16 @@ def case_finding(
     """restricted.case_finding: level-3 patients at the newest snapshot, with the factors that
     add most to their risk in clinical words, and their predicted cost."""
     newest = max(k for k, model in tiering_model.items() if model is not None)
-    when = snapshot_of(newest)
-    level3 = (
-        kaiser_tiers[newest]
-        .filter(pl.col("kaiser_tier") == 3)
-        .select("patient_id", "snapshot_date", "practice_code", "pcn_code", "risk", "risk_rank")
-    )
-    rows = (
-        patient_extract[newest].snapshots[when].join(level3.select("patient_id"), on="patient_id")
-    )
     # the spec patient_features holds, rebuilt here so that the labelled snapshots are not
     # kept in memory for this step alone
     spec = feature_spec(patient_extract[newest].ltc_columns)
-    reasons = risk_reasons(tiering_model[newest].estimator, spec, rows)
-    listed = level3.join(reasons, on="patient_id", how="left")
-    cost = (
-        next_year_cost.predicted
-        if next_year_cost is not None
-        else pl.DataFrame(schema={"patient_id": pl.String, "predicted_cost": pl.Float64})
-    )
-    listed = (
-        listed.join(cost, on="patient_id", how="left")
-        .with_columns(
-            pl.col("patient_id")
-            .is_in(integrated_locality_cohort["patient_id"].implode())
-            .alias("integrated_locality_team")
-        )
-        .sort("risk_rank")
+    listed = case_finding_list(
+        kaiser_tiers[newest],
+        patient_extract[newest].snapshots[snapshot_of(newest)],
+        tiering_model[newest].estimator,
+        spec,
+        predicted_cost=next_year_cost.predicted if next_year_cost is not None else None,
+        ilt_cohort=integrated_locality_cohort,
     )
     return dg.Output(
         listed,
