@@ -16,7 +16,10 @@ import dataclasses
 from datetime import date
 from pathlib import Path
 
+from phm.case_finding import case_finding_list
+from phm.cohorts import integrated_locality_cohort
 from phm.config import load_config
+from phm.cost import cost_evaluation_table, predict_cost
 from phm.disclosure import DisclosurePolicy
 from phm.engines import score
 from phm.engines.spark import collected, spark_session, to_spark, write_partitioned
@@ -103,11 +106,35 @@ patient_risk = patient_risk_table(
 )
 
 # %% [markdown]
+# ## Next year's cost, the Integrated Locality Teams cohort and the case-finding list
+# The cost model is evaluated and fitted in one process, as the risk models are; the newest
+# snapshot's costs are predicted on Spark, in Arrow batches. The ILT cohort is adults with 5+
+# LTCs and an eFI above 0.24, or a predicted cost three times the average. The case-finding
+# list gives each level-3 patient the factors adding most to their risk, in clinical words.
+# All three are patient-level: they stay in `RESTRICTED`.
+
+# %%
+cost = predict_cost(snapshots, spec, MODEL.seed)  # needs two snapshots a year apart
+print(cost.design, cost.metrics["r_squared"], cost.metrics["observed_predicted"])
+ilt_cohort = integrated_locality_cohort(snapshots[newest], newest, cost.predicted, checked.practices)
+case_finding = case_finding_list(
+    patient_risk,
+    snapshots[newest],
+    model.estimator,
+    spec,
+    predicted_cost=cost.predicted,
+    ilt_cohort=ilt_cohort,
+)
+case_finding.write.mode("overwrite").parquet(str(RESTRICTED / "case_finding"))
+print(f"{case_finding.count()} level-3 patients listed for case finding")
+
+# %% [markdown]
 # ## What is published: the PCN profile, disclosure-controlled, back in one process
 
 # %%
 # the evaluation of every candidate (published.model_evaluation), counts disclosure-controlled
 model_evaluation = evaluation_table(evaluation, MODEL.tiering_model, DisclosurePolicy())
+cost_evaluation = cost_evaluation_table(cost, DisclosurePolicy())
 profile = collected(pcn_profile(patient_risk, practices, DisclosurePolicy()))
 print(profile.select("ics_code", "pcn_code", "registered_population", "level3_patients").head())
 
@@ -124,7 +151,10 @@ print(tiers.sort("ics_code", "kaiser_tier"))
 
 # %%
 scored_extract = dataclasses.replace(checked, snapshots={newest: snapshots[newest]}, deaths=deaths)
-tables = profile_tables(profile_inputs(patient_risk, scored_extract), DisclosurePolicy())
+inputs = profile_inputs(
+    patient_risk, scored_extract, predicted_cost=cost.predicted, ilt_cohort=ilt_cohort
+)
+tables = profile_tables(inputs, DisclosurePolicy())
 print(tables["published.profile_summary"].select("area_type", "area_code", "level3_patients"))
 
 # %%
@@ -132,6 +162,10 @@ print(tables["published.profile_summary"].select("area_type", "area_code", "leve
 write_partitioned(patient_risk, RESTRICTED / "patient_risk")
 notebook_result = {
     "evaluation": model_evaluation,
+    "cost_evaluation": cost_evaluation,
+    "predicted_cost": cost.predicted,
+    "ilt_cohort": ilt_cohort,
+    "case_finding": case_finding,
     "profile": profile,
     "tables": tables,
     "patient_risk": patient_risk,
