@@ -296,6 +296,70 @@ def read_tables(
     return read
 
 
+def read_partial_on_spark(
+    spark,
+    folder: Path | str,
+    ltc_columns: Sequence[str] | str = DEFAULT_LTCS,
+    snapshots: Collection[date] | None = None,
+) -> PartialRead:
+    """`read_partial` with the snapshots read by Spark: for an extract larger than this
+    machine's memory. The snapshots (those of `snapshots`, or all) must be Parquet (Spark reads
+    a CSV's columns as text); each is checked and cast on Spark (`read_tables`). The practices
+    and deaths, a small share of the rows, are read in this process, and the deaths handed to
+    Spark to be joined there. A file Spark cannot read is a problem, never its traceback."""
+    from phm.engines import alike
+
+    folder = Path(folder)
+    small = read_partial(folder, ltc_columns, snapshots=())  # names, practices and deaths
+    if not folder.is_dir():
+        return small
+    found, files, problems = {}, dict(small.files), list(small.problems)
+    for when in snapshot_dates_in(folder):
+        if snapshots is not None and when not in snapshots:
+            continue
+        name = f"patients_{when.isoformat()}"
+        given = [f"{name}.{ext}" for ext in FORMATS if (folder / f"{name}.{ext}").is_file()]
+        if len(given) > 1:
+            problems.append(ambiguous(given))
+        elif given != [f"{name}.parquet"]:
+            rule = "a CSV snapshot is checked in one process: write it as Parquet for Spark"
+            problems.append(Problem(f"{name}.csv", None, rule, 0))
+        else:
+            files[name] = given[0]
+            found[when] = spark.read.parquet(str(folder / given[0]))
+    deaths = small.frames.get("deaths")
+    if deaths is not None and found:
+        deaths = alike(next(iter(found.values())), deaths)
+    try:
+        read = read_tables(
+            small.frames.get("practices"),
+            found,
+            deaths,
+            small.ltc_columns,
+            name=str(folder),
+            files=files,
+        )
+    except Exception as error:  # Spark's text may quote the files' bytes: say what it means
+        if not from_spark(error):
+            raise
+        return PartialRead(
+            folder, small.ltc_columns, problems=[*problems, spark_unreadable(folder)]
+        )
+    read.folder = folder
+    read.problems[:0] = problems
+    return read
+
+
+def from_spark(error: BaseException) -> bool:
+    """Whether an error was raised by Spark (its text may quote a file's bytes: never shown)."""
+    return type(error).__module__.startswith(("pyspark", "py4j"))
+
+
+def spark_unreadable(folder: Path) -> Problem:
+    rule = "Spark could not read every snapshot (a truncated or corrupt Parquet file?)"
+    return Problem(str(folder), None, rule, 0)
+
+
 def resolve_ltc_columns(folder: Path | str, ltc_columns: Sequence[str] | str) -> tuple[str, ...]:
     """The configured LTC list, or for "all" the ltc_ columns of the extract's first snapshot
     file (none if the folder holds no readable snapshot: the read then says what is wrong)."""

@@ -22,13 +22,13 @@ from typing import Any
 from phm.contract import DEATHS, DEFAULT_LTCS, patients_table, practices_table
 from phm.errors import DataContractError, Problem
 from phm.extract import (
-    FORMATS,
     Extract,
     PartialRead,
-    ambiguous,
+    from_spark,
     read_partial,
+    read_partial_on_spark,
     read_tables,
-    snapshot_dates_in,
+    spark_unreadable,
 )
 from phm.schema import Table
 from phm.validation import rules
@@ -73,7 +73,7 @@ def validate_extract(extract: Extract, *, data_docs_dir: Path | None = None) -> 
         read.snapshot_dates[f"patients_{when.isoformat()}"] = when
     if extract.deaths is not None:
         read.frames["deaths"] = extract.deaths
-    return _validate(str(extract.folder), read, data_docs_dir=data_docs_dir)
+    return _validate_read(str(extract.folder), read, data_docs_dir)
 
 
 def check_extract(
@@ -97,39 +97,19 @@ def check_extract(
 def _check_on_spark(
     spark, folder: Path, ltc_columns: Sequence[str] | str, data_docs_dir: Path | None
 ) -> ValidationReport:
-    small = read_partial(folder, ltc_columns, snapshots=())  # names, practices and deaths
-    if not folder.is_dir():
-        return ValidationReport(str(folder), tuple(small.problems))
-    snapshots, files, problems = {}, dict(small.files), list(small.problems)
-    for when in snapshot_dates_in(folder):
-        name = f"patients_{when.isoformat()}"
-        given = [f"{name}.{ext}" for ext in FORMATS if (folder / f"{name}.{ext}").is_file()]
-        if len(given) > 1:
-            problems.append(ambiguous(given))
-        elif given != [f"{name}.parquet"]:
-            rule = "a CSV snapshot is checked in one process: write it as Parquet for Spark"
-            problems.append(Problem(f"{name}.csv", None, rule, 0))
-        else:
-            files[name] = given[0]
-            snapshots[when] = spark.read.parquet(str(folder / given[0]))
+    read = read_partial_on_spark(spark, folder, ltc_columns)
+    return _validate_read(str(folder), read, data_docs_dir)
+
+
+def _validate_read(name: str, read: PartialRead, data_docs_dir: Path | None) -> ValidationReport:
+    """`_validate`, with an error from Spark (a file it reads lazily fails here, not in the
+    read) said as a problem, never as its text (it may quote the file's bytes)."""
     try:
-        report, _ = check_tables(
-            small.frames.get("practices"),
-            snapshots,
-            small.frames.get("deaths"),
-            small.ltc_columns,
-            name=str(folder),
-            files=files,
-            data_docs_dir=data_docs_dir,
-        )
-    except Exception as error:  # Spark's text may quote the files' bytes: say what it means
-        if not type(error).__module__.startswith(("pyspark", "py4j")):
+        return _validate(name, read, data_docs_dir=data_docs_dir)
+    except Exception as error:
+        if not from_spark(error):
             raise
-        rule = "Spark could not read every snapshot (a truncated or corrupt Parquet file?)"
-        return ValidationReport(str(folder), (*problems, Problem(str(folder), None, rule, 0)))
-    return ValidationReport(
-        report.extract, (*problems, *report.problems), report.summaries, report.warnings
-    )
+        return ValidationReport(name, (*read.problems, spark_unreadable(read.folder)))
 
 
 def check_tables(
