@@ -12,7 +12,7 @@ from phm.cohorts import adult, frail_multimorbid
 from phm.columns import beside
 from phm.contract import ETHNIC_GROUPS, ltc_label
 from phm.disclosure import DisclosurePolicy
-from phm.engines import collect_small, distinct, held, lazy, row_count
+from phm.engines import alike, collect_small, distinct, held, lazy, row_count, to_polars
 from phm.exact import MONEY_DECIMALS, RISK_DECIMALS, exact_sum, from_units, in_units
 from phm.extract import practice_areas
 from phm.outcomes import OUTCOME, label_snapshot
@@ -48,10 +48,11 @@ def pcn_profile(patient_risk, practices, policy: DisclosurePolicy):
     """One row per PCN per scored snapshot (see PCN_PROFILE in phm/warehouse/tables.py).
 
     Written once with Narwhals: polars or PySpark frames in, the same kind out (an eager one
-    sorted by snapshot, ICS and PCN)."""
+    sorted by snapshot, ICS and PCN). The practices may be a polars frame whatever the
+    engine of `patient_risk`."""
     keys = ["ics_code", "pcn_code"]
     pcns = (
-        nw.from_native(practice_areas(practices))
+        nw.from_native(practice_areas(alike(patient_risk, practices)))
         .select(*keys, "ics_name", "pcn_name", "place_code", "place_name")
         .unique(subset=keys, keep="any")
     )
@@ -854,9 +855,19 @@ def profile_tables(inp: ProfileInputs, policy: DisclosurePolicy) -> dict[str, pl
     return {name: build(inp, policy) for name, build in PROFILE_TABLE_BUILDERS.items()}
 
 
-def case_finding_rows(case_finding: pl.DataFrame, extract) -> pl.DataFrame:
+def _listed_rows(snapshot, case_finding: pl.DataFrame, ltcs) -> pl.DataFrame:
+    """The snapshot's rows of the listed patients, in this process, whatever its engine."""
+    rows = nw.from_native(snapshot).select("patient_id", "age", "sex", "ltc_count", *ltcs)
+    ids = nw.from_native(alike(snapshot, case_finding.select("patient_id")))
+    return to_polars(rows.join(ids, on="patient_id", how="semi"))
+
+
+def case_finding_rows(case_finding, extract) -> pl.DataFrame:
     """The level-3 list for MDT review (restricted): restricted.case_finding with practice
-    name, age band, sex and conditions added from the snapshot it was scored on."""
+    name, age band, sex and conditions added from the snapshot it was scored on. The list
+    and the extract's snapshots may be on Spark: the list (5% of the patients) and their
+    snapshot rows come to this process, nothing more."""
+    case_finding = to_polars(case_finding)
     ltcs = tuple(extract.ltc_columns)
     conditions = (
         pl.concat_list([pl.when(pl.col(c)).then(pl.lit(ltc_label(c))) for c in ltcs])
@@ -866,15 +877,10 @@ def case_finding_rows(case_finding: pl.DataFrame, extract) -> pl.DataFrame:
     scored_on = case_finding["snapshot_date"].unique().to_list()
     listed = (
         pl.concat(  # only the listed patients' rows: a few thousand, not the population
-            [
-                extract.snapshots[d]
-                .select("patient_id", "age", "sex", "ltc_count", *ltcs)
-                .join(case_finding.select("patient_id"), on="patient_id", how="semi")
-                for d in scored_on
-            ]
+            [_listed_rows(extract.snapshots[d], case_finding, ltcs) for d in scored_on]
         )
-        if scored_on
-        else extract.snapshots[max(extract.snapshots)].clear()
+        if scored_on  # else no one: the newest snapshot's columns, no rows
+        else _listed_rows(extract.snapshots[max(extract.snapshots)], case_finding, ltcs)
     )
     about = listed.select(
         "patient_id",

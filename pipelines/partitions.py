@@ -15,11 +15,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import dagster as dg
-import polars as pl
+import narwhals as nw
 
+from phm.engines import is_spark
 from phm.errors import PhmError
 from phm.extract import Extract, combine_extracts
 
@@ -37,6 +38,9 @@ RANGE_END = "dagster/asset_partition_range_end"
 
 T = TypeVar("T")
 Partitions = dict[str, Extract]  # patient_extract as an input: partition key -> its read
+# patient rows between steps: a polars DataFrame, or in a run on Spark a Spark DataFrame (a
+# plan over files in the restricted store, or rows Spark persisted): never in this process
+PatientRows = Any
 
 
 def key(snapshot: date) -> str:
@@ -85,7 +89,14 @@ def whole(patient_extract: Partitions) -> Extract:
     return combine_extracts(by_snapshot(patient_extract).values())
 
 
-def scored_rows(per_snapshot: Mapping[str, pl.DataFrame]) -> pl.DataFrame | None:
-    """The rows of every snapshot that has any (the oldest is not scored), oldest first."""
-    frames = [f for f in by_snapshot(per_snapshot).values() if f.height]
-    return pl.concat(frames) if frames else None
+def scored_rows(per_snapshot: Mapping[str, Any]) -> Any:
+    """The rows of every snapshot that has any (the oldest is not scored: an empty polars
+    frame), oldest first, on their engine (a Spark run's: one plan over the files written)."""
+    frames = [f for f in by_snapshot(per_snapshot).values() if is_spark(f) or f.height]
+    if not frames:
+        return None
+    return (
+        frames[0]
+        if len(frames) == 1
+        else nw.concat([nw.from_native(f) for f in frames]).to_native()
+    )

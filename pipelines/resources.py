@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -40,22 +37,6 @@ class PhmSettings(dg.ConfigurableResource):
 
         s = self.load().spark
         return spark_session(s.master, s.conf)
-
-    @contextmanager
-    def spark_staging(self, step: str) -> Iterator[Path]:
-        """Where a step on Spark stages this process's patient rows as Parquet for Spark to
-        read: owner-only, in the restricted store (`<outputs>/restricted/spark/staged/<step>`),
-        and deleted when the step is done with them, failed or not."""
-        from phm.restricted import private_folder, restricted_dir
-
-        folder = restricted_dir(self.load().outputs.dir)
-        for part in ("spark", "staged", step):
-            folder = private_folder(folder) / part
-        shutil.rmtree(folder, ignore_errors=True)  # a killed run's leftovers
-        try:
-            yield private_folder(folder)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _absolute(path: str | None) -> Path | None:

@@ -14,6 +14,7 @@ already open is refused (phm/restricted.py). `phm run` keeps values in memory in
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pickle
 from pathlib import Path
@@ -21,6 +22,8 @@ from typing import Any
 
 import dagster as dg
 
+from phm.engines import is_spark
+from phm.errors import PhmError
 from phm.restricted import open_private, private_folder
 
 
@@ -63,10 +66,35 @@ class SnapshotIOManager(dg.ConfigurableIOManager):
 
 
 def _write(path: Path, obj: Any) -> None:
+    if _holds_spark_rows(obj):
+        raise PhmError(
+            f"{path.parent.name}: a run with engine: spark keeps its patient rows on Spark "
+            "between steps, and Dagster's stored asset values cannot hold them. Run it with "
+            "`phm run --engine spark` (one run in one process), or as a Databricks job "
+            "(docs/operations.md); runs launched from the UI, schedules and sensors use "
+            "engine: polars."
+        )
     staging = path.with_name(path.name + ".partial")
     with open_private(staging) as f:
         pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(staging, path)
+
+
+def _holds_spark_rows(obj: Any, depth: int = 3) -> bool:
+    """Whether a value (or a dict, list or dataclass within it) is a Spark DataFrame."""
+    if is_spark(obj):
+        return True
+    if depth == 0:
+        return False
+    if isinstance(obj, dict):
+        inner = list(obj.values())
+    elif isinstance(obj, list | tuple):
+        inner = list(obj)
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        inner = [getattr(obj, f.name) for f in dataclasses.fields(obj)]
+    else:
+        return False
+    return any(_holds_spark_rows(v, depth - 1) for v in inner)
 
 
 def _read(path: Path, asset_key: dg.AssetKey, partition: str | None) -> Any:

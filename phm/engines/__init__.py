@@ -99,6 +99,34 @@ def in_one_process(frame, max_rows: int, seed: int) -> pl.DataFrame:
     return collected_sample(frame, max_rows, seed)
 
 
+def to_polars(frame) -> pl.DataFrame:
+    """A small result of any engine (an aggregate; the level-3 list) as a polars frame in
+    this process: a Spark DataFrame collected through Arrow, a Narwhals frame unwrapped, a
+    polars LazyFrame collected."""
+    if isinstance(frame, nw.DataFrame | nw.LazyFrame):
+        frame = frame.to_native()
+    if is_spark(frame):
+        from phm.engines.spark import collected
+
+        return collected(frame)
+    return frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+
+
+def scan_partitioned(folder, schema: dict[str, pl.DataType], snapshot_dates) -> pl.LazyFrame:
+    """The rows Spark wrote partitioned by ICS and snapshot (`ics_code=`/`snapshot_date=`
+    folders), of the given snapshots, as a polars scan with the declared columns and types:
+    read in batches by whatever consumes it (the restricted store), never whole."""
+    from pathlib import Path
+
+    rows = pl.scan_parquet(
+        Path(folder) / "**" / "*.parquet",
+        hive_partitioning=True,
+        hive_schema={"ics_code": pl.String, "snapshot_date": pl.Date},
+    )
+    wanted = rows.filter(pl.col("snapshot_date").is_in(list(snapshot_dates)))
+    return wanted.select(pl.col(c).cast(t) for c, t in schema.items())
+
+
 def held(frame):
     """A frame that several aggregations will read: on Spark persisted and computed once (a
     plan is otherwise re-run, joins and all, by every action), elsewhere as it is."""

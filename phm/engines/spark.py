@@ -14,7 +14,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator, Mapping
-from pathlib import Path
+from datetime import date
 
 import polars as pl
 import pyarrow as pa
@@ -101,39 +101,6 @@ def to_spark(spark: SparkSession, frame: pl.DataFrame) -> DataFrame:
     return spark.createDataFrame(_as_text(frame).to_arrow())
 
 
-def staged(spark: SparkSession, frame: pl.DataFrame, path: Path) -> DataFrame:
-    """A large polars frame (a snapshot, its scores) as a Spark DataFrame read from a Parquet
-    file written at `path`, in the restricted store (owner-only; the caller deletes it).
-    createDataFrame would keep the rows in the driver as one local relation that every action
-    sends again: aggregating two LLR snapshots took 39 s from there, 6 to 14 s from Parquet."""
-    from phm.restricted import owner_only_files, private_folder
-
-    private_folder(path.parent)
-    with owner_only_files():
-        _as_text(frame).write_parquet(path)
-    return spark.read.parquet(str(path))
-
-
-def extract_on_spark(spark: SparkSession, extract, folder: Path, dates=None):
-    """The extract with its snapshots (those of `dates`, or all) and deaths as Spark DataFrames,
-    staged as Parquet in `folder` (restricted); the practices stay a small polars frame. For a
-    run that read the extract in this process; an SDE reads its tables with Spark instead
-    (read_snapshot)."""
-    import dataclasses
-
-    wanted = extract.snapshots if dates is None else [d for d in extract.snapshots if d in dates]
-    snapshots = {
-        d: staged(spark, extract.snapshots[d], folder / f"patients_{d.isoformat()}.parquet")
-        for d in wanted
-    }
-    deaths = extract.deaths
-    return dataclasses.replace(
-        extract,
-        snapshots=snapshots,
-        deaths=None if deaths is None else staged(spark, deaths, folder / "deaths.parquet"),
-    )
-
-
 def read_snapshot(spark: SparkSession, path) -> DataFrame:
     """A validated Parquet snapshot as a Spark DataFrame (an SDE reads its tables likewise)."""
     return spark.read.parquet(str(path))
@@ -142,6 +109,19 @@ def read_snapshot(spark: SparkSession, path) -> DataFrame:
 def write_partitioned(frame: DataFrame, folder) -> None:
     """Patient-level output as Parquet partitioned by ICS and snapshot (restricted store)."""
     frame.write.mode("overwrite").partitionBy("ics_code", "snapshot_date").parquet(str(folder))
+
+
+def read_partitioned(
+    spark: SparkSession, folder, schema: Mapping[str, pl.DataType], snapshot_date: date
+) -> DataFrame:
+    """One snapshot's rows of what `write_partitioned` wrote, with the declared columns and
+    types (a partition value such as an all-digit ICS code would otherwise be read as a
+    number): a plan over the files, not rows in memory."""
+    from pyspark.sql import functions as F
+
+    declared = from_arrow_schema(_arrow_schema(schema))
+    rows = spark.read.schema(declared).option("basePath", str(folder)).parquet(str(folder))
+    return rows.filter(F.col("snapshot_date") == F.lit(snapshot_date)).select(*schema)
 
 
 def collected(frame: DataFrame) -> pl.DataFrame:

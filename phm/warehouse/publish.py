@@ -40,8 +40,10 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 
 from phm.config import PipelineConfig
+from phm.engines import row_count
 from phm.errors import PhmError
 from phm.failures import classify_text
 from phm.restricted import make_owner_only, owner_only_files, private_folder, restricted_dir
@@ -120,7 +122,7 @@ def publication_frame(
     listed in the restricted store only)."""
     schema = catalogue.name.split(".")[0] + "."
     names = sorted(t.name for t in tables if t.name.startswith(schema) and t != catalogue)
-    heights = {t.name: f.height for t, f in tables.items()}
+    heights = {t.name: row_count(f) for t, f in tables.items()}
     return pl.DataFrame(
         {
             "fingerprint": [fingerprint] * len(names),
@@ -189,8 +191,7 @@ def _write_tables(
         con.execute(statement("drop_schema_restricted"))
         con.execute(statement("create_schema_published"))
     for table, frame in tables.items():
-        staged = table.conform(frame).to_arrow()
-        con.register("staged", staged)
+        con.register("staged", _arrow(table.conform(frame)))
         con.execute(create_table_sql(table))
         con.execute(statement("insert_staged_rows").format(target=table.name))
         for sql in _comment_sql(table):
@@ -198,6 +199,16 @@ def _write_tables(
         con.unregister("staged")
     con.execute("COMMIT")
     con.execute("CHECKPOINT")
+
+
+def _arrow(frame: pl.DataFrame | pl.LazyFrame):
+    """A frame as DuckDB reads it: an eager one as one Arrow table; a scan (a Spark run's
+    patient rows) as a stream of Arrow batches, so that it is never held whole here."""
+    if isinstance(frame, pl.DataFrame):
+        return frame.to_arrow()
+    schema = pl.DataFrame(schema=frame.collect_schema()).to_arrow().schema
+    batches = (b for part in frame.collect_batches() for b in part.to_arrow().to_batches())
+    return pa.RecordBatchReader.from_batches(schema, batches)
 
 
 def _fsync(path: Path) -> None:

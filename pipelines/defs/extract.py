@@ -9,7 +9,14 @@ from pathlib import Path
 import dagster as dg
 
 from phm.config import PipelineConfig
-from phm.extract import Extract, combine_extracts, read_extract, split_extract
+from phm.engines import row_count
+from phm.extract import (
+    Extract,
+    combine_extracts,
+    read_extract,
+    read_partial_on_spark,
+    split_extract,
+)
 from phm.sources import locate_extract
 from phm.validation import validate_extract
 from pipelines.metadata import column_schema, problems_metadata
@@ -24,16 +31,21 @@ def patient_extract(context: dg.AssetExecutionContext, settings: PhmSettings) ->
     config = settings.load()
     folder = locate_extract(config, progress=context.log.info)
     wanted = [snapshot_of(k) for k in context.partition_keys]
-    extract = read_extract(folder, config.ltc_columns, snapshots=wanted)
+    if config.engine == "spark":  # the snapshots stay on Spark: read, checked and used there
+        read = read_partial_on_spark(settings.spark_session(), folder, config.ltc_columns, wanted)
+        extract = read.to_extract()
+    else:
+        extract = read_extract(folder, config.ltc_columns, snapshots=wanted)
+    deaths = row_count(extract.deaths) if extract.deaths is not None else 0
     for when, frame in extract.snapshots.items():
         context.add_asset_metadata(
             {
                 "folder": dg.MetadataValue.path(str(folder)),
                 "file": extract.files[f"patients_{when}"],
                 "synthetic_default": config.uses_synthetic_default,
-                "dagster/row_count": frame.height,
+                "dagster/row_count": row_count(frame),
                 "practices": extract.practices.height,
-                "deaths": extract.deaths.height if extract.deaths is not None else 0,
+                "deaths": deaths,
                 "dagster/column_schema": column_schema(extract.patients),
             },
             partition_key=key(when),

@@ -5,7 +5,9 @@ import polars as pl
 
 from phm.cost import CostPrediction, cost_evaluation_table
 from phm.disclosure import DisclosurePolicy
+from phm.engines import distinct, is_spark, row_count, scan_partitioned, to_polars
 from phm.profiles import pcn_profile
+from phm.restricted import restricted_dir
 from phm.risk import RiskEvaluation, decision_curve_table, evaluation_table, subgroup_table
 from phm.sources import locate_extract
 from phm.warehouse import publish_warehouse
@@ -22,7 +24,7 @@ from phm.warehouse.tables import (
     PROFILE_TABLES,
 )
 from pipelines.metadata import column_schema
-from pipelines.partitions import Partitions, across_snapshots_asset, scored_rows, whole
+from pipelines.partitions import Partitions, PatientRows, across_snapshots_asset, scored_rows, whole
 from pipelines.resources import PhmSettings
 
 
@@ -33,12 +35,12 @@ def _policy(settings: PhmSettings) -> DisclosurePolicy:
 
 @across_snapshots_asset(group_name="publish")
 def pcn_profiles(
-    kaiser_tiers: dict[str, pl.DataFrame], patient_extract: Partitions, settings: PhmSettings
+    kaiser_tiers: dict[str, PatientRows], patient_extract: Partitions, settings: PhmSettings
 ) -> dg.Output[pl.DataFrame]:
     """published.pcn_profile: each PCN's population, tiers and multimorbidity, disclosure-
     controlled, for every scored snapshot partition."""
-    profile = pcn_profile(
-        scored_rows(kaiser_tiers), whole(patient_extract).practices, _policy(settings)
+    profile = to_polars(
+        pcn_profile(scored_rows(kaiser_tiers), whole(patient_extract).practices, _policy(settings))
     )
     return dg.Output(
         profile,
@@ -49,17 +51,28 @@ def pcn_profiles(
     )
 
 
+def _patient_rows(patient_risk, config):
+    """restricted.patient_risk for the restricted store: a polars run's rows as they are; a
+    Spark run's as a scan of the Parquet Spark wrote, which the store reads in batches (a
+    region's or England's rows never come into this process whole)."""
+    if not is_spark(patient_risk):
+        return patient_risk
+    folder = restricted_dir(config.outputs.dir) / "spark" / "patient_risk"
+    dates = distinct(patient_risk, "snapshot_date")
+    return scan_partitioned(folder, PATIENT_RISK.polars_schema(), dates)
+
+
 # Published last: a run that fails anywhere (a full disk writing the model card, say)
 # publishes nothing, rather than a warehouse whose other outputs are missing.
 @across_snapshots_asset(
     group_name="publish", deps=["model_card", "case_finding_lists", "pcn_profile_reports"]
 )
 def warehouse(
-    kaiser_tiers: dict[str, pl.DataFrame],
+    kaiser_tiers: dict[str, PatientRows],
     pcn_profiles: pl.DataFrame,
     risk_model_evaluation: RiskEvaluation,
-    case_finding: pl.DataFrame,
-    integrated_locality_cohort: pl.DataFrame,
+    case_finding: PatientRows,
+    integrated_locality_cohort: PatientRows,
     next_year_cost: CostPrediction | None,
     pcn_profile_tables: dict[str, pl.DataFrame],
     settings: PhmSettings,
@@ -69,15 +82,16 @@ def warehouse(
     (`<outputs>/restricted/warehouse.duckdb`). Rebuilt from every snapshot partition as
     stored, so re-running one snapshot replaces exactly its own rows."""
     config = settings.load()
-    patient_risk = scored_rows(kaiser_tiers)
+    patient_risk = _patient_rows(scored_rows(kaiser_tiers), config)
     evaluation = evaluation_table(
         risk_model_evaluation, config.model.tiering_model, _policy(settings)
     )
     risk_tables = {
         MODEL_EVALUATION_SUBGROUP: subgroup_table(risk_model_evaluation, _policy(settings)),
         DECISION_CURVE: decision_curve_table(risk_model_evaluation, _policy(settings)),
-        CASE_FINDING: case_finding,
-        INTEGRATED_LOCALITY_COHORT: integrated_locality_cohort,
+        # a few percent of the patients each: brought to this process for the store
+        CASE_FINDING: to_polars(case_finding),
+        INTEGRATED_LOCALITY_COHORT: to_polars(integrated_locality_cohort),
         COST_MODEL_EVALUATION: (
             cost_evaluation_table(next_year_cost, _policy(settings))
             if next_year_cost
@@ -98,7 +112,7 @@ def warehouse(
             "path": dg.MetadataValue.path(str(path)),
             "restricted_store": dg.MetadataValue.path(str(restricted)),
             "inputs_fingerprint": fingerprint,
-            "restricted.patient_risk rows": patient_risk.height,
+            "restricted.patient_risk rows": row_count(patient_risk),
             "published.pcn_profile rows": pcn_profiles.height,
             "published.model_evaluation rows": evaluation.height,
         }

@@ -1,53 +1,46 @@
 """Neighbourhood profiles: the published tables behind every chart, the HTML profiles and the
 restricted case-finding lists."""
 
-from contextlib import nullcontext
-
 import dagster as dg
+import narwhals as nw
 import polars as pl
 
 from phm.cost import CostPrediction
 from phm.disclosure import DisclosurePolicy
-from phm.engines import let_go
+from phm.engines import distinct, let_go
 from phm.profiles import case_finding_rows, profile_inputs, profile_tables
 from phm.reports import write_profiles
 from phm.reports.case_finding import write_case_finding_csvs
 from phm.restricted import private_folder, restricted_dir
 from phm.warehouse.tables import PROFILE_TABLES
-from pipelines.partitions import Partitions, across_snapshots_asset, scored_rows, whole
+from pipelines.partitions import Partitions, PatientRows, across_snapshots_asset, scored_rows, whole
 from pipelines.resources import PhmSettings
 
 
-def _inputs(
-    kaiser_tiers, patient_extract, next_year_cost, integrated_locality_cohort, spark, staging
-):
+def _inputs(kaiser_tiers, patient_extract, next_year_cost, integrated_locality_cohort):
     """Use the cost model's predictions and ILT cohort only where they describe the newest
-    scored snapshot (the one the profiles describe). With a Spark session, the patient rows go
-    to Spark and the profile aggregates run there; what comes back is small."""
+    scored snapshot (the one the profiles describe). On the run's engine: in a run on Spark
+    the patient rows are there, and what comes back from the aggregates is small."""
     kaiser_tiers, patient_extract = scored_rows(kaiser_tiers), whole(patient_extract)
-    newest = kaiser_tiers["snapshot_date"].max()
+    newest = distinct(kaiser_tiers, "snapshot_date")[-1]
     same = next_year_cost is not None and next_year_cost.scored_snapshot == newest
-    cohort = integrated_locality_cohort.filter(pl.col("snapshot_date") == newest)
-    if spark is not None:
-        from phm.engines.spark import extract_on_spark, staged
-
-        dates = set(kaiser_tiers["snapshot_date"].unique())
-        patient_extract = extract_on_spark(spark, patient_extract, staging, dates)
-        kaiser_tiers = staged(spark, kaiser_tiers, staging / "patient_risk.parquet")
+    cohort = nw.from_native(integrated_locality_cohort).filter(
+        nw.col("snapshot_date") == nw.lit(newest, nw.Date)
+    )
     return profile_inputs(
         kaiser_tiers,
         patient_extract,
         predicted_cost=next_year_cost.predicted if same else None,
-        ilt_cohort=cohort if same else None,
+        ilt_cohort=cohort.to_native() if same else None,
     )
 
 
 @across_snapshots_asset(group_name="reports")
 def pcn_profile_tables(
-    kaiser_tiers: dict[str, pl.DataFrame],
+    kaiser_tiers: dict[str, PatientRows],
     patient_extract: Partitions,
     next_year_cost: CostPrediction | None,
-    integrated_locality_cohort: pl.DataFrame,
+    integrated_locality_cohort: PatientRows,
     settings: PhmSettings,
 ) -> dg.Output[dict[str, pl.DataFrame]]:
     """published.profile_*: the disclosure-controlled table behind every chart of the profiles
@@ -55,20 +48,11 @@ def pcn_profile_tables(
     config = settings.load()
     d = config.disclosure
     policy = DisclosurePolicy(suppress_below=d.suppress_below, round_to=d.round_to)
-    spark = settings.spark_session() if config.engine == "spark" else None
-    with settings.spark_staging("profiles") if spark else nullcontext() as staging:
-        inputs = _inputs(
-            kaiser_tiers,
-            patient_extract,
-            next_year_cost,
-            integrated_locality_cohort,
-            spark,
-            staging,
-        )
-        try:
-            built = profile_tables(inputs, policy)
-        finally:
-            let_go(inputs.current, inputs.outcomes)
+    inputs = _inputs(kaiser_tiers, patient_extract, next_year_cost, integrated_locality_cohort)
+    try:
+        built = profile_tables(inputs, policy)
+    finally:
+        let_go(inputs.current, inputs.outcomes)
     tables = {
         t.name: built[t.name] if built[t.name].height else pl.DataFrame(schema=t.polars_schema())
         for t in PROFILE_TABLES
@@ -82,7 +66,7 @@ def pcn_profile_tables(
 
 @across_snapshots_asset(group_name="reports")
 def case_finding_lists(
-    case_finding: pl.DataFrame,
+    case_finding: PatientRows,
     patient_extract: Partitions,
     settings: PhmSettings,
 ) -> dg.MaterializeResult:

@@ -8,30 +8,34 @@ labelled features, the evaluation and everything about the newest snapshot use t
 from pathlib import Path
 
 import dagster as dg
+import narwhals as nw
 import polars as pl
 
 from phm.case_finding import case_finding_list
 from phm.cohorts import integrated_locality_cohort as cohort_of
 from phm.cost import CostPrediction, predict_cost
 from phm.disclosure import DisclosurePolicy
-from phm.engines import held, let_go, score
+from phm.engines import is_spark, let_go, row_count, score, to_polars, value
 from phm.features import feature_spec
 from phm.model_card import write_model_card
 from phm.outcomes import PatientFeatures, label_extract
+from phm.restricted import restricted_dir
 from phm.risk import (
+    EVALUATION_ROWS,
+    SCORES,
     FittedModel,
     RiskEvaluation,
     evaluate_models,
     outcome_source,
-    score_snapshot,
     tiering_models,
 )
 from phm.sources import synthetic_truth_dir
-from phm.tiering import in_rank_order, patient_risk_table
+from phm.tiering import patient_risk_table
 from phm.warehouse.tables import INTEGRATED_LOCALITY_COHORT, PATIENT_RISK
 from pipelines.metadata import column_schema
 from pipelines.partitions import (
     Partitions,
+    PatientRows,
     across_snapshots_asset,
     key,
     per_snapshot_asset,
@@ -49,8 +53,11 @@ def patient_features(
     from the following snapshot: every snapshot partition but the newest gets labelled."""
     extract = whole(patient_extract)  # its ltc_columns: the configured list, or "all" resolved
     features = label_extract(extract, feature_spec(extract.ltc_columns))
+    # the models are fitted and evaluated in one process: on Spark on a seeded sample of each
+    # labelled snapshot (EVALUATION_ROWS), brought here; polars rows are here already
+    in_process = features.in_one_process(EVALUATION_ROWS, settings.load().model.seed)
     return dg.Output(
-        features,
+        in_process,
         metadata={
             f"patients_with_outcome_{ls.snapshot_date}": ls.known_outcome
             for ls in features.labelled
@@ -187,66 +194,43 @@ def emergency_admission_risk(
     patient_extract: Partitions,
     tiering_model: dict[str, FittedModel | None],
     settings: PhmSettings,
-) -> dict[str, pl.DataFrame]:
-    """Each patient's predicted risk of an emergency admission in the next 12 months."""
-    spark = settings.spark_session() if settings.load().engine == "spark" else None
+) -> dict[str, PatientRows]:
+    """Each patient's predicted risk of an emergency admission in the next 12 months (on
+    Spark, through Arrow batches: the rows stay there, persisted for the tiers)."""
     scored = {}
     for k in context.partition_keys:
         when, model = snapshot_of(k), tiering_model[k]
         spec = feature_spec(patient_extract[k].ltc_columns)
         frame = patient_extract[k].snapshots[when]
         if model is None:
-            scored[k] = frame.select("patient_id", "practice_code").clear()
-        elif spark is not None:  # Arrow batches through mapInArrow, back for the next steps
-            from phm.engines.spark import collected, staged
-
-            with settings.spark_staging("scores") as folder:
-                on_spark = score(staged(spark, frame, folder / f"{k}.parquet"), when, spec, model)
-                try:
-                    scored[k] = collected(on_spark)
-                finally:
-                    let_go(on_spark)  # persisted for one read: free the JVM's copy
+            scored[k] = pl.DataFrame(schema=SCORES)
         else:
-            scored[k] = score_snapshot(frame, when, spec, model)
-        context.add_asset_metadata({"dagster/row_count": scored[k].height}, partition_key=k)
+            scored[k] = score(frame, when, spec, model)
+        context.add_asset_metadata({"dagster/row_count": row_count(scored[k])}, partition_key=k)
     return scored
 
 
-def _tiers_on_spark(spark, settings: PhmSettings, k: str, scored, part, rank) -> pl.DataFrame:
-    """patient_risk_table on Spark from rows staged as Parquet; the patient rows written
-    partitioned by ICS and snapshot (restricted store) and brought back in rank order."""
-    from phm.engines.spark import collected, staged, to_spark, write_partitioned
-    from phm.restricted import restricted_dir
+def _written_on_spark(tiered, when, settings: PhmSettings):
+    """Spark's patient_risk rows of one snapshot written to the restricted store (Parquet
+    partitioned by ICS and snapshot), and read back from there: what the next steps get is
+    the written table, not a plan that would rank every patient again."""
+    from phm.engines.spark import read_partitioned, write_partitioned
 
-    with settings.spark_staging("tiers") as folder:
-        scored = staged(spark, scored, folder / f"scores_{k}.parquet")
-        # the tiers read only each patient's LTC count from the snapshot: send no more
-        snapshots = {
-            d: staged(spark, f.select("patient_id", "ltc_count"), folder / f"ltc_{d}.parquet")
-            for d, f in part.snapshots.items()
-        }
-        tiered = held(
-            patient_risk_table(scored, snapshots, to_spark(spark, part.practices), **rank)
-        )
-        try:  # written, then collected: ranked once
-            outputs = settings.load().outputs.dir
-            write_partitioned(tiered, restricted_dir(outputs) / "spark" / "patient_risk")
-            return in_rank_order(collected(tiered), rank["scope"])
-        finally:
-            let_go(tiered)
+    folder = restricted_dir(settings.load().outputs.dir) / "spark" / "patient_risk"
+    write_partitioned(tiered, folder)
+    return read_partitioned(settings.spark_session(), folder, PATIENT_RISK.polars_schema(), when)
 
 
 @per_snapshot_asset(group_name="risk")
 def kaiser_tiers(
     context: dg.AssetExecutionContext,
-    emergency_admission_risk: dict[str, pl.DataFrame],
+    emergency_admission_risk: dict[str, PatientRows],
     patient_extract: Partitions,
     settings: PhmSettings,
-) -> dict[str, pl.DataFrame]:
+) -> dict[str, PatientRows]:
     """restricted.patient_risk: each patient's risk and Kaiser tier (3: top 5%, 2: next 15%)."""
     config = settings.load()
     t = config.tiering
-    spark = settings.spark_session() if config.engine == "spark" else None
     rank = {
         "model": config.model.tiering_model,
         "scope": t.scope,
@@ -256,18 +240,19 @@ def kaiser_tiers(
     tiers = {}
     for k in context.partition_keys:
         scored, part = emergency_admission_risk[k], patient_extract[k]
-        if not scored.height:
+        if not is_spark(scored) and not scored.height:  # the oldest snapshot: not scored
             tiers[k] = pl.DataFrame(schema=PATIENT_RISK.polars_schema())
             continue
-        if spark is not None:
-            tiered = _tiers_on_spark(spark, settings, k, scored, part, rank)
-        else:
-            tiered = patient_risk_table(scored, part.snapshots, part.practices, **rank)
-        tiers[k] = tiered
-        shares = tiers[k].group_by("kaiser_tier").len().sort("kaiser_tier")
+        tiers[k] = patient_risk_table(scored, part.snapshots, part.practices, **rank)
+        if is_spark(tiers[k]):
+            tiers[k] = _written_on_spark(tiers[k], snapshot_of(k), settings)
+            let_go(scored)  # the scores were persisted for this step alone
+        shares = to_polars(
+            nw.from_native(tiers[k]).group_by("kaiser_tier").agg(nw.len()).sort("kaiser_tier")
+        )
         context.add_asset_metadata(
             {
-                "dagster/row_count": tiers[k].height,
+                "dagster/row_count": int(shares["len"].sum()),
                 "dagster/column_schema": column_schema(PATIENT_RISK),
                 "tiering_scope": t.scope,
                 "patients_per_tier": dg.MetadataValue.json(
@@ -296,7 +281,7 @@ def next_year_cost(
             "observed_predicted": round(result.metrics["observed_predicted"], 3),
             "r_squared": round(result.metrics["r_squared"], 3),
             "cost_share_top5pct": round(result.metrics["cost_share_top5pct"], 3),
-            "dagster/row_count": result.predicted.height,
+            "dagster/row_count": row_count(result.predicted),
         },
     )
 
@@ -304,7 +289,7 @@ def next_year_cost(
 @across_snapshots_asset(group_name="risk")
 def integrated_locality_cohort(
     next_year_cost: CostPrediction | None, patient_extract: Partitions
-) -> dg.Output[pl.DataFrame]:
+) -> dg.Output[PatientRows]:
     """restricted.integrated_locality_cohort: adults with 5+ LTCs and eFI > 0.24, or
     predicted next-year cost at least three times the average."""
     if next_year_cost is None:
@@ -315,22 +300,24 @@ def integrated_locality_cohort(
         cohort = cohort_of(part.snapshots[d], d, next_year_cost.predicted, part.practices)
     return dg.Output(
         cohort,
-        metadata={
-            "dagster/row_count": cohort.height,
-            "frail_multimorbid": int(cohort["frail_multimorbid"].sum()),
-            "high_predicted_cost": int(cohort["high_predicted_cost"].sum()),
-        },
+        metadata={"dagster/row_count": row_count(cohort)}
+        | {c: _count_true(cohort, c) for c in ("frail_multimorbid", "high_predicted_cost")},
     )
+
+
+def _count_true(frame, column: str) -> int:
+    """The rows where a boolean column is true, on any engine (Spark sums no booleans)."""
+    return int(value(frame, nw.col(column).cast(nw.Int64).sum()) or 0)
 
 
 @across_snapshots_asset(group_name="risk")
 def case_finding(
-    kaiser_tiers: dict[str, pl.DataFrame],
+    kaiser_tiers: dict[str, PatientRows],
     tiering_model: dict[str, FittedModel | None],
     patient_extract: Partitions,
     next_year_cost: CostPrediction | None,
-    integrated_locality_cohort: pl.DataFrame,
-) -> dg.Output[pl.DataFrame]:
+    integrated_locality_cohort: PatientRows,
+) -> dg.Output[PatientRows]:
     """restricted.case_finding: level-3 patients at the newest snapshot, with the factors that
     add most to their risk in clinical words, and their predicted cost."""
     newest = max(k for k, model in tiering_model.items() if model is not None)
@@ -348,9 +335,9 @@ def case_finding(
     return dg.Output(
         listed,
         metadata={
-            "dagster/row_count": listed.height,
+            "dagster/row_count": row_count(listed),
             "snapshot": newest,
-            "patients_with_a_reason": int(listed["reason_1"].is_not_null().sum()),
+            "patients_with_a_reason": int(value(listed, nw.col("reason_1").count())),
         },
     )
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import weakref
 
 import dagster as dg
+import pytest
 
 from pipelines.runner import graph, materialize
 from pipelines.storage import ReleasingMemoryIOManager, reader_counts
@@ -59,3 +61,31 @@ def test_a_value_is_let_go_after_its_last_reader_and_every_reader_gets_it():
     assert result.success
     assert seen["rows_alive"] is False  # released once `first` and `second` had it
     assert manager._values == {}  # nothing kept past the run either
+
+
+class SparkRows:
+    """Stands in for a Spark DataFrame: what phm.engines.is_spark recognises."""
+
+
+SparkRows.__module__ = "pyspark.sql.classic.dataframe"
+
+
+@dataclasses.dataclass
+class Held:
+    """A value holding frames in a dict, as an Extract holds its snapshots."""
+
+    snapshots: dict
+
+
+def test_stored_asset_values_refuse_spark_rows_and_say_how_to_run_on_spark(tmp_path):
+    from phm.errors import PhmError
+    from pipelines.storage import _write
+
+    path = tmp_path / "patient_extract" / "2024-04-01.pickle"
+    path.parent.mkdir()
+    with pytest.raises(PhmError, match=r"phm run --engine spark") as raised:
+        _write(path, Held({"2024-04-01": SparkRows()}))  # nested, as an Extract holds them
+    assert "patient_extract" in str(raised.value)
+    assert not list(path.parent.iterdir())  # nothing half-written
+    _write(path, Held({"2024-04-01": [1, 2, 3]}))  # anything else is stored as before
+    assert path.is_file()
