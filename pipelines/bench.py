@@ -92,9 +92,12 @@ def _report(sampler: RssSampler, t0, t1, t2, outcome, generated: bool) -> None:
         return (
             f"  {name:<40}{end - start:>9.1f}{sampler.cpu(start, end):>9.1f}"
             f"{sampler.peak(start, end) / mib:>15.0f}"
+            f"{sampler.peak(start, end, own=True) / mib:>12.0f}"
         )
 
-    print(f"  {'stage':<40}{'seconds':>9}{'CPU s':>9}{'peak RSS MiB':>15}")
+    # peak RSS: this process and its children (on Spark the JVM and its Python workers);
+    # of which phm: this process alone (on Spark, what the driver's Python holds)
+    print(f"  {'stage':<40}{'seconds':>9}{'CPU s':>9}{'peak RSS MiB':>15}{'of it phm':>12}")
     if generated:  # an extract given with --extract is read by the run, not timed apart
         print(line("synthetic extract (generate)", t0, t1))
     for stage in outcome.stages:

@@ -70,7 +70,7 @@ class RssSampler:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            self.samples.append((time.time(), tree_rss_bytes(self.pid), tree_cpu_seconds(self.pid)))
+            self.samples.append(self._sample())
             time.sleep(self.interval)
 
     def __enter__(self) -> RssSampler:
@@ -80,10 +80,17 @@ class RssSampler:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
-        self.samples.append((time.time(), tree_rss_bytes(self.pid), tree_cpu_seconds(self.pid)))
+        self.samples.append(self._sample())
 
-    def peak(self, start: float, end: float) -> int:
-        window = [rss for t, rss, _ in self.samples if start <= t <= end]
+    def _sample(self) -> tuple[float, int, float, int]:
+        # the tree's memory, its CPU time, and this process's own memory (on Spark, what the
+        # driver holds, apart from the JVM and its workers)
+        tree = tree_rss_bytes(self.pid)
+        return time.time(), tree, tree_cpu_seconds(self.pid), _statm_rss(self.pid)
+
+    def peak(self, start: float, end: float, *, own: bool = False) -> int:
+        """The tree's peak resident memory between two times (`own`: the process's alone)."""
+        window = [s[3] if own else s[1] for s in self.samples if start <= s[0] <= end]
         return max(window, default=0)
 
     def cpu(self, start: float, end: float) -> float:
@@ -91,5 +98,5 @@ class RssSampler:
         return max(0.0, self._cpu_at(end) - self._cpu_at(start))
 
     def _cpu_at(self, when: float) -> float:
-        before = [cpu for t, _, cpu in self.samples if t <= when]
+        before = [s[2] for s in self.samples if s[0] <= when]
         return before[-1] if before else 0.0

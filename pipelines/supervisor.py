@@ -144,7 +144,7 @@ def _wait(request: dict, log, preexec_fn) -> tuple[int, int, bool]:
     )
     with RssSampler(interval=0.1, pid=child.pid) as tree:
         usage = _reap(child)
-    tree_peak = max((rss for _, rss, _ in tree.samples), default=0)
+    tree_peak = max((s[1] for s in tree.samples), default=0)
     return child.returncode, max(usage.ru_maxrss << 10, tree_peak) >> 20, oom_kills() > kills_before
 
 
