@@ -15,6 +15,7 @@ import os
 import sys
 from collections.abc import Iterator, Mapping
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
@@ -109,6 +110,17 @@ def read_snapshot(spark: SparkSession, path) -> DataFrame:
 def write_partitioned(frame: DataFrame, folder) -> None:
     """Patient-level output as Parquet partitioned by ICS and snapshot (restricted store)."""
     frame.write.mode("overwrite").partitionBy("ics_code", "snapshot_date").parquet(str(folder))
+
+
+def write_snapshot(frame: DataFrame, folder, snapshot_date: date) -> None:
+    """One snapshot's rows written partitioned by ICS, replacing every earlier write of that
+    snapshot: Spark's dynamic overwrite replaces only the ICSs written now, so an ICS an
+    earlier extract had (a run into the same outputs) would otherwise still be read back."""
+    import shutil
+
+    for part in Path(folder).glob(f"ics_code=*/snapshot_date={snapshot_date.isoformat()}"):
+        shutil.rmtree(part)
+    write_partitioned(frame, folder)
 
 
 def read_partitioned(

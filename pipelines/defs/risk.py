@@ -214,10 +214,10 @@ def _written_on_spark(tiered, when, settings: PhmSettings):
     """Spark's patient_risk rows of one snapshot written to the restricted store (Parquet
     partitioned by ICS and snapshot), and read back from there: what the next steps get is
     the written table, not a plan that would rank every patient again."""
-    from phm.engines.spark import read_partitioned, write_partitioned
+    from phm.engines.spark import read_partitioned, write_snapshot
 
     folder = restricted_dir(settings.load().outputs.dir) / "spark" / "patient_risk"
-    write_partitioned(tiered, folder)
+    write_snapshot(tiered, folder, when)
     return read_partitioned(settings.spark_session(), folder, PATIENT_RISK.polars_schema(), when)
 
 

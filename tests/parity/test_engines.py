@@ -195,3 +195,26 @@ def test_the_integrated_locality_cohort_is_equal(spark, two_ics):
     assert on_polars["frail_multimorbid"].sum() > 0
     assert on_polars["high_predicted_cost"].sum() > 0
     same_rows(on_polars, collected(on_spark), ["patient_id"])
+
+
+def test_a_snapshot_rewritten_on_spark_reads_back_as_written_now(spark, two_ics, tmp_path):
+    """restricted.patient_risk on Spark is written per snapshot and read back by the next
+    steps: an ICS that an earlier write of the same snapshot had must not come back."""
+    from phm.engines.spark import read_partitioned, to_spark, write_snapshot
+    from phm.warehouse.tables import PATIENT_RISK
+
+    when, e = two_ics.newest, two_ics.extract
+    both = patient_risk_table(
+        score(e.snapshots[when], when, two_ics.spec, two_ics.model),
+        {when: e.snapshots[when]},
+        e.practices,
+        model="logistic",
+    )
+    schema = PATIENT_RISK.polars_schema()
+    folder = tmp_path / "patient_risk"
+    write_snapshot(to_spark(spark, both), folder, when)
+    one = both.filter(pl.col("ics_code") == "SYN01")
+    write_snapshot(to_spark(spark, one), folder, when)  # the same snapshot, one ICS now
+    back = collected(read_partitioned(spark, folder, schema, when))
+    assert back.columns == list(schema)
+    same_rows(one.select(list(schema)), back, ["patient_id"])
