@@ -1,6 +1,8 @@
 """Where the engines differ, and nowhere else: the row-level transforms in `phm/` are written
-once with Narwhals and take polars or PySpark frames; scoring with a fitted scikit-learn
-model (a Python function over rows) and counting rows are the seams an engine supplies.
+once with Narwhals and take polars or PySpark frames. The seams an engine supplies: a Python
+function over rows (a fitted scikit-learn model's scores, costs or reasons: `per_batch`),
+the rows a model is fitted and evaluated on in one process (`in_one_process`), and counting
+and bringing back small results (`row_count`, `value`, `to_polars`).
 
 `phm.engines.spark` is imported only when a Spark frame is handed in: pyspark is an
 optional dependency (`pip install -e '.[spark]'`).
@@ -118,8 +120,10 @@ def scan_partitioned(folder, schema: dict[str, pl.DataType], snapshot_dates) -> 
     read in batches by whatever consumes it (the restricted store), never whole."""
     from pathlib import Path
 
+    # the partition folders' files only: not what a killed write left in Spark's hidden
+    # staging folders (.spark-staging-*, _temporary), which would read as duplicate rows
     rows = pl.scan_parquet(
-        Path(folder) / "**" / "*.parquet",
+        Path(folder) / "ics_code=*" / "snapshot_date=*" / "*.parquet",
         hive_partitioning=True,
         hive_schema={"ics_code": pl.String, "snapshot_date": pl.Date},
     )

@@ -118,8 +118,11 @@ def write_snapshot(frame: DataFrame, folder, snapshot_date: date) -> None:
     earlier extract had (a run into the same outputs) would otherwise still be read back."""
     import shutil
 
-    for part in Path(folder).glob(f"ics_code=*/snapshot_date={snapshot_date.isoformat()}"):
+    folder = Path(folder)
+    for part in folder.glob(f"ics_code=*/snapshot_date={snapshot_date.isoformat()}"):
         shutil.rmtree(part)
+    for leftover in [*folder.glob(".spark-staging-*"), *folder.glob("_temporary")]:
+        shutil.rmtree(leftover)  # a killed write's: Spark reads past them, polars would not
     write_partitioned(frame, folder)
 
 
@@ -143,10 +146,15 @@ def collected(frame: DataFrame) -> pl.DataFrame:
 
 
 def collected_sample(frame: DataFrame, max_rows: int, seed: int) -> pl.DataFrame:
-    """A seeded Bernoulli sample of about `max_rows` rows (every row if there are no more),
-    collected and sorted by patient_id. The sample is the same for the same seed and the same
-    input files (Spark samples each partition with the seed)."""
+    """About `max_rows` rows (every row if there are no more), chosen by a seeded hash of
+    each patient's pseudonym, collected and sorted by patient_id. Not Spark's `sample()`: it
+    draws partition by partition, so the same files split another way (2 cores, a cluster)
+    would give another sample, and another model."""
+    from pyspark.sql import functions as F
+
     rows = frame.count()
     if rows > max_rows:
-        frame = frame.sample(withReplacement=False, fraction=max_rows / rows, seed=seed)
+        per_million = int(max_rows / rows * 1_000_000)
+        hashed = F.xxhash64(F.col("patient_id"), F.lit(seed))
+        frame = frame.filter(F.pmod(hashed, F.lit(1_000_000)) < per_million)
     return collected(frame).sort("patient_id")

@@ -218,3 +218,21 @@ def test_a_snapshot_rewritten_on_spark_reads_back_as_written_now(spark, two_ics,
     back = collected(read_partitioned(spark, folder, schema, when))
     assert back.columns == list(schema)
     same_rows(one.select(list(schema)), back, ["patient_id"])
+
+
+def test_the_sample_a_model_gets_from_spark_does_not_depend_on_how_spark_splits_it(spark, two_ics):
+    """Above EVALUATION_ROWS the rows a model is fitted and evaluated on are a sample: the
+    same whether the files are read as 2 partitions (local[2]) or as many (a cluster)."""
+    from phm.engines import in_one_process
+
+    snapshot = spark_snapshot(spark, two_ics, two_ics.newest)
+    rows = two_ics.extract.snapshots[two_ics.newest].height
+    wanted = rows // 4
+    samples = [
+        in_one_process(snapshot.repartition(n), wanted, seed=5)["patient_id"] for n in (2, 7)
+    ]
+    assert samples[0].to_list() == samples[1].to_list()
+    assert abs(samples[0].len() - wanted) < 0.1 * wanted  # about as many as asked for
+    assert samples[0].is_sorted()
+    other_seed = in_one_process(snapshot, wanted, seed=6)["patient_id"]
+    assert other_seed.to_list() != samples[0].to_list()

@@ -84,3 +84,27 @@ def test_tables_carry_their_declared_descriptions(tmp_path: Path):
     ).fetchone()[0]
     con.close()
     assert comment == "A count."
+
+
+def test_a_spark_runs_patient_rows_are_read_from_its_partitions_only(tmp_path):
+    """The restricted store reads a Spark run's restricted.patient_risk from the Parquet it
+    wrote; what a killed write left in Spark's hidden staging folders is not read twice."""
+    from datetime import date
+
+    from phm.engines import scan_partitioned
+    from phm.warehouse.tables import PATIENT_RISK
+
+    schema = PATIENT_RISK.polars_schema()
+    rows = pl.DataFrame(
+        {c: pl.Series([None, None], dtype=t) for c, t in schema.items()}
+    ).with_columns(pl.Series("patient_id", ["P1", "P2"]))
+    on_disk = rows.drop("ics_code", "snapshot_date")
+    part = "ics_code=E54000015/snapshot_date=2024-04-01"
+    for folder in (part, f".spark-staging-7/{part}", f"_temporary/0/{part}"):
+        (tmp_path / folder).mkdir(parents=True)
+        on_disk.write_parquet(tmp_path / folder / "part-00000.snappy.parquet")
+    read = scan_partitioned(tmp_path, schema, [date(2024, 4, 1)]).collect()
+    assert read.columns == list(schema) and read.height == 2
+    assert read["ics_code"].to_list() == ["E54000015"] * 2  # text, as declared
+    assert read["snapshot_date"].to_list() == [date(2024, 4, 1)] * 2
+    assert scan_partitioned(tmp_path, schema, [date(2023, 4, 1)]).collect().height == 0
