@@ -325,8 +325,13 @@ def read_partial_on_spark(
             rule = "a CSV snapshot is checked in one process: write it as Parquet for Spark"
             problems.append(Problem(f"{name}.csv", None, rule, 0))
         else:
-            files[name] = given[0]
-            found[when] = spark.read.parquet(str(folder / given[0]))
+            try:  # Spark reads the footer here: a truncated file fails now, not later
+                found[when] = spark.read.parquet(str(folder / given[0]))
+                files[name] = given[0]
+            except Exception as error:
+                if not from_spark(error):
+                    raise
+                problems.append(Problem(given[0], None, UNREADABLE_PARQUET, 0))
     deaths = small.frames.get("deaths")
     if deaths is not None and found:
         deaths = alike(next(iter(found.values())), deaths)
@@ -348,6 +353,9 @@ def read_partial_on_spark(
     read.folder = folder
     read.problems[:0] = problems
     return read
+
+
+UNREADABLE_PARQUET = "unreadable Parquet file (truncated or corrupt)"
 
 
 def from_spark(error: BaseException) -> bool:
@@ -436,7 +444,7 @@ def _read_parquet(path: Path, table: Table) -> tuple[pl.DataFrame | None, Proble
         frame = pl.read_parquet(path, columns=wanted)
     except (pl.exceptions.PolarsError, OSError, ValueError):
         # The library's text may quote the file's bytes: say what it means instead.
-        return None, Problem(path.name, None, "unreadable Parquet file (truncated or corrupt)", 0)
+        return None, Problem(path.name, None, UNREADABLE_PARQUET, 0)
     return frame, None
 
 

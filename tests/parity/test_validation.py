@@ -166,3 +166,17 @@ def test_on_spark_every_snapshot_that_can_be_read_is_checked(spark, tmp_path) ->
     assert [s.file for s in report.summaries if s.file.startswith("patients_")] == [
         f"{checked}.parquet"
     ]
+
+
+def test_on_spark_a_truncated_snapshot_is_named_and_the_others_checked(spark, tmp_path) -> None:
+    """Spark reads a Parquet footer when told to read the file: a truncated one is a problem
+    naming that file, as on polars, never Spark's error (its text can quote the bytes)."""
+    folder = write_extract(tmp_path / "x", "parquet")
+    broken, whole = (f"patients_{d.isoformat()}.parquet" for d in SNAPSHOT_DATES)
+    data = (folder / broken).read_bytes()
+    (folder / broken).write_bytes(data[: len(data) // 2])
+    report = check_extract(folder, spark=spark)
+    assert [(p.file, p.rule) for p in report.problems] == [
+        (broken, "unreadable Parquet file (truncated or corrupt)")
+    ]
+    assert whole in {s.file for s in report.summaries}
