@@ -145,7 +145,10 @@ def predict_cost(snapshots: dict[date, Any], spec: FeatureSpec, seed: int) -> Co
     rows as they are, on Spark on each snapshot pair collected (a seeded sample of
     EVALUATION_ROWS where there are more); the newest snapshot is predicted on its engine.
     Rows are taken in patient_id order, so the extract's row order changes nothing."""
-    pairs = [(d, in_one_process(f, EVALUATION_ROWS, seed)) for d, f in cost_pairs(snapshots, spec)]
+    # the last two pairs are all the fits and the evaluation use: only they come here
+    pairs = [
+        (d, in_one_process(f, EVALUATION_ROWS, seed)) for d, f in cost_pairs(snapshots, spec)[-2:]
+    ]
     if not pairs:
         return None
     newest = max(snapshots)

@@ -85,3 +85,24 @@ def test_the_cost_model_sees_the_further_cms_conditions_as_a_score_and_a_count()
     )
     registers = cost_model(0, feature_spec(QOF_REGISTERS))
     assert registers.named_steps["conditions"].columns == ()  # 19 registers: as before
+
+
+def test_only_the_two_snapshot_pairs_the_model_uses_come_to_one_process(monkeypatch):
+    """On Spark each pair brought here is up to two million rows: a run with many annual
+    snapshots must not bring them all (the fits and the evaluation use the last two)."""
+    import phm.cost
+    from phm.contract import DEFAULT_LTCS
+    from phm.cost import predict_cost
+    from phm.features import feature_spec
+    from tests.unit.test_features import _snapshot
+
+    brought = []
+    monkeypatch.setattr(phm.cost, "in_one_process", lambda f, rows, seed: brought.append(f) or f)
+    snapshots = {date(2020 + i, 4, 1): _snapshot(rows=400, seed=i) for i in range(4)}
+    result = predict_cost(snapshots, feature_spec(DEFAULT_LTCS), seed=1)
+    assert len(brought) == 2
+    assert (result.train_snapshot, result.evaluation_snapshot) == (
+        date(2021, 4, 1),
+        date(2022, 4, 1),
+    )
+    assert result.predicted.height == 400
