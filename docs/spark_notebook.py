@@ -114,15 +114,22 @@ patient_risk = patient_risk_table(
 # All three are patient-level: they stay in `RESTRICTED`.
 
 # %%
-cost = predict_cost(snapshots, spec, MODEL.seed)  # needs two snapshots a year apart
-print(cost.design, cost.metrics["r_squared"], cost.metrics["observed_predicted"])
-ilt_cohort = integrated_locality_cohort(snapshots[newest], newest, cost.predicted, checked.practices)
+cost = predict_cost(snapshots, spec, MODEL.seed)  # None without two snapshots a year apart
+predicted = cost.predicted if cost is not None else None
+if cost is not None:
+    print(cost.design, cost.metrics["r_squared"], cost.metrics["observed_predicted"])
+    ilt_cohort = integrated_locality_cohort(
+        snapshots[newest], newest, predicted, checked.practices
+    )
+else:  # the profiles then count the ILT cohort's first criterion alone, and say so
+    print("no cost model: no two snapshots a year apart")
+    ilt_cohort = None
 case_finding = case_finding_list(
     patient_risk,
     snapshots[newest],
     model.estimator,
     spec,
-    predicted_cost=cost.predicted,
+    predicted_cost=predicted,
     ilt_cohort=ilt_cohort,
 )
 case_finding.write.mode("overwrite").parquet(str(RESTRICTED / "case_finding"))
@@ -134,7 +141,7 @@ print(f"{case_finding.count()} level-3 patients listed for case finding")
 # %%
 # the evaluation of every candidate (published.model_evaluation), counts disclosure-controlled
 model_evaluation = evaluation_table(evaluation, MODEL.tiering_model, DisclosurePolicy())
-cost_evaluation = cost_evaluation_table(cost, DisclosurePolicy())
+cost_evaluation = cost_evaluation_table(cost, DisclosurePolicy()) if cost else None
 profile = collected(pcn_profile(patient_risk, practices, DisclosurePolicy()))
 print(profile.select("ics_code", "pcn_code", "registered_population", "level3_patients").head())
 
@@ -152,7 +159,7 @@ print(tiers.sort("ics_code", "kaiser_tier"))
 # %%
 scored_extract = dataclasses.replace(checked, snapshots={newest: snapshots[newest]}, deaths=deaths)
 inputs = profile_inputs(
-    patient_risk, scored_extract, predicted_cost=cost.predicted, ilt_cohort=ilt_cohort
+    patient_risk, scored_extract, predicted_cost=predicted, ilt_cohort=ilt_cohort
 )
 tables = profile_tables(inputs, DisclosurePolicy())
 print(tables["published.profile_summary"].select("area_type", "area_code", "level3_patients"))
@@ -163,7 +170,7 @@ write_partitioned(patient_risk, RESTRICTED / "patient_risk")
 notebook_result = {
     "evaluation": model_evaluation,
     "cost_evaluation": cost_evaluation,
-    "predicted_cost": cost.predicted,
+    "predicted_cost": predicted,
     "ilt_cohort": ilt_cohort,
     "case_finding": case_finding,
     "profile": profile,

@@ -166,8 +166,9 @@ class MachineFault:
             more = f"give the run more than the {self.peak_mib} MiB it reached"
         else:
             more = "give the run more memory"
-        # Not "--engine spark": today that engine scores and ranks on Spark but the run still
-        # holds the extract in this process, so it needs more memory here, not less.
+        # Not "--engine spark": on the same machine a run on Spark needs more memory in all
+        # (the JVM's heap), though far less in this process; it helps on a cluster, which
+        # this message cannot know of (docs/operations.md says so).
         return more
 
 
