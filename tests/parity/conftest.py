@@ -93,5 +93,5 @@ def same_rows(
     from polars.testing import assert_frame_equal
 
     right = right.select(left.columns)
-    close = {"check_exact": False, "rtol": 0, "atol": atol} if atol is not None else {}
+    close = {"check_exact": False, "rel_tol": 0, "abs_tol": atol} if atol is not None else {}
     assert_frame_equal(left.sort(keys), right.sort(keys), check_dtypes=False, **close)
