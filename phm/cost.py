@@ -36,7 +36,7 @@ from phm.engines import in_one_process, per_batch
 from phm.features import FeatureSpec
 from phm.models.condition_score import condition_score
 from phm.outcomes import one_year_after
-from phm.risk import EVALUATION_ROWS, held_out, in_patient_order
+from phm.risk import EVALUATION_ROWS, held_out, in_patient_order, patient_order
 
 COST_MODEL = "gradient_boosting_poisson"
 NEXT_COST = "secondary_care_cost_next_12m"
@@ -173,7 +173,7 @@ def predict_cost(snapshots: dict[date, Any], spec: FeatureSpec, seed: int) -> Co
     evaluated = fit(train, train_rows)
     known = test[NEXT_COST].is_not_null() & (test_rows if test_rows is not None else True)
     # in patient_id order: a tree's predictions tie, and the top 5% must not follow row order
-    order = test["patient_id"].filter(known).arg_sort().to_numpy()
+    order = patient_order(test, known)
     observed = test[NEXT_COST].filter(known).to_numpy()[order]
     metrics = cost_metrics(observed, _predict(evaluated, spec, test, where=known)[order])
     latest = fit(pairs[-1][1], None)  # the latest pair, all patients

@@ -32,6 +32,12 @@ def restricted_dir(outputs_dir: Path) -> Path:
     return Path(outputs_dir) / "restricted"
 
 
+def spark_patient_risk_dir(outputs_dir: Path) -> Path:
+    """Where a run on Spark writes restricted.patient_risk, as Parquet partitioned by ICS and
+    snapshot: `<outputs>/restricted/spark/patient_risk`."""
+    return restricted_dir(outputs_dir) / "spark" / "patient_risk"
+
+
 def private_folder(path: Path) -> Path:
     """Make `path` an owner-only folder (creating it and its parents), or refuse one that
     group or others can already open."""

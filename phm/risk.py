@@ -205,10 +205,14 @@ def training_xy(
     return spec.matrix(frame[order[rows]]), y[rows].astype(np.int64)
 
 
+def patient_order(frame: pl.DataFrame, where: pl.Series) -> np.ndarray:
+    """The rows where `where` holds, put in patient_id order: indices into those rows."""
+    return frame["patient_id"].filter(where).arg_sort().to_numpy()
+
+
 def in_patient_order(frame: pl.DataFrame, where: pl.Series) -> np.ndarray:
-    """The positions of `frame`'s rows where `where` holds, in patient_id order."""
-    positions = np.flatnonzero(where.to_numpy())
-    return positions[frame["patient_id"].filter(where).arg_sort().to_numpy()]
+    """The positions in `frame` of its rows where `where` holds, in patient_id order."""
+    return np.flatnonzero(where.to_numpy())[patient_order(frame, where)]
 
 
 def fit_model(
@@ -313,7 +317,7 @@ def evaluate_models(
     known = test[OUTCOME].is_not_null()
     # the evaluation patients in patient_id order, so that ties in risk (a lookup model has
     # many) fall the same way whatever the order of the extract's rows or the engine's
-    order = test["patient_id"].filter(known).arg_sort().to_numpy()
+    order = patient_order(test, known)
     y_test = test[OUTCOME].filter(known).cast(pl.Int64).to_numpy()[order]
     keys = subgroup_keys(test.select(SUBGROUP_INPUTS).filter(known), practices)
     groups = {dimension: key.gather(order) for dimension, key in keys.items()}

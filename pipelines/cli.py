@@ -178,6 +178,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from phm.restricted import spark_patient_risk_dir
     from phm.warehouse.publish import restricted_store_path
     from pipelines.supervisor import supervised_run
 
@@ -232,7 +233,7 @@ def _run(args: argparse.Namespace) -> int:
     print(f"  case-finding     {outputs / 'restricted' / 'case_finding'}  (owner-only)")
     print(f"  model card       {outputs / 'model_card' / 'index.md'}")
     if (args.engine or config.engine) == "spark":
-        patient_risk = outputs / "restricted" / "spark" / "patient_risk"
+        patient_risk = spark_patient_risk_dir(outputs)
         print(f"  Spark tiers      {patient_risk}  (Parquet by ICS and snapshot, owner-only)")
     return EXIT_OK
 

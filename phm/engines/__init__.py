@@ -43,10 +43,7 @@ def is_spark(frame) -> bool:
 
 def row_count(frame) -> int:
     """Rows of any Narwhals-supported frame (a lazy one is counted, not collected)."""
-    counted = nw.from_native(frame).select(nw.len())
-    if isinstance(counted, nw.LazyFrame):
-        counted = counted.collect()
-    return int(counted.item())
+    return int(value(frame, nw.len()))
 
 
 def lazy(frame) -> nw.LazyFrame:

@@ -5,9 +5,9 @@ import polars as pl
 
 from phm.cost import CostPrediction, cost_evaluation_table
 from phm.disclosure import DisclosurePolicy
-from phm.engines import distinct, is_spark, row_count, scan_partitioned, to_polars
+from phm.engines import is_spark, row_count, scan_partitioned, to_polars
 from phm.profiles import pcn_profile
-from phm.restricted import restricted_dir
+from phm.restricted import spark_patient_risk_dir
 from phm.risk import RiskEvaluation, decision_curve_table, evaluation_table, subgroup_table
 from phm.sources import locate_extract
 from phm.warehouse import publish_warehouse
@@ -24,7 +24,14 @@ from phm.warehouse.tables import (
     PROFILE_TABLES,
 )
 from pipelines.metadata import column_schema
-from pipelines.partitions import Partitions, PatientRows, across_snapshots_asset, scored_rows, whole
+from pipelines.partitions import (
+    Partitions,
+    PatientRows,
+    across_snapshots_asset,
+    scored_rows,
+    snapshot_of,
+    whole,
+)
 from pipelines.resources import PhmSettings
 
 
@@ -51,15 +58,15 @@ def pcn_profiles(
     )
 
 
-def _patient_rows(patient_risk, config):
+def _patient_rows(kaiser_tiers: dict[str, PatientRows], config):
     """restricted.patient_risk for the restricted store: a polars run's rows as they are; a
-    Spark run's as a scan of the Parquet Spark wrote, which the store reads in batches (a
-    region's or England's rows never come into this process whole)."""
-    if not is_spark(patient_risk):
-        return patient_risk
-    folder = restricted_dir(config.outputs.dir) / "spark" / "patient_risk"
-    dates = distinct(patient_risk, "snapshot_date")
-    return scan_partitioned(folder, PATIENT_RISK.polars_schema(), dates)
+    Spark run's as a scan of the Parquet Spark wrote for the snapshots it scored, which the
+    store reads in batches (a region's or England's rows never come into this process whole)."""
+    on_spark = [snapshot_of(k) for k, rows in kaiser_tiers.items() if is_spark(rows)]
+    if not on_spark:
+        return scored_rows(kaiser_tiers)
+    folder = spark_patient_risk_dir(config.outputs.dir)
+    return scan_partitioned(folder, PATIENT_RISK.polars_schema(), on_spark)
 
 
 # Published last: a run that fails anywhere (a full disk writing the model card, say)
@@ -82,7 +89,7 @@ def warehouse(
     (`<outputs>/restricted/warehouse.duckdb`). Rebuilt from every snapshot partition as
     stored, so re-running one snapshot replaces exactly its own rows."""
     config = settings.load()
-    patient_risk = _patient_rows(scored_rows(kaiser_tiers), config)
+    patient_risk = _patient_rows(kaiser_tiers, config)
     evaluation = evaluation_table(
         risk_model_evaluation, config.model.tiering_model, _policy(settings)
     )

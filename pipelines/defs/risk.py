@@ -19,7 +19,7 @@ from phm.engines import is_spark, let_go, row_count, score, to_polars, value
 from phm.features import feature_spec
 from phm.model_card import write_model_card
 from phm.outcomes import PatientFeatures, label_extract
-from phm.restricted import restricted_dir
+from phm.restricted import spark_patient_risk_dir
 from phm.risk import (
     EVALUATION_ROWS,
     SCORES,
@@ -216,7 +216,7 @@ def _written_on_spark(tiered, when, settings: PhmSettings):
     the written table, not a plan that would rank every patient again."""
     from phm.engines.spark import read_partitioned, write_snapshot
 
-    folder = restricted_dir(settings.load().outputs.dir) / "spark" / "patient_risk"
+    folder = spark_patient_risk_dir(settings.load().outputs.dir)
     write_snapshot(tiered, folder, when)
     return read_partitioned(settings.spark_session(), folder, PATIENT_RISK.polars_schema(), when)
 
